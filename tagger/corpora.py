@@ -1,0 +1,57 @@
+"""What `tagger corpora` does, callable from Python: statistics and scheme conversion."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from tagger import schemes
+from tagger.data import CorpusStats, Sentence, corpus_stats
+from tagger.errors import InputError, TaggerError
+from tagger.files import atomic_output
+from tagger.formats import read_corpus, write_corpus
+
+
+def stats(path: str, format_name: str | None = None, label_column: str | None = None, token_column: str | int = 1) -> CorpusStats:
+    """Sentence, token, label and entity counts of one corpus file."""
+    _, column, sentences = read_corpus(path, format_name, label_column, token_column)
+    return corpus_stats(sentences, column, path)
+
+
+def convert(
+    source: str,
+    target: str,
+    scheme: str,
+    format_name: str | None = None,
+    label_column: str | None = None,
+    token_column: str | int = 1,
+) -> int:
+    """Write `source` to `target` with its span labels in `scheme`; returns the sentence count.
+
+    Every byte but the label column stays as it was. The target is written atomically,
+    so a failure leaves no partial file (and an existing target untouched).
+    """
+    scheme = schemes.normalise_scheme_name(scheme)
+    if source != "-" and target != "-" and Path(source).resolve() == Path(target).resolve():
+        raise TaggerError(f"{target}: the output would overwrite the input; choose another file")
+    detected, column, sentences = read_corpus(source, format_name, label_column, token_column)
+    count = 0
+
+    def converted() -> Iterator[Sentence]:
+        nonlocal count
+        for sentence in sentences:
+            tags = sentence.labels[column]
+            _check_tags(tags, sentence, source)
+            sentence.labels[column] = schemes.convert(tags, scheme)
+            count += 1
+            yield sentence
+
+    with atomic_output(target) as stream:
+        write_corpus(converted(), stream, detected, column, column)
+    return count
+
+
+def _check_tags(tags: list[str], sentence: Sentence, path: str) -> None:
+    for index, tag in enumerate(tags):
+        if not schemes.is_valid_tag(tag):
+            problem = f"tag {tag!r} is not a span tag (O, or B-, I-, E-, S- and a type); cannot convert"
+            raise InputError(path, sentence.line_number(index), problem)

@@ -1,0 +1,22 @@
+"""Errors a user can fix: the CLI prints them on one line and exits with code 2."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TaggerError(Exception):
+    """A problem with the user's input, config or model directory (not a bug)."""
+
+
+class InputError(TaggerError):
+    """A file that cannot be used, with the line where the problem is."""
+
+    def __init__(self, path: str | Path, line: int | None, problem: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.problem}"

@@ -1,0 +1,94 @@
+"""Readers and writers by format name, and format detection from a file's content."""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+from tagger.data import Sentence
+from tagger.errors import InputError
+from tagger.files import read_lines, strip_ending
+from tagger.formats import conll, conllu
+
+CONLL, CONLLU = "conll", "conllu"
+FORMATS = (CONLL, CONLLU)
+_DEFAULT_LABEL_COLUMN = {CONLL: conll.LAST, CONLLU: "upos"}
+
+
+def default_label_column(format_name: str) -> str:
+    """The label column read when none is named: the last column, or UPOS."""
+    return _DEFAULT_LABEL_COLUMN[format_name]
+
+
+def looks_like_conllu(line: str) -> bool:
+    """A CoNLL-U token line has 10 tab-separated fields and an integer, range or decimal id."""
+    fields = strip_ending(line).split("\t")
+    return len(fields) == conllu.FIELD_COUNT and conllu.ID_PATTERN.match(fields[0]) is not None
+
+
+def _detect(head: list[tuple[int, str]]) -> str:
+    for _, line in head:
+        text = strip_ending(line).strip()
+        if text and not text.startswith("#"):
+            return CONLLU if looks_like_conllu(line) else CONLL
+    return CONLL
+
+
+def read_corpus(
+    path: str,
+    format_name: str | None = None,
+    label_column: str | None = None,
+    token_column: str | int = 1,
+    with_labels: bool = True,
+) -> tuple[str, str | None, Iterator[Sentence]]:
+    """Open a corpus as a stream of sentences.
+
+    Returns the format (detected from the content unless given), the label column used
+    (None when `with_labels` is false) and the sentence iterator. Reading stdin ("-")
+    works, since detection only looks ahead within the stream.
+    """
+    lines = read_lines(path)
+    head: list[tuple[int, str]] = []
+    if format_name is None:
+        for item in lines:
+            head.append(item)
+            text = strip_ending(item[1]).strip()
+            if text and not text.startswith("#"):
+                break
+        format_name = _detect(head)
+    if format_name not in FORMATS:
+        raise InputError(path, None, f"unknown format {format_name!r}; expected one of {', '.join(FORMATS)}")
+    stream = itertools.chain(head, lines)
+    column = (label_column or default_label_column(format_name)) if with_labels else None
+    columns = (column,) if column is not None else ()
+    if format_name == CONLLU:
+        sentences = conllu.read_conllu(stream, path, columns)
+    else:
+        sentences = conll.read_conll(stream, path, token_column, columns)
+    return format_name, column, _non_empty(sentences, path)
+
+
+def _non_empty(sentences: Iterator[Sentence], path: str) -> Iterator[Sentence]:
+    seen = False
+    for sentence in sentences:
+        seen = True
+        yield sentence
+    if not seen:
+        raise InputError(path, 1, "no sentences: the file is empty or has no token lines")
+
+
+def read_all(path: str, **options) -> tuple[str, str | None, list[Sentence]]:
+    """The whole corpus in memory (for training), with its format and label column."""
+    format_name, column, sentences = read_corpus(path, **options)
+    return format_name, column, list(sentences)
+
+
+def write_corpus(
+    sentences: Iterable[Sentence], stream: IO[str], format_name: str, label_key: str | None, label_column: str | None = None
+) -> None:
+    """Write sentences in a format; sentences read from a file come back byte for byte."""
+    column = label_column or default_label_column(format_name)
+    if format_name == CONLLU:
+        conllu.write_conllu(sentences, stream, label_key, column)
+    else:
+        conll.write_conll(sentences, stream, label_key, column)

@@ -1,0 +1,166 @@
+"""CoNLL-2003 style column files: one token per line, columns split by spaces or tabs.
+
+Blank lines end sentences, `-DOCSTART-` lines end documents (they are kept for writing
+back, never read as sentences), `#` lines before a sentence's first token are comments.
+Columns are counted from 1, as `cut -f` counts; "last" (or -1) is the last column.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO
+
+from tagger.data import RawLines, Sentence
+from tagger.errors import InputError
+from tagger.files import BOM, strip_ending
+
+DOCSTART = "-DOCSTART-"
+LAST = "last"
+_FIELD = re.compile(r"\S+")
+
+
+def column_index(spec: str | int, path: str = "") -> int:
+    """The 0-based (or negative) index for a 1-based column number, "last" or -1."""
+    text = str(spec).strip().lower()
+    if text == LAST:
+        return -1
+    try:
+        number = int(text)
+    except ValueError:
+        raise InputError(path, None, f"column {spec!r} is not a number or 'last'") from None
+    if number == 0:
+        raise InputError(path, None, "columns are counted from 1 (as `cut -f` counts); 0 is not a column")
+    return number - 1 if number > 0 else number
+
+
+def split_fields(text: str, separator: str | None) -> list[str]:
+    """The columns of a line: split on tabs when the file uses tabs, else on white space."""
+    return text.split(separator) if separator else text.split()
+
+
+class _SentenceBuilder:
+    """Collects the lines of one sentence while the file is read."""
+
+    def __init__(self, first_line_number: int) -> None:
+        self.lines: list[str] = []
+        self.token_rows: list[int] = []
+        self.tokens: list[str] = []
+        self.labels: list[list[str]] = []
+        self.first_line_number = first_line_number
+
+    def build(self, label_columns: Sequence[str], separator: str | None) -> Sentence:
+        labels = {name: [row[i] for row in self.labels] for i, name in enumerate(label_columns)}
+        raw = RawLines(self.lines, self.token_rows, self.first_line_number, separator)
+        return Sentence(self.tokens, labels, raw)
+
+
+def read_conll(
+    lines: Iterable[tuple[int, str]],
+    path: str,
+    token_column: str | int = 1,
+    label_columns: Sequence[str] = (LAST,),
+) -> Iterator[Sentence]:
+    """Sentences of a column file, read as a stream of (line number, line) pairs."""
+    token_index = column_index(token_column, path)
+    label_indexes = [column_index(spec, path) for spec in label_columns]
+    separator: str | None = None
+    expected_columns: int | None = None
+    current = _SentenceBuilder(1)
+    finished: Sentence | None = None
+    for number, line in lines:
+        text = strip_ending(line)
+        stripped = text.strip()
+        if current.tokens and (not stripped or stripped.split()[0] == DOCSTART):
+            if not stripped:
+                current.lines.append(line)
+            if finished is not None:
+                yield finished
+            finished = current.build(label_columns, separator)
+            current = _SentenceBuilder(number + 1 if not stripped else number)
+            if not stripped:
+                continue
+        if not stripped or stripped.split()[0] == DOCSTART or (stripped.startswith("#") and not current.tokens):
+            current.lines.append(line)
+            continue
+        if expected_columns is None:
+            separator = "\t" if "\t" in text else None
+        fields = split_fields(text, separator)
+        if expected_columns is None:
+            expected_columns = len(fields)
+            _check_columns_exist(path, number, fields, token_index, label_indexes, label_columns, token_column)
+        elif len(fields) != expected_columns:
+            raise InputError(path, number, f"expected {expected_columns} columns like the first token line, found {len(fields)}")
+        current.token_rows.append(len(current.lines))
+        current.lines.append(line)
+        current.tokens.append(fields[token_index])
+        current.labels.append([fields[i] for i in label_indexes])
+    if current.tokens:
+        if finished is not None:
+            yield finished
+        finished = current.build(label_columns, separator)
+    elif finished is not None and finished.raw is not None:
+        finished.raw.lines.extend(current.lines)
+    if finished is not None:
+        yield finished
+
+
+def _check_columns_exist(
+    path: str,
+    number: int,
+    fields: list[str],
+    token_index: int,
+    label_indexes: list[int],
+    label_columns: Sequence[str],
+    token_column: str | int,
+) -> None:
+    count = len(fields)
+    if not -count <= token_index < count:
+        raise InputError(path, number, f"token column {token_column} does not exist: the line has {count} columns")
+    for index, spec in zip(label_indexes, label_columns):
+        if not -count <= index < count:
+            raise InputError(path, number, f"label column {spec} does not exist: the line has {count} columns")
+
+
+def replace_field(line: str, index: int, value: str, separator: str | None) -> str:
+    """The line with one column replaced (or appended when it is one past the last)."""
+    body = line.rstrip("\r\n")
+    ending = line[len(body):]
+    bom = BOM if body.startswith(BOM) else ""
+    body = body[len(bom):]
+    if separator:
+        parts = body.split(separator)
+        if index == len(parts):
+            parts.append(value)
+        else:
+            parts[index] = value
+        return bom + separator.join(parts) + ending
+    spans = [match.span() for match in _FIELD.finditer(body)]
+    if index == len(spans):
+        return bom + body + " " + value + ending
+    start, end = spans[index]
+    return bom + body[:start] + value + body[end:] + ending
+
+
+def write_conll(
+    sentences: Iterable[Sentence], stream: IO[str], label_key: str | None, label_column: str | int = LAST
+) -> None:
+    """Write sentences back; only the label column changes for sentences read from a file."""
+    for sentence in sentences:
+        if sentence.raw is None:
+            _write_plain(sentence, stream, label_key)
+            continue
+        lines = list(sentence.raw.lines)
+        if label_key is not None:
+            index = column_index(label_column)
+            for token, row in enumerate(sentence.raw.token_rows):
+                lines[row] = replace_field(lines[row], index, sentence.labels[label_key][token], sentence.raw.separator)
+        stream.write("".join(lines))
+
+
+def _write_plain(sentence: Sentence, stream: IO[str], label_key: str | None) -> None:
+    for index, token in enumerate(sentence.tokens):
+        if label_key is None:
+            stream.write(f"{token}\n")
+        else:
+            stream.write(f"{token}\t{sentence.labels[label_key][index]}\n")
+    stream.write("\n")

@@ -1,0 +1,183 @@
+"""Span tagging schemes: IOB1, IOB2 and IOBES detection, conversion and span extraction.
+
+Spans are read with the chunk rules of conlleval (as extended for IOBES tags by its
+widely used Python port), so counts agree with the CoNLL shared-task scorer whatever the
+scheme and however ill-formed a prediction is (an `I-PER` after `O` opens a span).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from tagger.errors import InputError
+
+OUTSIDE = "O"
+IOB1, IOB2, IOBES = "IOB1", "IOB2", "IOBES"
+SCHEMES = (IOB1, IOB2, IOBES)
+SPAN_TAG = re.compile(r"^([BIES])-(\S.*)$")
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A typed span of tokens, `start` inclusive and `end` exclusive."""
+
+    start: int
+    end: int
+    label: str
+
+
+def split_tag(tag: str) -> tuple[str, str]:
+    """("B", "PER") for "B-PER"; ("O", "") for "O" and for anything that is no span tag."""
+    match = SPAN_TAG.match(tag)
+    if match is None:
+        return OUTSIDE, ""
+    return match.group(1), match.group(2)
+
+
+def is_valid_tag(tag: str) -> bool:
+    """Whether a tag is `O` or a prefix (B, I, E, S), a hyphen and a type."""
+    return tag == OUTSIDE or SPAN_TAG.match(tag) is not None
+
+
+def is_span_labelling(label_counts: Counter) -> bool:
+    """Whether a label column holds span tags (NER, chunks) rather than token labels (POS).
+
+    A column is taken as span labels when most of its tokens are `O` or prefixed tags;
+    the rest are then errors (`X-PER`, `B-`) rather than labels of their own.
+    """
+    total = sum(label_counts.values())
+    valid = sum(count for tag, count in label_counts.items() if is_valid_tag(tag))
+    return total > 0 and valid * 2 >= total
+
+
+def raise_on_invalid_tags(first_lines: dict[str, int | None], scheme: str, path: str) -> None:
+    """Report the earliest tag that is no span tag in a span-labelled column."""
+    if not first_lines:
+        return
+    tag, line = min(first_lines.items(), key=lambda item: item[1] or 0)
+    raise InputError(path, line, f"tag {tag!r} is not valid in the {scheme} scheme (expected O or B-, I-, E-, S- and a type)")
+
+
+def _chunk_ends(prev_prefix: str, prefix: str, prev_type: str, type_: str) -> bool:
+    if prev_prefix in ("E", "S"):
+        return True
+    if prev_prefix in ("B", "I") and prefix in ("B", "S", OUTSIDE):
+        return True
+    return prev_prefix != OUTSIDE and prev_type != type_
+
+
+def _chunk_starts(prev_prefix: str, prefix: str, prev_type: str, type_: str) -> bool:
+    if prefix in ("B", "S"):
+        return True
+    if prefix in ("I", "E") and prev_prefix in ("E", "S", OUTSIDE):
+        return True
+    return prefix != OUTSIDE and prev_type != type_
+
+
+def extract_spans(tags: Sequence[str]) -> list[Span]:
+    """The typed spans of a tag sequence, read with conlleval's chunk rules."""
+    spans: list[Span] = []
+    start: int | None = None
+    prev_prefix, prev_type = OUTSIDE, ""
+    for index, tag in enumerate([*tags, OUTSIDE]):
+        prefix, type_ = split_tag(tag)
+        if start is not None and _chunk_ends(prev_prefix, prefix, prev_type, type_):
+            spans.append(Span(start, index, prev_type))
+            start = None
+        if _chunk_starts(prev_prefix, prefix, prev_type, type_):
+            start = index
+        prev_prefix, prev_type = prefix, type_
+    return spans
+
+
+def encode_spans(spans: Iterable[Span], length: int, scheme: str) -> list[str]:
+    """Tags in `scheme` for non-overlapping spans over `length` tokens."""
+    tags = [OUTSIDE] * length
+    previous: Span | None = None
+    for span in sorted(spans):
+        size = span.end - span.start
+        for index in range(span.start, span.end):
+            tags[index] = f"I-{span.label}"
+        if scheme == IOB2:
+            tags[span.start] = f"B-{span.label}"
+        elif scheme == IOB1:
+            touches_same_type = previous is not None and previous.end == span.start and previous.label == span.label
+            if touches_same_type:
+                tags[span.start] = f"B-{span.label}"
+        elif scheme == IOBES:
+            if size == 1:
+                tags[span.start] = f"S-{span.label}"
+            else:
+                tags[span.start] = f"B-{span.label}"
+                tags[span.end - 1] = f"E-{span.label}"
+        else:
+            raise ValueError(f"unknown tagging scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
+        previous = span
+    return tags
+
+
+def convert(tags: Sequence[str], scheme: str) -> list[str]:
+    """The same spans written in another scheme."""
+    return encode_spans(extract_spans(tags), len(tags), scheme)
+
+
+class SchemeDetector:
+    """Works out the scheme of a column one sentence at a time (streaming)."""
+
+    def __init__(self) -> None:
+        self.has_end_or_single = False
+        self.has_inside_at_start = False
+
+    def observe(self, tags: Sequence[str]) -> None:
+        prev_prefix, prev_type = OUTSIDE, ""
+        for tag in tags:
+            prefix, type_ = split_tag(tag)
+            if prefix in ("E", "S"):
+                self.has_end_or_single = True
+            elif prefix == "I" and (prev_prefix == OUTSIDE or prev_type != type_):
+                self.has_inside_at_start = True
+            prev_prefix, prev_type = prefix, type_
+
+    @property
+    def scheme(self) -> str:
+        if self.has_end_or_single:
+            return IOBES
+        return IOB1 if self.has_inside_at_start else IOB2
+
+
+def detect_scheme(sequences: Iterable[Sequence[str]]) -> str:
+    """IOBES if E- or S- tags occur, IOB1 if some span starts with I-, else IOB2."""
+    detector = SchemeDetector()
+    for tags in sequences:
+        detector.observe(tags)
+    return detector.scheme
+
+
+def normalise_scheme_name(name: str) -> str:
+    """Accept iob1, iob2, iobes, bioes (any case) and return the canonical name."""
+    upper = name.upper()
+    if upper == "BIOES":
+        return IOBES
+    if upper not in SCHEMES:
+        raise ValueError(f"unknown tagging scheme {name!r}; expected iob1, iob2 or iobes")
+    return upper
+
+
+def allowed_transition(previous: str | None, current: str | None, scheme: str) -> bool:
+    """Whether tag `current` may follow `previous` in a well-formed sequence.
+
+    None stands for the sentence start (as `previous`) or end (as `current`).
+    """
+    prev_prefix, prev_type = split_tag(previous) if previous is not None else (OUTSIDE, "")
+    prefix, type_ = split_tag(current) if current is not None else (OUTSIDE, "")
+    continues = prev_type == type_ and prev_prefix != OUTSIDE
+    if scheme == IOB1:
+        return prefix != "B" or continues
+    if scheme == IOB2:
+        return prefix != "I" or continues
+    prev_open = prev_prefix in ("B", "I")
+    if prefix in ("I", "E"):
+        return prev_open and continues
+    return not prev_open

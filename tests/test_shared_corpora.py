@@ -1,0 +1,51 @@
+"""Figures from ../shared/corpora/README.md that the readers must reproduce."""
+import io
+
+import pytest
+
+from tagger import corpora
+from tagger.formats import read_all, write_corpus
+
+CONLL03 = {
+    "eng.train": (14041, 203621, {"LOC": 7140, "MISC": 3438, "ORG": 6321, "PER": 6600}),
+    "eng.testa": (3250, 51362, {"LOC": 1837, "MISC": 922, "ORG": 1341, "PER": 1842}),
+    "eng.testb": (3453, 46435, {"LOC": 1668, "MISC": 702, "ORG": 1661, "PER": 1617}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONLL03))
+def test_conll2003_counts(shared_corpora, name):
+    sentences, tokens, entities = CONLL03[name]
+    stats = corpora.stats(str(shared_corpora / "conll2003-en" / name), label_column="4")
+    assert (stats.sentences, stats.tokens, dict(stats.entities)) == (sentences, tokens, entities)
+    assert stats.scheme == "IOB1"
+
+
+@pytest.mark.parametrize("split, sentences, words", [("train", 12544, 204577), ("dev", 2001, 25147), ("test", 2077, 25094)])
+def test_ud_ewt_counts(shared_corpora, split, sentences, words):
+    stats = corpora.stats(str(shared_corpora / "ud-en-ewt" / f"en_ewt-ud-{split}.conllu"), label_column="upos")
+    assert (stats.sentences, stats.tokens, len(stats.labels)) == (sentences, words, 17)
+
+
+@pytest.mark.parametrize("relative", ["conll2003-en/eng.train", "conll2003-en/eng.testb", "ud-en-ewt/en_ewt-ud-train.conllu"])
+def test_round_trip_is_byte_identical(shared_corpora, relative):
+    path = shared_corpora / relative
+    format_name, column, sentences = read_all(str(path))
+    out = io.StringIO(newline="")
+    write_corpus(sentences, out, format_name, column, column)
+    assert out.getvalue().encode("utf-8") == path.read_bytes()
+
+
+def test_iob1_to_iob2_and_back_is_lossless(shared_corpora, tmp_path):
+    source = shared_corpora / "conll2003-en" / "eng.train"
+    corpora.convert(str(source), str(tmp_path / "iob2"), "iob2", label_column="4")
+    converted = corpora.stats(str(tmp_path / "iob2"), label_column="4")
+    assert converted.scheme == "IOB2" and sum(converted.entities.values()) == 23499
+    corpora.convert(str(tmp_path / "iob2"), str(tmp_path / "iob1"), "iob1", label_column="4")
+    before = source.read_text().splitlines()
+    after = (tmp_path / "iob1").read_text().splitlines()
+    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    # eng.train has two non-canonical IOB1 tags (a B-MISC right after O);
+    # they come back as the canonical I-, every other line is unchanged.
+    assert len(before) == len(after) and len(changed) == 2
+    assert all(a.endswith(" B-MISC") and b == a[: -len("B-MISC")] + "I-MISC" for a, b in changed)
