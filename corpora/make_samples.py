@@ -4,6 +4,7 @@ CoNLL-U UPOS sample, built from hand-written, hand-annotated sentence templates.
 Run `python corpora/make_samples.py` to rewrite `corpora/sample-ner/` and
 `corpora/sample-upos/`; the output is the same on every run (fixed seed).
 """
+
 from __future__ import annotations
 
 import random
@@ -14,36 +15,160 @@ SPLITS = {"train": 320, "dev": 100, "test": 100}
 
 # Penn Treebank tag -> UPOS; a token written word/TAG:UPOS overrides the mapping.
 PTB_TO_UPOS = {
-    "NN": "NOUN", "NNS": "NOUN", "NNP": "PROPN", "NNPS": "PROPN", "DT": "DET", "IN": "ADP",
-    "JJ": "ADJ", "JJR": "ADJ", "JJS": "ADJ", "VB": "VERB", "VBD": "VERB", "VBG": "VERB",
-    "VBN": "VERB", "VBP": "VERB", "VBZ": "VERB", "MD": "AUX", "RB": "ADV", "CC": "CCONJ",
-    "CD": "NUM", "PRP": "PRON", "PRP$": "PRON", "TO": "PART", "POS": "PART", ".": "PUNCT",
-    ",": "PUNCT", ":": "PUNCT", "``": "PUNCT", "''": "PUNCT", "WP": "PRON", "WDT": "PRON",
-    "WRB": "ADV", "UH": "INTJ", "$": "SYM", "EX": "PRON", "RP": "ADP",
+    "NN": "NOUN",
+    "NNS": "NOUN",
+    "NNP": "PROPN",
+    "NNPS": "PROPN",
+    "DT": "DET",
+    "IN": "ADP",
+    "JJ": "ADJ",
+    "JJR": "ADJ",
+    "JJS": "ADJ",
+    "VB": "VERB",
+    "VBD": "VERB",
+    "VBG": "VERB",
+    "VBN": "VERB",
+    "VBP": "VERB",
+    "VBZ": "VERB",
+    "MD": "AUX",
+    "RB": "ADV",
+    "CC": "CCONJ",
+    "CD": "NUM",
+    "PRP": "PRON",
+    "PRP$": "PRON",
+    "TO": "PART",
+    "POS": "PART",
+    ".": "PUNCT",
+    ",": "PUNCT",
+    ":": "PUNCT",
+    "``": "PUNCT",
+    "''": "PUNCT",
+    "WP": "PRON",
+    "WDT": "PRON",
+    "WRB": "ADV",
+    "UH": "INTJ",
+    "$": "SYM",
+    "EX": "PRON",
+    "RP": "ADP",
 }
 
-PEOPLE = ["Maria Lopez", "John Smith", "Aisha Khan", "Kenji Watanabe", "Olga Petrova", "David Okafor",
-          "Emma Schulz", "Liam Byrne", "Priya Natarajan", "Tom Becker", "Sofia Rossi", "Ahmed Hassan",
-          "Grace Chen", "Lucas Moreau", "Nina Berg", "Carlos Mendes", "Hannah Weiss", "Yusuf Demir",
-          "Ingrid Larsen", "Peter Novak", "Fatima Diallo", "Mark Evans", "Elena Popescu", "Samuel Adeyemi"]
+PEOPLE = [
+    "Maria Lopez",
+    "John Smith",
+    "Aisha Khan",
+    "Kenji Watanabe",
+    "Olga Petrova",
+    "David Okafor",
+    "Emma Schulz",
+    "Liam Byrne",
+    "Priya Natarajan",
+    "Tom Becker",
+    "Sofia Rossi",
+    "Ahmed Hassan",
+    "Grace Chen",
+    "Lucas Moreau",
+    "Nina Berg",
+    "Carlos Mendes",
+    "Hannah Weiss",
+    "Yusuf Demir",
+    "Ingrid Larsen",
+    "Peter Novak",
+    "Fatima Diallo",
+    "Mark Evans",
+    "Elena Popescu",
+    "Samuel Adeyemi",
+]
 SURNAMES = [name.split()[-1] for name in PEOPLE]
-PLACES = ["Paris", "New York", "Lagos", "Berlin", "Tokyo", "Buenos Aires", "Nairobi", "Oslo", "Lisbon",
-          "Cape Town", "Toronto", "Mumbai", "Madrid", "Seoul", "Cairo", "Chicago", "Vienna", "Lima",
-          "Brazil", "Canada", "Kenya", "Norway", "Portugal", "India", "Egypt", "Peru", "Texas", "Bavaria"]
-ORGS = ["United Nations", "Northwind Bank", "Red Cross", "Oxford University", "Siemens", "Acme Corp",
-        "Blue River Energy", "World Health Organization", "General Motors", "Harbor Airlines",
-        "Greenfield Council", "Reuters", "Nordic Rail", "Toyota", "Apex Software", "City Hospital"]
-NATIONALITIES = ["French", "German", "Japanese", "Brazilian", "Kenyan", "Canadian", "Indian", "Italian",
-                 "Egyptian", "Norwegian", "Spanish", "Korean"]
+PLACES = [
+    "Paris",
+    "New York",
+    "Lagos",
+    "Berlin",
+    "Tokyo",
+    "Buenos Aires",
+    "Nairobi",
+    "Oslo",
+    "Lisbon",
+    "Cape Town",
+    "Toronto",
+    "Mumbai",
+    "Madrid",
+    "Seoul",
+    "Cairo",
+    "Chicago",
+    "Vienna",
+    "Lima",
+    "Brazil",
+    "Canada",
+    "Kenya",
+    "Norway",
+    "Portugal",
+    "India",
+    "Egypt",
+    "Peru",
+    "Texas",
+    "Bavaria",
+]
+ORGS = [
+    "United Nations",
+    "Northwind Bank",
+    "Red Cross",
+    "Oxford University",
+    "Siemens",
+    "Acme Corp",
+    "Blue River Energy",
+    "World Health Organization",
+    "General Motors",
+    "Harbor Airlines",
+    "Greenfield Council",
+    "Reuters",
+    "Nordic Rail",
+    "Toyota",
+    "Apex Software",
+    "City Hospital",
+]
+NATIONALITIES = [
+    "French",
+    "German",
+    "Japanese",
+    "Brazilian",
+    "Kenyan",
+    "Canadian",
+    "Indian",
+    "Italian",
+    "Egyptian",
+    "Norwegian",
+    "Spanish",
+    "Korean",
+]
 EVENTS = ["World Cup", "Olympic Games", "Nobel Prize", "Tour de France", "Davis Cup", "Champions League"]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MONTHS = ["January", "March", "April", "June", "July", "September", "October", "December"]
-NOUNS = [("report", "reports"), ("plan", "plans"), ("contract", "contracts"), ("bridge", "bridges"),
-         ("school", "schools"), ("factory", "factories"), ("study", "studies"), ("budget", "budgets"),
-         ("team", "teams"), ("project", "projects"), ("station", "stations"), ("road", "roads")]
+NOUNS = [
+    ("report", "reports"),
+    ("plan", "plans"),
+    ("contract", "contracts"),
+    ("bridge", "bridges"),
+    ("school", "schools"),
+    ("factory", "factories"),
+    ("study", "studies"),
+    ("budget", "budgets"),
+    ("team", "teams"),
+    ("project", "projects"),
+    ("station", "stations"),
+    ("road", "roads"),
+]
 ADJECTIVES = ["new", "large", "small", "public", "final", "local", "annual", "major", "early", "strong"]
-PAST_VERBS = [("visited", "visit"), ("praised", "praise"), ("criticised", "criticise"), ("met", "meet"),
-              ("joined", "join"), ("left", "leave"), ("thanked", "thank"), ("called", "call")]
+PAST_VERBS = [
+    ("visited", "visit"),
+    ("praised", "praise"),
+    ("criticised", "criticise"),
+    ("met", "meet"),
+    ("joined", "join"),
+    ("left", "leave"),
+    ("thanked", "thank"),
+    ("called", "call"),
+]
 NUMBERS = ["two", "three", "five", "12", "40", "150", "1,200", "3.5", "18", "seven"]
 
 # Each template is a list of items: "word/PTB", "word/PTB:UPOS", or a slot in braces.
@@ -100,8 +225,14 @@ CONTRACTION_TEMPLATES = [
 # Gapping: a second clause that repeats the verb silently, written as an empty node.
 GAPPING_TEMPLATE = "{PER} visited/VBD {LOC} and/CC {PER} {LOC} ./."
 
-SLOT_ENTITIES = {"PER": ("PER", PEOPLE), "SUR": ("PER", SURNAMES), "LOC": ("LOC", PLACES),
-                 "ORG": ("ORG", ORGS), "NAT": ("MISC", NATIONALITIES), "EVENT": ("MISC", EVENTS)}
+SLOT_ENTITIES = {
+    "PER": ("PER", PEOPLE),
+    "SUR": ("PER", SURNAMES),
+    "LOC": ("LOC", PLACES),
+    "ORG": ("ORG", ORGS),
+    "NAT": ("MISC", NATIONALITIES),
+    "EVENT": ("MISC", EVENTS),
+}
 
 
 def fill(template: str, rng: random.Random) -> list[tuple[str, str, str, str]]:
@@ -138,9 +269,29 @@ def fill_slot(slot: str, rng: random.Random) -> list[tuple[str, str, str, str]]:
 
 def chunk_tags(ptb_tags: list[str]) -> list[str]:
     """Rough IOB1 chunks: noun groups, verb groups and prepositions."""
-    group = {"DT": "NP", "JJ": "NP", "NN": "NP", "NNS": "NP", "NNP": "NP", "CD": "NP", "PRP": "NP",
-             "PRP$": "NP", "$": "NP", "EX": "NP", "MD": "VP", "VB": "VP", "VBD": "VP", "VBZ": "VP",
-             "VBP": "VP", "VBN": "VP", "VBG": "VP", "TO": "VP", "RB": "ADVP", "IN": "PP", "WP": "NP"}
+    group = {
+        "DT": "NP",
+        "JJ": "NP",
+        "NN": "NP",
+        "NNS": "NP",
+        "NNP": "NP",
+        "CD": "NP",
+        "PRP": "NP",
+        "PRP$": "NP",
+        "$": "NP",
+        "EX": "NP",
+        "MD": "VP",
+        "VB": "VP",
+        "VBD": "VP",
+        "VBZ": "VP",
+        "VBP": "VP",
+        "VBN": "VP",
+        "VBG": "VP",
+        "TO": "VP",
+        "RB": "ADVP",
+        "IN": "PP",
+        "WP": "NP",
+    }
     return [f"I-{group[tag]}" if tag in group else "O" for tag in ptb_tags]
 
 
@@ -219,7 +370,7 @@ def with_empty_node(lines: list[str], after_word: int, form: str) -> list[str]:
     node = f"{after_word}.1\t{form}\t{form}\tVERB\tVBD\t_\t_\t_\t_\t_"
     for position, line in enumerate(lines):
         if line.split("\t")[0] == str(after_word):
-            return lines[:position + 1] + [node] + lines[position + 1:]
+            return lines[: position + 1] + [node] + lines[position + 1 :]
     return lines
 
 

@@ -2,6 +2,7 @@
 
 Exit codes: 0 success, 1 failure of the task itself, 2 usage errors and bad input.
 """
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ import sys
 
 import click
 
-from tagger.errors import TaggerError
+from tagger.errors import Interrupted, TaggerError
 
 FORMAT_CHOICE = click.Choice(["conll", "conllu"])
 
@@ -20,9 +21,15 @@ class TaggerGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except Interrupted as error:
+            click.echo(f"{error}", err=True)
+            ctx.exit(130)
         except TaggerError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
         except BrokenPipeError:
             sys.stderr.close()
             ctx.exit(1)
@@ -35,6 +42,7 @@ def main() -> None:
 
     \b
     Examples:
+      tagger train configs/sample-ner.toml --out runs/sample-ner
       tagger corpora stats corpora/sample-ner/train.conll
       tagger corpora convert eng.train eng.train.iob2 --to iob2
     """
@@ -96,7 +104,10 @@ def corpora_stats(file: str, format_name: str | None, token_column: str, label_c
 @click.argument("source", type=click.Path(allow_dash=True))
 @click.argument("target", type=click.Path(allow_dash=True))
 @click.option(
-    "--to", "scheme", required=True, type=click.Choice(["iob1", "iob2", "iobes", "bioes"], case_sensitive=False),
+    "--to",
+    "scheme",
+    required=True,
+    type=click.Choice(["iob1", "iob2", "iobes", "bioes"], case_sensitive=False),
     help="Target tagging scheme.",
 )
 @format_option
@@ -120,3 +131,73 @@ def corpora_convert(
     count = corpus_tools.convert(source, target, scheme, format_name, label_column, token_column)
     if target != "-":
         click.echo(f"wrote {count:,} sentences to {target}", err=True)
+
+
+@main.command("train")
+@click.argument("config_file", required=False, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value (repeatable).")
+@click.option("--out", default=None, help="Model directory to write (default: the config's `out`).")
+@click.option("--resume", "resume_dir", default=None, help="Continue the interrupted run in this directory.")
+@click.option("--train", "train_file", default=None, help="Training file (instead of, or over, the config's).")
+@click.option("--dev", "dev_file", default=None, help="Dev file for evaluation after each epoch and early stopping.")
+@format_option
+@label_column_option
+@click.option("--cell", type=click.Choice(["lstm", "gru"]), default=None, help="Recurrent cell.")
+@click.option("--crf/--no-crf", default=None, help="CRF output layer (default) or a softmax per token.")
+@click.option("--epochs", type=int, default=None, help="Maximum number of epochs.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None, help="Where to train.")
+@click.option("--threads", type=int, default=None, help="CPU threads (default: torch's choice).")
+@click.option("--seed", type=int, default=None, help="Random seed; the same seed gives the same model on CPU.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_command(
+    config_file: str | None,
+    overrides: tuple[str, ...],
+    out: str | None,
+    resume_dir: str | None,
+    train_file: str | None,
+    dev_file: str | None,
+    format_name: str | None,
+    label_column: str | None,
+    cell: str | None,
+    crf: bool | None,
+    epochs: int | None,
+    device: str | None,
+    threads: int | None,
+    seed: int | None,
+    quiet: bool,
+) -> None:
+    """Train a tagger from CONFIG_FILE (TOML) and/or flags; writes a model directory.
+
+    The model directory holds config.json, vocab.json, model.safetensors, metrics.json,
+    metrics.jsonl (one record per epoch) and checkpoint/ (to resume). Ctrl-C keeps the
+    last finished epoch's checkpoint.
+
+    \b
+    Examples:
+      tagger train configs/sample-ner.toml
+      tagger train configs/conll03-ner.toml --set model.cell=gru --out runs/ner-gru
+      tagger train --train train.conll --dev dev.conll --label-column 4 --epochs 10 --out runs/x
+      tagger train --resume runs/ner
+    """
+    from tagger import training
+    from tagger.training_setup import config_for_run
+
+    flags = {
+        "data.train": train_file,
+        "data.dev": dev_file,
+        "data.format": format_name,
+        "data.label_column": label_column,
+        "model.cell": cell,
+        "model.crf": crf,
+        "train.epochs": epochs,
+        "train.device": device,
+        "train.threads": threads,
+        "train.seed": seed,
+    }
+    config, target = config_for_run(config_file, list(overrides), flags, out, resume_dir)
+    metrics = training.train(config, target, resume=resume_dir is not None, show_progress=not quiet)
+    click.echo(
+        f"best dev {metrics['best_dev_metric']} {metrics['best_dev_score']:.2f} at epoch {metrics['best_epoch']}; "
+        f"model in {target}",
+        err=True,
+    )

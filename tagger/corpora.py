@@ -1,4 +1,5 @@
 """What `tagger corpora` does, callable from Python: statistics and scheme conversion."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """The sentence every reader produces and every writer consumes, and corpus statistics."""
+
 from __future__ import annotations
 
 from collections import Counter

@@ -1,4 +1,5 @@
 """Errors a user can fix: the CLI prints them on one line and exits with code 2."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,3 +21,7 @@ class InputError(TaggerError):
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         return f"{where}: {self.problem}"
+
+
+class Interrupted(TaggerError):
+    """Ctrl-C during a long job; the message says what was kept and how to continue (exit 130)."""

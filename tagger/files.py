@@ -1,4 +1,5 @@
 """Reading input lines with line numbers, and writing outputs atomically."""
+
 from __future__ import annotations
 
 import contextlib
@@ -55,6 +56,13 @@ def strip_ending(line: str) -> str:
     return line.rstrip("\r\n").lstrip(BOM)
 
 
+def publish_mode(path: str | Path, directory: bool = False) -> None:
+    """Give a temporary file (mode 0600) or directory (0700) the permissions a plain open() would."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, (0o777 if directory else 0o666) & ~mask)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path, mode: str = "w") -> Iterator[IO]:
     """Write to a temporary file beside `path` and move it into place only on success.
@@ -80,6 +88,7 @@ def atomic_output(path: str | Path, mode: str = "w") -> Iterator[IO]:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
+        publish_mode(temporary)
         os.replace(temporary, target)
     except OSError as error:
         with contextlib.suppress(OSError):

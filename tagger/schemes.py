@@ -4,6 +4,7 @@ Spans are read with the chunk rules of conlleval (as extended for IOBES tags by 
 widely used Python port), so counts agree with the CoNLL shared-task scorer whatever the
 scheme and however ill-formed a prediction is (an `I-PER` after `O` opens a span).
 """
+
 from __future__ import annotations
 
 import re

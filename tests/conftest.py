@@ -1,4 +1,5 @@
 """Shared fixtures: paths to the bundled samples and to ../shared/corpora (skipped when absent)."""
+
 from __future__ import annotations
 
 from pathlib import Path

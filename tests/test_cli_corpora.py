@@ -1,4 +1,5 @@
 """`tagger corpora stats|convert` as a user runs them, in a subprocess."""
+
 import json
 import subprocess
 import sys

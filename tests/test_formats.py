@@ -1,4 +1,5 @@
 """Column-file and CoNLL-U readers and writers: layouts, round trips and bad input."""
+
 import io
 
 import pytest

@@ -1,4 +1,5 @@
 """Figures from ../shared/corpora/README.md that the readers must reproduce."""
+
 import io
 
 import pytest

@@ -1,4 +1,5 @@
 """Readers and writers by format name, and format detection from a file's content."""
+
 from __future__ import annotations
 
 import itertools

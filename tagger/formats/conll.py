@@ -4,6 +4,7 @@ Blank lines end sentences, `-DOCSTART-` lines end documents (they are kept for w
 back, never read as sentences), `#` lines before a sentence's first token are comments.
 Columns are counted from 1, as `cut -f` counts; "last" (or -1) is the last column.
 """
+
 from __future__ import annotations
 
 import re
@@ -124,9 +125,9 @@ def _check_columns_exist(
 def replace_field(line: str, index: int, value: str, separator: str | None) -> str:
     """The line with one column replaced (or appended when it is one past the last)."""
     body = line.rstrip("\r\n")
-    ending = line[len(body):]
+    ending = line[len(body) :]
     bom = BOM if body.startswith(BOM) else ""
-    body = body[len(bom):]
+    body = body[len(bom) :]
     if separator:
         parts = body.split(separator)
         if index == len(parts):
@@ -141,9 +142,7 @@ def replace_field(line: str, index: int, value: str, separator: str | None) -> s
     return bom + body[:start] + value + body[end:] + ending
 
 
-def write_conll(
-    sentences: Iterable[Sentence], stream: IO[str], label_key: str | None, label_column: str | int = LAST
-) -> None:
+def write_conll(sentences: Iterable[Sentence], stream: IO[str], label_key: str | None, label_column: str | int = LAST) -> None:
     """Write sentences back; only the label column changes for sentences read from a file."""
     for sentence in sentences:
         if sentence.raw is None:

@@ -4,6 +4,7 @@ Labels come from one word per integer id: multiword-token lines (`1-2`) and empt
 (`8.1`) carry no label but stay in the sentence's raw lines, so that writing a file
 back changes nothing but the predicted column.
 """
+
 from __future__ import annotations
 
 import re
@@ -74,9 +75,7 @@ def _word_id(fields: list[str], path: str, number: int) -> int | tuple:
     return word_id
 
 
-def read_conllu(
-    lines: Iterable[tuple[int, str]], path: str, label_columns: Sequence[str] = ("upos",)
-) -> Iterator[Sentence]:
+def read_conllu(lines: Iterable[tuple[int, str]], path: str, label_columns: Sequence[str] = ("upos",)) -> Iterator[Sentence]:
     """Sentences of a CoNLL-U file, one token per word, read as a stream."""
     raw_lines: list[str] = []
     token_rows: list[int] = []
@@ -119,7 +118,7 @@ def _set_label(line: str, column: str, value: str) -> str:
         fields[MISC_INDEX] = write_misc(fields[MISC_INDEX], column, value)
     else:
         fields[index] = value
-    return "\t".join(fields) + line[len(body):]
+    return "\t".join(fields) + line[len(body) :]
 
 
 def write_conllu(sentences: Iterable[Sentence], stream: IO[str], label_key: str | None, label_column: str = "upos") -> None:

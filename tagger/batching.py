@@ -1,0 +1,85 @@
+"""Sentences to padded tensors: encoding once, length-bucketed batches, device moves."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch.nn.utils.rnn import pad_sequence
+
+from tagger.vocab import Vocab, case_of
+
+
+@dataclass
+class Encoded:
+    """One sentence as ids: words, case classes, characters per word, labels (or None)."""
+
+    words: torch.Tensor
+    cases: torch.Tensor
+    chars: list[torch.Tensor]
+    labels: torch.Tensor | None
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+@dataclass
+class Batch:
+    """Padded tensors for a group of sentences; `chars` holds one row per real token."""
+
+    words: torch.Tensor  # (batch, time)
+    cases: torch.Tensor  # (batch, time)
+    chars: torch.Tensor  # (tokens, max characters)
+    mask: torch.Tensor  # (batch, time) bool
+    lengths: torch.Tensor  # (batch,) on the CPU, for packing
+    labels: torch.Tensor | None  # (batch, time)
+    positions: list[int]  # where each sentence stands in the input
+
+    def to(self, device: torch.device) -> Batch:
+        move = (lambda tensor: tensor.to(device, non_blocking=True)) if device.type != "cpu" else (lambda tensor: tensor)
+        labels = move(self.labels) if self.labels is not None else None
+        return Batch(move(self.words), move(self.cases), move(self.chars), move(self.mask), self.lengths, labels, self.positions)
+
+    @property
+    def tokens(self) -> int:
+        return int(self.lengths.sum())
+
+
+def encode(tokens: Sequence[str], vocab: Vocab, labels: Sequence[str] | None = None) -> Encoded:
+    """Ids for one sentence; unknown labels become -1 (they count as errors, never as targets)."""
+    words = torch.tensor([vocab.word_id(token) for token in tokens], dtype=torch.long)
+    cases = torch.tensor([case_of(token) for token in tokens], dtype=torch.long)
+    chars = [torch.tensor(vocab.char_ids(token), dtype=torch.long) for token in tokens]
+    label_ids = None
+    if labels is not None:
+        label_ids = torch.tensor([vocab.labels.get(label, -1) for label in labels], dtype=torch.long)
+    return Encoded(words, cases, chars, label_ids)
+
+
+def collate(items: Sequence[Encoded], positions: list[int]) -> Batch:
+    """Pad a list of encoded sentences into one batch."""
+    lengths = torch.tensor([len(item) for item in items], dtype=torch.long)
+    words = pad_sequence([item.words for item in items], batch_first=True)
+    cases = pad_sequence([item.cases for item in items], batch_first=True)
+    chars = pad_sequence([char for item in items for char in item.chars], batch_first=True)
+    mask = torch.arange(words.size(1)).unsqueeze(0) < lengths.unsqueeze(1)
+    labels = None
+    if all(item.labels is not None for item in items):
+        labels = pad_sequence([item.labels for item in items], batch_first=True).clamp(min=0)
+    return Batch(words, cases, chars, mask, lengths, labels, positions)
+
+
+def bucketed_batches(items: Sequence[Encoded], batch_size: int, shuffle_seed: int | None = None) -> Iterator[Batch]:
+    """Batches of sentences of similar length; with a seed, batch order (and ties) shuffled."""
+    order = list(range(len(items)))
+    rng = random.Random(shuffle_seed) if shuffle_seed is not None else None
+    if rng is not None:
+        rng.shuffle(order)
+    order.sort(key=lambda index: len(items[index]))
+    groups = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    if rng is not None:
+        rng.shuffle(groups)
+    for group in groups:
+        yield collate([items[index] for index in group], group)

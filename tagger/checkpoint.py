@@ -1,0 +1,79 @@
+"""Resumable training state in safe formats: weights, optimizer and RNG in safetensors, the rest in JSON.
+
+A checkpoint is a directory written beside its final place and renamed into place, so a
+run killed at any moment leaves either the previous checkpoint or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from tagger.files import publish_mode
+from tagger.store import ModelDirError, read_weights, replace_directory, write_weights
+
+DIRECTORY = "checkpoint"
+STATE = "state.json"
+
+
+def _split_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for parameter, values in state["state"].items():
+        for key, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{parameter}.{key}"] = value
+            else:
+                scalars[f"{parameter}.{key}"] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _join_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    state: dict[int, dict] = {}
+    for name, value in [*tensors.items(), *meta["scalars"].items()]:
+        parameter, _, key = name.partition(".")
+        state.setdefault(int(parameter), {})[key] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save(run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, progress: dict) -> None:
+    """Write the checkpoint of a finished epoch (`progress` is JSON: epoch, early stopping, ...)."""
+    temporary = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=run_directory))
+    optimizer_tensors, optimizer_meta = _split_optimizer(optimizer)
+    write_weights(temporary / "model.safetensors", model.state_dict())
+    write_weights(temporary / "optimizer.safetensors", optimizer_tensors)
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng.update({f"cuda{index}": state for index, state in enumerate(torch.cuda.get_rng_state_all())})
+    write_weights(temporary / "rng.safetensors", rng)
+    (temporary / STATE).write_text(json.dumps({"progress": progress, "optimizer": optimizer_meta}, indent=1))
+    publish_mode(temporary, directory=True)
+    replace_directory(temporary, run_directory / DIRECTORY)
+
+
+def find(run_directory: Path) -> Path | None:
+    """The checkpoint directory, or the previous one if a swap was interrupted."""
+    for name in (DIRECTORY, DIRECTORY + ".old"):
+        candidate = run_directory / name
+        if (candidate / STATE).is_file():
+            return candidate
+    return None
+
+
+def restore(run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """Load weights, optimizer and RNG states; returns the saved progress."""
+    directory = find(run_directory)
+    if directory is None:
+        raise ModelDirError(f"{run_directory}: no checkpoint to resume from")
+    data = json.loads((directory / STATE).read_text())
+    model.load_state_dict(read_weights(directory / "model.safetensors", model.state_dict()))
+    optimizer.load_state_dict(_join_optimizer(load_file(str(directory / "optimizer.safetensors")), data["optimizer"]))
+    rng = load_file(str(directory / "rng.safetensors"))
+    torch.set_rng_state(rng["torch"])
+    if torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([rng[f"cuda{index}"] for index in range(torch.cuda.device_count()) if f"cuda{index}" in rng])
+    return data["progress"]

@@ -1,0 +1,124 @@
+"""A batched linear-chain CRF: log-likelihood, Viterbi decoding, transition constraints."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from tagger.schemes import allowed_transition
+
+IMPOSSIBLE = -10000.0
+
+
+def transition_constraints(labels: list[str], scheme: str | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Additive masks (0 allowed, IMPOSSIBLE forbidden) for start, transitions and end.
+
+    With no scheme (token labels such as POS) every transition is allowed.
+    """
+    size = len(labels)
+    start, end, pairs = torch.zeros(size), torch.zeros(size), torch.zeros(size, size)
+    if scheme is None:
+        return start, pairs, end
+    for j, label in enumerate(labels):
+        if not allowed_transition(None, label, scheme):
+            start[j] = IMPOSSIBLE
+        if not allowed_transition(label, None, scheme):
+            end[j] = IMPOSSIBLE
+        for i, previous in enumerate(labels):
+            if not allowed_transition(previous, label, scheme):
+                pairs[i, j] = IMPOSSIBLE
+    return start, pairs, end
+
+
+class CRF(nn.Module):
+    """Linear-chain CRF over emission scores of shape (batch, time, labels).
+
+    `mask` is (batch, time) bool with each sentence's tokens first; every sentence has at
+    least one token. Forbidden transitions get a fixed, very low score, in training and
+    in decoding, so predictions are always well-formed in the scheme.
+    """
+
+    def __init__(self, labels: list[str], scheme: str | None, learn: bool = True) -> None:
+        super().__init__()
+        size = len(labels)
+        self.transitions = nn.Parameter(torch.zeros(size, size), requires_grad=learn)
+        self.start = nn.Parameter(torch.zeros(size), requires_grad=learn)
+        self.end = nn.Parameter(torch.zeros(size), requires_grad=learn)
+        start_mask, pair_mask, end_mask = transition_constraints(labels, scheme)
+        self.register_buffer("start_mask", start_mask, persistent=False)
+        self.register_buffer("pair_mask", pair_mask, persistent=False)
+        self.register_buffer("end_mask", end_mask, persistent=False)
+
+    def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.start + self.start_mask, self.transitions + self.pair_mask, self.end + self.end_mask
+
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """log Z per sentence, by the forward algorithm."""
+        start, transitions, end = self._scores()
+        alpha = start + emissions[:, 0]
+        for t in range(1, emissions.size(1)):
+            step = torch.logsumexp(alpha.unsqueeze(2) + transitions.unsqueeze(0), dim=1) + emissions[:, t]
+            alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
+        return torch.logsumexp(alpha + end, dim=1)
+
+    def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The unnormalised score of the given tag sequences."""
+        start, transitions, end = self._scores()
+        maskf = mask.to(emissions.dtype)
+        emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)
+        score = start[tags[:, 0]] + (emitted * maskf).sum(1)
+        moves = transitions[tags[:, :-1], tags[:, 1:]]
+        score = score + (moves * maskf[:, 1:]).sum(1)
+        last = tags.gather(1, (mask.sum(1) - 1).unsqueeze(1)).squeeze(1)
+        return score + end[last]
+
+    def neg_log_likelihood(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Summed negative log-likelihood of the batch."""
+        return (self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)).sum()
+
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """P(label at t = j | sentence), by the forward-backward algorithm (batch, time, labels)."""
+        start, transitions, end = self._scores()
+        alphas = [start + emissions[:, 0]]
+        for t in range(1, emissions.size(1)):
+            step = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions.unsqueeze(0), dim=1) + emissions[:, t]
+            alphas.append(torch.where(mask[:, t].unsqueeze(1), step, alphas[-1]))
+        betas = [end.expand_as(alphas[0])]
+        for t in range(emissions.size(1) - 2, -1, -1):
+            following = (emissions[:, t + 1] + betas[-1]).unsqueeze(1) + transitions.unsqueeze(0)
+            step = torch.logsumexp(following, dim=2)
+            betas.append(torch.where(mask[:, t + 1].unsqueeze(1), step, end.expand_as(step)))
+        betas.reverse()
+        log_z = torch.logsumexp(alphas[-1] + end, dim=1)
+        scores = torch.stack(alphas, dim=1) + torch.stack(betas, dim=1) - log_z[:, None, None]
+        return scores.exp() * mask.unsqueeze(2)
+
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Best tag sequence per sentence (batch, time); positions past a sentence's end are 0."""
+        start, transitions, end = self._scores()
+        return viterbi(emissions, mask, start, transitions, end)
+
+
+def viterbi(
+    emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
+) -> torch.Tensor:
+    """Batched Viterbi: the argmax path under emission and transition scores."""
+    batch, steps, size = emissions.shape
+    score = start + emissions[:, 0]
+    backpointers = []
+    for t in range(1, steps):
+        candidates = score.unsqueeze(2) + transitions.unsqueeze(0)
+        best, previous = candidates.max(dim=1)
+        step = best + emissions[:, t]
+        active = mask[:, t].unsqueeze(1)
+        score = torch.where(active, step, score)
+        # a finished sentence points each label to itself, so the trace passes through unchanged
+        identity = torch.arange(size, device=emissions.device).expand(batch, size)
+        backpointers.append(torch.where(active, previous, identity))
+    best_last = (score + end).argmax(dim=1)
+    path = [best_last]
+    for pointers in reversed(backpointers):
+        best_last = pointers.gather(1, best_last.unsqueeze(1)).squeeze(1)
+        path.append(best_last)
+    path.reverse()
+    return torch.stack(path, dim=1) * mask.long()

@@ -1,0 +1,131 @@
+"""The tagger network: word, case and character features, a BiLSTM/BiGRU stack, softmax or CRF."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from tagger.batching import Batch
+from tagger.config import ModelConfig
+from tagger.crf import CRF, transition_constraints, viterbi
+from tagger.vocab import CASES
+
+UNKNOWN_WORD = 1
+
+
+class CharCNN(nn.Module):
+    """Character embeddings, one convolution of width 3, max-pooled over the word."""
+
+    def __init__(self, chars: int, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(chars, dim, padding_idx=0)
+        self.conv = nn.Conv1d(dim, hidden, kernel_size=3, padding=1)
+        self.output_dim = hidden
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        features = self.conv(self.embedding(chars).transpose(1, 2))
+        features = features.masked_fill((chars == 0).unsqueeze(1), float("-inf"))
+        return features.max(dim=2).values
+
+
+class CharLSTM(nn.Module):
+    """A BiLSTM over each word's characters; its two final states describe the word."""
+
+    def __init__(self, chars: int, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(chars, dim, padding_idx=0)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.output_dim = 2 * hidden
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        lengths = (chars != 0).sum(1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(self.embedding(chars), lengths, batch_first=True, enforce_sorted=False)
+        _, (final, _) = self.lstm(packed)
+        return torch.cat([final[0], final[1]], dim=1)
+
+
+class Tagger(nn.Module):
+    """Scores every label for every token; decodes with Viterbi (constrained for span labels)."""
+
+    def __init__(self, config: ModelConfig, words: int, chars: int, labels: list[str], scheme: str | None) -> None:
+        super().__init__()
+        self.config = config
+        self.labels = labels
+        self.scheme = scheme
+        self.words = nn.Embedding(words, config.word_dim, padding_idx=0)
+        self.cases = nn.Embedding(len(CASES), config.case_dim, padding_idx=0) if config.case_dim else None
+        self.chars = self._char_encoder(config, chars)
+        features = config.word_dim + config.case_dim + (self.chars.output_dim if self.chars else 0)
+        rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
+        between = config.dropout if config.layers > 1 else 0.0
+        self.rnn = rnn(features, config.hidden, config.layers, batch_first=True, bidirectional=True, dropout=between)
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(2 * config.hidden, len(labels))
+        self.crf = CRF(labels, scheme) if config.crf else None
+        if self.crf is None:
+            start, pairs, end = transition_constraints(labels, scheme)
+            self.register_buffer("start_mask", start, persistent=False)
+            self.register_buffer("pair_mask", pairs, persistent=False)
+            self.register_buffer("end_mask", end, persistent=False)
+
+    @staticmethod
+    def _char_encoder(config: ModelConfig, chars: int) -> nn.Module | None:
+        if config.char_encoder == "cnn":
+            return CharCNN(chars, config.char_dim, config.char_hidden)
+        if config.char_encoder == "lstm":
+            return CharLSTM(chars, config.char_dim, config.char_hidden)
+        return None
+
+    def set_pretrained(self, vectors: torch.Tensor, freeze: bool) -> None:
+        """Copy pretrained vectors into the first rows they cover (rows follow the vocabulary)."""
+        with torch.no_grad():
+            self.words.weight[: vectors.size(0)].copy_(vectors)
+        self.words.weight.requires_grad_(not freeze)
+
+    def features(self, batch: Batch) -> torch.Tensor:
+        words = batch.words
+        if self.training and self.config.word_dropout > 0:
+            drop = torch.rand(words.shape, device=words.device) < self.config.word_dropout
+            words = words.masked_fill(drop & batch.mask, UNKNOWN_WORD)
+        parts = [self.words(words)]
+        if self.cases is not None:
+            parts.append(self.cases(batch.cases))
+        if self.chars is not None:
+            per_token = self.chars(batch.chars)
+            grid = per_token.new_zeros(*batch.words.shape, per_token.size(1))
+            grid[batch.mask] = per_token
+            parts.append(grid)
+        return self.dropout(torch.cat(parts, dim=2))
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """Emission scores (batch, time, labels)."""
+        inputs = self.features(batch)
+        packed = pack_padded_sequence(inputs, batch.lengths, batch_first=True, enforce_sorted=False)
+        states, _ = self.rnn(packed)
+        states, _ = pad_packed_sequence(states, batch_first=True, total_length=inputs.size(1))
+        return self.output(self.dropout(states))
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Training loss per sentence (CRF negative log-likelihood, or cross-entropy)."""
+        emissions = self(batch)
+        if self.crf is not None:
+            total = self.crf.neg_log_likelihood(emissions, batch.labels, batch.mask)
+        else:
+            total = nn.functional.cross_entropy(emissions[batch.mask], batch.labels[batch.mask], reduction="sum")
+        return total / batch.words.size(0)
+
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Label ids (batch, time): CRF Viterbi, or Viterbi over softmax scores with the scheme's constraints."""
+        if self.crf is not None:
+            return self.crf.decode(emissions, mask)
+        if self.scheme is None:
+            return emissions.argmax(dim=2) * mask.long()
+        log_probs = emissions.log_softmax(dim=2)
+        return viterbi(log_probs, mask, self.start_mask, self.pair_mask, self.end_mask)
+
+    def label_probabilities(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Per-token label probabilities: CRF marginals, or the softmax."""
+        if self.crf is not None:
+            return self.crf.marginals(emissions, mask)
+        return emissions.softmax(dim=2)

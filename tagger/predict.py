@@ -1,0 +1,79 @@
+"""Predicting labels with a loaded model: batched, length-sorted, results in input order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from tagger import schemes
+from tagger.batching import Encoded, bucketed_batches, encode
+from tagger.config import Config
+from tagger.model import Tagger
+from tagger.store import Task, load_model
+from tagger.vocab import Vocab
+
+
+def choose_device(name: str) -> torch.device:
+    """cpu, cuda, or auto (cuda when available)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from tagger.errors import TaggerError
+
+        raise TaggerError("--device cuda: no CUDA device is available on this machine")
+    return torch.device(name)
+
+
+@dataclass
+class Predictor:
+    """A model with its vocabulary and task, ready to label token lists."""
+
+    model: Tagger
+    vocab: Vocab
+    task: Task
+    config: Config
+    device: torch.device
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str = "auto") -> Predictor:
+        target = choose_device(device)
+        config, vocab, task, model = load_model(directory, target)
+        return cls(model, vocab, task, config, target)
+
+    def encode(self, token_lists: Sequence[Sequence[str]]) -> list[Encoded]:
+        return [encode(tokens, self.vocab) for tokens in token_lists]
+
+    def predict_encoded(
+        self, items: Sequence[Encoded], batch_size: int = 256, with_scores: bool = False
+    ) -> tuple[list[list[str]], list[list[float]] | None]:
+        """Labels (in the corpus's scheme) for encoded sentences, and optionally their probabilities."""
+        labels: list[list[str] | None] = [None] * len(items)
+        scores: list[list[float] | None] = [None] * len(items)
+        was_training = self.model.training
+        self.model.eval()
+        with torch.inference_mode():
+            for batch in bucketed_batches(items, batch_size):
+                batch = batch.to(self.device)
+                emissions = self.model(batch)
+                decoded = self.model.decode(emissions, batch.mask).cpu()
+                probabilities = self.model.label_probabilities(emissions, batch.mask).cpu() if with_scores else None
+                for row, position in enumerate(batch.positions):
+                    length = int(batch.lengths[row])
+                    ids = decoded[row, :length].tolist()
+                    labels[position] = self._to_corpus_scheme([self.vocab.labels.symbols[i] for i in ids])
+                    if probabilities is not None:
+                        scores[position] = probabilities[row, torch.arange(length), decoded[row, :length]].tolist()
+        self.model.train(was_training)
+        return labels, (scores if with_scores else None)
+
+    def predict(self, token_lists: Sequence[Sequence[str]], batch_size: int = 256) -> list[list[str]]:
+        """Labels for each token list, in the order given."""
+        return self.predict_encoded(self.encode(token_lists), batch_size)[0]
+
+    def _to_corpus_scheme(self, tags: list[str]) -> list[str]:
+        if self.task.corpus_scheme is None or self.task.corpus_scheme == self.task.internal_scheme:
+            return tags
+        return schemes.convert(tags, self.task.corpus_scheme)

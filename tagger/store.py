@@ -1,0 +1,183 @@
+"""The model directory: JSON and safetensors only, written atomically, loaded without running code.
+
+config.json       the training config and the task (label column, format, schemes)
+vocab.json        words, characters, labels
+model.safetensors the weights
+metrics.json      best dev score, epoch, training time, versions
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from tagger import config as config_module
+from tagger.config import Config, ConfigError
+from tagger.errors import TaggerError
+from tagger.files import atomic_output, publish_mode
+from tagger.model import Tagger
+from tagger.vocab import Vocab
+
+FORMAT_VERSION = 1
+CONFIG, VOCAB, WEIGHTS, METRICS = "config.json", "vocab.json", "model.safetensors", "metrics.json"
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
+# Sizes far beyond any tagger; a larger declared size is a damaged or hostile directory.
+LIMITS = {"word_dim": 4096, "case_dim": 256, "char_dim": 1024, "char_hidden": 4096, "hidden": 8192, "layers": 16}
+MAX_VOCAB = 5_000_000
+
+
+@dataclass
+class Task:
+    """What the model labels and how its labels are written."""
+
+    label_column: str
+    format: str
+    corpus_scheme: str | None  # the scheme of the training file (outputs use it); None for token labels
+    internal_scheme: str | None  # the scheme the model predicts in
+
+    @classmethod
+    def from_json(cls, data: dict) -> Task:
+        if not isinstance(data, dict) or set(data) != {"label_column", "format", "corpus_scheme", "internal_scheme"}:
+            raise ValueError("task must have label_column, format, corpus_scheme and internal_scheme")
+        return cls(**data)
+
+
+class ModelDirError(TaggerError):
+    """A model directory that is missing, incomplete, damaged or unsafe."""
+
+
+def write_json(path: Path, data: dict) -> None:
+    with atomic_output(path) as stream:
+        json.dump(data, stream, indent=2, ensure_ascii=False)
+        stream.write("\n")
+
+
+def write_weights(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """safetensors file written beside its target and renamed into place."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        save_file({name: tensor.detach().contiguous().cpu() for name, tensor in tensors.items()}, temporary)
+        with open(temporary, "rb") as stream:
+            os.fsync(stream.fileno())
+        publish_mode(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_definition(directory: Path, config: Config, vocab: Vocab, task: Task) -> None:
+    """config.json and vocab.json: what is needed to rebuild the network."""
+    directory.mkdir(parents=True, exist_ok=True)
+    write_json(directory / CONFIG, {"format_version": FORMAT_VERSION, "config": config.to_dict(), "task": asdict(task)})
+    write_json(directory / VOCAB, vocab.to_json())
+
+
+def save_weights(directory: Path, model: Tagger) -> None:
+    write_weights(directory / WEIGHTS, model.state_dict())
+
+
+def build_model(config: Config, vocab: Vocab, task: Task) -> Tagger:
+    return Tagger(config.model, len(vocab.words), len(vocab.chars), vocab.labels.symbols, task.internal_scheme)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelDirError(f"{path.parent}: not a complete model directory (no {path.name})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelDirError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise ModelDirError(f"{path}: expected a JSON object")
+    return data
+
+
+def load_definition(directory: Path) -> tuple[Config, Vocab, Task]:
+    """Config, vocabulary and task of a model directory, validated before anything is built."""
+    if not directory.is_dir():
+        raise ModelDirError(f"{directory}: no such model directory")
+    data = _read_json(directory / CONFIG)
+    if set(data) != {"format_version", "config", "task"} or data.get("format_version") != FORMAT_VERSION:
+        raise ModelDirError(f"{directory / CONFIG}: expected keys format_version={FORMAT_VERSION}, config and task")
+    try:
+        config = config_module.from_dict(data["config"], str(directory / CONFIG))
+        task = Task.from_json(data["task"])
+        vocab = Vocab.from_json(_read_json(directory / VOCAB))
+    except (ConfigError, ValueError, TypeError) as error:
+        raise ModelDirError(f"{directory}: {error}") from None
+    for key, limit in LIMITS.items():
+        if getattr(config.model, key) > limit:
+            raise ModelDirError(f"{directory / CONFIG}: model.{key} = {getattr(config.model, key)} exceeds {limit}")
+    if max(len(vocab.words), len(vocab.chars), len(vocab.labels)) > MAX_VOCAB or not vocab.labels.symbols:
+        raise ModelDirError(f"{directory / VOCAB}: vocabulary sizes out of range")
+    return config, vocab, task
+
+
+def _check_weights_file(directory: Path) -> Path:
+    path = directory / WEIGHTS
+    if not path.is_file():
+        pickles = sorted(p.name for p in directory.iterdir() if p.suffix in PICKLE_SUFFIXES)
+        if pickles:
+            raise ModelDirError(f"{directory}: weights are in {', '.join(pickles)} (pickle); tagger only loads {WEIGHTS}")
+        raise ModelDirError(f"{directory}: not a complete model directory (no {WEIGHTS})")
+    return path
+
+
+def read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Tensors of a safetensors file after checking names, shapes and dtypes against `expected`."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            names = set(handle.keys())
+            if names != set(expected):
+                missing, extra = sorted(set(expected) - names), sorted(names - set(expected))
+                raise ModelDirError(f"{path}: tensors do not match the model (missing {missing[:3]}, unexpected {extra[:3]})")
+            for name in names:
+                shape = list(handle.get_slice(name).get_shape())
+                if shape != list(expected[name].shape):
+                    raise ModelDirError(f"{path}: tensor {name} has shape {shape}, the config needs {list(expected[name].shape)}")
+        tensors = load_file(str(path))
+    except SafetensorError as error:
+        raise ModelDirError(f"{path}: not a safetensors file ({error}); tagger never loads pickled weights") from None
+    for name, tensor in tensors.items():
+        if tensor.dtype != expected[name].dtype:
+            raise ModelDirError(f"{path}: tensor {name} is {tensor.dtype}, expected {expected[name].dtype}")
+    return tensors
+
+
+def load_model(directory: str | Path, device: torch.device | None = None) -> tuple[Config, Vocab, Task, Tagger]:
+    """Rebuild a trained model from its directory (no pickle, no imports named by the files)."""
+    directory = Path(directory)
+    config, vocab, task = load_definition(directory)
+    weights = _check_weights_file(directory)
+    model = build_model(config, vocab, task)
+    model.load_state_dict(read_weights(weights, model.state_dict()))
+    model.eval()
+    if device is not None:
+        model.to(device)
+    return config, vocab, task, model
+
+
+def save_metrics(directory: Path, metrics: dict) -> None:
+    write_json(directory / METRICS, metrics)
+
+
+def replace_directory(temporary: Path, target: Path) -> None:
+    """Move a fully written directory into place; the previous one is removed only afterwards."""
+    previous = target.with_name(target.name + ".old")
+    if previous.exists():
+        shutil.rmtree(previous)
+    if target.exists():
+        os.replace(target, previous)
+    os.replace(temporary, target)
+    if previous.exists():
+        shutil.rmtree(previous)

@@ -1,0 +1,305 @@
+"""The training loop: bucketed batches, clipping, schedule, dev evaluation, early stopping,
+checkpoints after every epoch, resume, and the model directory."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from tagger import checkpoint, schemes, store
+from tagger.batching import Encoded, bucketed_batches, encode
+from tagger.config import Config, check_files
+from tagger.data import Sentence
+from tagger.errors import InputError, Interrupted, TaggerError
+from tagger.evaluation import dev_score
+from tagger.formats import read_all
+from tagger.predict import Predictor, choose_device
+from tagger.store import Task
+from tagger.vectors import read_vectors
+from tagger.vocab import Vocab
+
+METRICS_LOG = "metrics.jsonl"
+Log = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Corpus:
+    """Training and dev data, read and checked, with the task they define."""
+
+    task: Task
+    train: list[Sentence]
+    dev: list[Sentence]
+
+    def train_labels(self) -> list[list[str]]:
+        return [internal_labels(s.labels[self.task.label_column], self.task) for s in self.train]
+
+
+def internal_labels(tags: list[str], task: Task) -> list[str]:
+    """Training labels in the model's scheme (span labels are re-encoded, canonically)."""
+    return schemes.convert(tags, task.internal_scheme) if task.internal_scheme else tags
+
+
+def read_corpus_for_training(config: Config, log: Log = _stderr) -> Corpus:
+    """Read train and dev, work out the task, reject bad labels before any training."""
+    check_files(config)
+    options = {
+        "format_name": config.data.format or None,
+        "label_column": config.data.label_column or None,
+        "token_column": config.data.token_column,
+    }
+    format_name, column, train = read_all(config.data.train, **options)
+    dev = read_all(config.data.dev, **{**options, "format_name": format_name})[2] if config.data.dev else []
+    counts = Counter(label for sentence in train for label in sentence.labels[column])
+    corpus_scheme = internal_scheme = None
+    if schemes.is_span_labelling(counts):
+        corpus_scheme = schemes.detect_scheme(s.labels[column] for s in train)
+        internal_scheme = schemes.normalise_scheme_name(config.model.scheme)
+        for path, sentences in ((config.data.train, train), (config.data.dev, dev)):
+            _check_span_tags(path, sentences, column, corpus_scheme)
+    unseen = sorted({label for s in dev for label in s.labels[column]} - set(counts))
+    if unseen:
+        log(f"warning: {config.data.dev}: labels never seen in training, counted as errors: {', '.join(unseen[:20])}")
+    return Corpus(Task(column, format_name, corpus_scheme, internal_scheme), train, dev)
+
+
+def _check_span_tags(path: str, sentences: list[Sentence], column: str, scheme: str) -> None:
+    for sentence in sentences:
+        for index, tag in enumerate(sentence.labels[column]):
+            if not schemes.is_valid_tag(tag):
+                problem = f"tag {tag!r} is not valid in the {scheme} scheme (expected O or B-, I-, E-, S- and a type)"
+                raise InputError(path, sentence.line_number(index), problem)
+
+
+def build_vocab(config: Config, corpus: Corpus, log: Log = _stderr) -> tuple[Vocab, torch.Tensor | None]:
+    """Vocabulary from the training data (plus pretrained words), and the pretrained matrix if any."""
+    extra_words, vectors = [], None
+    if config.model.vectors:
+        words, rows = read_vectors(config.model.vectors, config.model.lowercase)
+        if len(rows[0]) != config.model.word_dim:
+            raise TaggerError(
+                f"model.vectors: {config.model.vectors} has {len(rows[0])} dimensions, model.word_dim is {config.model.word_dim}"
+            )
+        extra_words, vectors = words, dict(zip(words, rows))
+        log(f"read {len(words):,} vectors from {config.model.vectors}")
+    vocab = Vocab.build((s.tokens for s in corpus.train), corpus.train_labels(), config.model.lowercase, extra_words)
+    if vectors is None:
+        return vocab, None
+    generator = torch.Generator().manual_seed(config.train.seed)
+    matrix = torch.randn(len(vocab.words), config.model.word_dim, generator=generator) * 0.1
+    for position, word in enumerate(vocab.words.symbols):
+        if word in vectors:
+            matrix[position] = torch.tensor(vectors[word])
+    matrix[0] = 0
+    return vocab, matrix
+
+
+def make_optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optimizer:
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    settings = config.train
+    if settings.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
+    return torch.optim.Adam(parameters, lr=settings.lr, weight_decay=settings.weight_decay)
+
+
+def learning_rate(config: Config, epoch: int) -> float:
+    """The schedule lr / (1 + decay * (epoch - 1)); depends on the epoch alone, so resuming needs no state."""
+    return config.train.lr / (1.0 + config.train.lr_decay * (epoch - 1))
+
+
+def run_epoch(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    items: list[Encoded],
+    config: Config,
+    epoch: int,
+    device: torch.device,
+    show_progress: bool,
+) -> tuple[float, int, float]:
+    """One pass over the training data; returns mean loss per sentence, tokens and seconds."""
+    from tqdm import tqdm
+
+    model.train()
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(config, epoch)
+    started = time.perf_counter()
+    total_loss, total_tokens, sentences = torch.zeros((), device=device), 0, 0
+    bar = tqdm(
+        total=sum(len(item) for item in items),
+        desc=f"epoch {epoch}",
+        unit="tok",
+        disable=None if show_progress else True,
+        leave=False,
+        file=sys.stderr,
+    )
+    for step, batch in enumerate(
+        bucketed_batches(items, config.train.batch_size, shuffle_seed=config.train.seed * 100_003 + epoch)
+    ):
+        batch = batch.to(device)
+        loss = model.loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.train.clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.clip)
+        optimizer.step()
+        size = batch.words.size(0)
+        total_loss += loss.detach() * size
+        total_tokens += batch.tokens
+        sentences += size
+        bar.update(batch.tokens)
+        if step % 20 == 0 and show_progress:
+            elapsed = time.perf_counter() - started
+            bar.set_postfix(loss=f"{total_loss.item() / sentences:.3f}", tok_s=f"{total_tokens / max(elapsed, 1e-9):,.0f}")
+    bar.close()
+    return total_loss.item() / max(sentences, 1), total_tokens, time.perf_counter() - started
+
+
+def evaluate_dev(predictor: Predictor, items: list[Encoded], gold: list[list[str]], config: Config) -> dict[str, float]:
+    predicted, _ = predictor.predict_encoded(items, config.train.eval_batch_size)
+    return dev_score(gold, predicted, spans=predictor.task.corpus_scheme is not None)
+
+
+def main_score(scores: dict[str, float]) -> float:
+    """F1 for span labels, accuracy otherwise: what early stopping and "best" follow."""
+    return scores.get("f1", scores["accuracy"])
+
+
+def train(config: Config, out: str | Path, resume: bool = False, show_progress: bool = True, log: Log = _stderr) -> dict:
+    """Train a model into `out` (the model directory); returns the final metrics."""
+    out = Path(out)
+    random.seed(config.train.seed)
+    torch.manual_seed(config.train.seed)
+    if config.train.threads > 0:
+        torch.set_num_threads(config.train.threads)
+    device = choose_device(config.train.device)
+    corpus = read_corpus_for_training(config, log)
+    if resume:
+        _, vocab, task = store.load_definition(out)
+        pretrained = None
+    else:
+        _refuse_to_overwrite(out)
+        vocab, pretrained = build_vocab(config, corpus, log)
+        task = corpus.task
+        store.save_definition(out, config, vocab, task)
+    model = store.build_model(config, vocab, task)
+    if pretrained is not None:
+        model.set_pretrained(pretrained, config.model.freeze_vectors)
+    model.to(device)
+    optimizer = make_optimizer(model, config)
+    progress = {"epoch": 0, "best_score": -math.inf, "best_epoch": 0, "bad_epochs": 0, "seconds": 0.0}
+    if resume:
+        progress = checkpoint.restore(out, model, optimizer)
+        _truncate_metrics_log(out / METRICS_LOG, progress["epoch"])
+        log(f"resuming {out} after epoch {progress['epoch']}")
+    train_items = [encode(s.tokens, vocab, labels) for s, labels in zip(corpus.train, corpus.train_labels())]
+    dev_items = [encode(s.tokens, vocab) for s in corpus.dev]
+    dev_gold = [s.labels[task.label_column] for s in corpus.dev]
+    predictor = Predictor(model, vocab, task, config, device)
+    log(_describe(train_items, dev_items, task, config, device))
+    try:
+        for epoch in range(progress["epoch"] + 1, config.train.epochs + 1):
+            loss, tokens, seconds = run_epoch(model, optimizer, train_items, config, epoch, device, show_progress)
+            scores = evaluate_dev(predictor, dev_items, dev_gold, config) if dev_items else {}
+            score = main_score(scores) if scores else -loss
+            improved = score > progress["best_score"]
+            if improved:
+                progress.update(best_score=score, best_epoch=epoch, bad_epochs=0)
+                store.save_weights(out, model)
+            else:
+                progress["bad_epochs"] += 1
+            progress["epoch"] = epoch
+            progress["seconds"] += seconds
+            record = {
+                "epoch": epoch,
+                "train_loss": round(loss, 5),
+                "lr": learning_rate(config, epoch),
+                "dev": {k: round(v, 4) for k, v in scores.items()},
+                "best_epoch": progress["best_epoch"],
+                "seconds": round(seconds, 2),
+                "tokens_per_s": round(tokens / seconds),
+            }
+            _append_metrics(out / METRICS_LOG, record)
+            checkpoint.save(out, model, optimizer, progress)
+            log(_summary(record, scores, progress))
+            if dev_items and progress["bad_epochs"] >= config.train.patience:
+                log(f"early stopping: no improvement for {config.train.patience} epochs")
+                break
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted; the checkpoint after epoch {progress['epoch']} is in {out / checkpoint.DIRECTORY}. "
+            f"Resume with: tagger train --resume {out}"
+        ) from None
+    metrics = _final_metrics(progress, task, config)
+    store.save_metrics(out, metrics)
+    return metrics
+
+
+def _describe(train_items: list[Encoded], dev_items: list[Encoded], task: Task, config: Config, device: torch.device) -> str:
+    scheme = task.corpus_scheme or "none (token labels)"
+    head = "CRF" if config.model.crf else "softmax"
+    return (
+        f"training on {len(train_items):,} sentences ({sum(map(len, train_items)):,} tokens), dev {len(dev_items):,}; "
+        f"label column {task.label_column}; scheme {scheme}; {config.model.cell.upper()} {head}; "
+        f"device {device}, {torch.get_num_threads()} threads"
+    )
+
+
+def _refuse_to_overwrite(out: Path) -> None:
+    if (out / store.CONFIG).exists():
+        raise TaggerError(f"{out}: already holds a model; choose another --out, or continue it with --resume {out}")
+
+
+def _summary(record: dict, scores: dict[str, float], progress: dict) -> str:
+    dev = " ".join(f"{key} {value:.2f}" for key, value in scores.items()) or "no dev set"
+    best = progress["best_score"]
+    return (
+        f"epoch {record['epoch']:>3}  loss {record['train_loss']:.4f}  dev {dev}  "
+        f"best {best:.2f} (epoch {progress['best_epoch']})  {record['seconds']:.1f}s  {record['tokens_per_s']:,} tok/s"
+    )
+
+
+def _append_metrics(path: Path, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as stream:
+        stream.write(json.dumps(record) + "\n")
+
+
+def _truncate_metrics_log(path: Path, last_epoch: int) -> None:
+    """Drop records of epochs after the checkpoint (written before a crash, to be redone)."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["epoch"] <= last_epoch]
+    path.write_text("".join(line + "\n" for line in kept))
+
+
+def _final_metrics(progress: dict, task: Task, config: Config) -> dict:
+    import platform
+
+    return {
+        "best_dev_score": progress["best_score"],
+        "best_dev_metric": "f1" if task.corpus_scheme else "accuracy",
+        "best_epoch": progress["best_epoch"],
+        "epochs_run": progress["epoch"],
+        "training_seconds": round(progress["seconds"], 2),
+        "versions": {"tagger": _version(), "torch": torch.__version__, "python": platform.python_version()},
+    }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tagger")
+    except PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,51 @@
+"""Putting together the config of a training run from a file, `--set` overrides and flags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tagger import config as config_module
+from tagger.config import Config, ConfigError
+from tagger.store import CONFIG
+
+
+def _flag_overrides(flags: dict[str, object]) -> list[str]:
+    items = []
+    for key, value in flags.items():
+        if value is None:
+            continue
+        text = (
+            ("true" if value else "false")
+            if isinstance(value, bool)
+            else json.dumps(value)
+            if isinstance(value, str)
+            else str(value)
+        )
+        items.append(f"{key}={text}")
+    return items
+
+
+def config_for_run(
+    config_file: str | None, overrides: list[str], flags: dict[str, object], out: str | None, resume_dir: str | None
+) -> tuple[Config, str]:
+    """The validated config and the output directory of a `tagger train` call.
+
+    Flags win over `--set`, which wins over the file. With `--resume DIR` the run's own
+    saved config is used (plus any overrides, such as more epochs).
+    """
+    items = overrides + _flag_overrides(flags)
+    if resume_dir is not None:
+        saved = Path(resume_dir) / CONFIG
+        if not saved.is_file():
+            raise ConfigError(f"--resume {resume_dir}: no {CONFIG} there; is it a run directory?")
+        data = json.loads(saved.read_text(encoding="utf-8"))["config"]
+        config_module.apply_overrides(data, items)
+        return config_module.from_dict(data, str(saved)), resume_dir
+    if config_file is not None:
+        config = config_module.load(config_file, items)
+    else:
+        data: dict = {}
+        config_module.apply_overrides(data, items)
+        config = config_module.from_dict(data, "command line")
+    return config, out or config.out

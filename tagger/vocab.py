@@ -1,0 +1,107 @@
+"""Word, character, case and label vocabularies, and their JSON form in a model directory."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+PAD, UNK = "<pad>", "<unk>"
+MAX_WORD_CHARS = 40  # longer tokens (URLs, hashes) keep their first and last 20 characters
+
+CASES = ("<pad>", "lower", "upper", "title", "mixed", "number", "has_digit", "other")
+
+
+def case_of(token: str) -> int:
+    """Index in CASES of a token's capitalisation pattern (the case feature)."""
+    if token.isdigit() or token.replace(",", "").replace(".", "").isdigit():
+        return CASES.index("number")
+    if any(char.isdigit() for char in token):
+        return CASES.index("has_digit")
+    if not any(char.isalpha() for char in token):
+        return CASES.index("other")
+    if token.islower():
+        return CASES.index("lower")
+    if token.isupper():
+        return CASES.index("upper")
+    if token[0].isupper() and token[1:].islower():
+        return CASES.index("title")
+    return CASES.index("mixed")
+
+
+def clip_word(token: str) -> str:
+    """The characters the character encoder sees of a token."""
+    if len(token) <= MAX_WORD_CHARS:
+        return token
+    half = MAX_WORD_CHARS // 2
+    return token[:half] + token[-half:]
+
+
+@dataclass
+class Index:
+    """A list of symbols with their positions; 0 is padding and 1 unknown where `specials`."""
+
+    symbols: list[str]
+    positions: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.positions = {symbol: position for position, symbol in enumerate(self.symbols)}
+        if len(self.positions) != len(self.symbols):
+            raise ValueError("vocabulary has duplicate entries")
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    def get(self, symbol: str, default: int = 1) -> int:
+        return self.positions.get(symbol, default)
+
+
+@dataclass
+class Vocab:
+    """Everything needed to turn tokens into ids and label ids back into labels."""
+
+    words: Index
+    chars: Index
+    labels: Index
+    lowercase: bool = True
+
+    @classmethod
+    def build(
+        cls, token_lists: Iterable[list[str]], label_lists: Iterable[list[str]], lowercase: bool, extra_words: Iterable[str] = ()
+    ) -> Vocab:
+        word_counts: Counter = Counter()
+        char_counts: Counter = Counter()
+        for tokens in token_lists:
+            for token in tokens:
+                word_counts[token.lower() if lowercase else token] += 1
+                char_counts.update(clip_word(token))
+        labels = sorted({label for labels in label_lists for label in labels})
+        words = [PAD, UNK, *sorted(word_counts, key=lambda word: (-word_counts[word], word))]
+        known = set(words)
+        words += [word for word in extra_words if word not in known]
+        chars = [PAD, UNK, *sorted(char_counts, key=lambda char: (-char_counts[char], char))]
+        return cls(Index(words), Index(chars), Index(labels), lowercase)
+
+    def word_id(self, token: str) -> int:
+        return self.words.get(token.lower() if self.lowercase else token)
+
+    def char_ids(self, token: str) -> list[int]:
+        return [self.chars.get(char) for char in clip_word(token)] or [self.chars.get(UNK)]
+
+    def to_json(self) -> dict:
+        return {
+            "words": self.words.symbols,
+            "chars": self.chars.symbols,
+            "labels": self.labels.symbols,
+            "lowercase": self.lowercase,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Vocab:
+        expected = {"words", "chars", "labels", "lowercase"}
+        if not isinstance(data, dict) or set(data) != expected:
+            raise ValueError(f"vocab.json must have exactly the keys {sorted(expected)}")
+        lists = [data["words"], data["chars"], data["labels"]]
+        if not all(isinstance(items, list) and all(isinstance(item, str) for item in items) for items in lists):
+            raise ValueError("vocab.json: words, chars and labels must be lists of strings")
+        return cls(Index(data["words"]), Index(data["chars"]), Index(data["labels"]), bool(data["lowercase"]))

@@ -1,0 +1,91 @@
+"""The CRF against brute-force enumeration of every tag sequence on tiny inputs."""
+
+import itertools
+
+import pytest
+import torch
+
+from tagger.crf import CRF
+from tagger.schemes import IOB2, allowed_transition
+
+LABELS = ["B-PER", "I-PER", "O"]
+
+
+def make_crf(scheme=None, seed=0):
+    torch.manual_seed(seed)
+    crf = CRF(LABELS, scheme)
+    with torch.no_grad():
+        for parameter in crf.parameters():
+            parameter.normal_()
+    return crf
+
+
+def brute_force(crf, emissions, length):
+    start, transitions, end = crf._scores()
+    scores = {}
+    for path in itertools.product(range(len(LABELS)), repeat=length):
+        score = start[path[0]] + end[path[-1]] + sum(emissions[t, path[t]] for t in range(length))
+        score = score + sum(transitions[path[t - 1], path[t]] for t in range(1, length))
+        scores[path] = score
+    return scores
+
+
+def batch(lengths, seed=1):
+    torch.manual_seed(seed)
+    emissions = torch.randn(len(lengths), max(lengths), len(LABELS))
+    mask = torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]
+    return emissions, mask
+
+
+@pytest.mark.parametrize("scheme", [None, IOB2])
+def test_log_partition_and_likelihood_equal_enumeration(scheme):
+    crf = make_crf(scheme)
+    lengths = [4, 1, 3]
+    emissions, mask = batch(lengths)
+    log_z = crf.log_partition(emissions, mask)
+    for row, length in enumerate(lengths):
+        scores = brute_force(crf, emissions[row], length)
+        assert log_z[row].item() == pytest.approx(torch.logsumexp(torch.stack(list(scores.values())), 0).item(), abs=1e-4)
+        path = (2, 0, 1, 1)[:length]
+        tags = torch.tensor([list(path) + [0] * (max(lengths) - length)])
+        assert crf.path_score(emissions[row : row + 1], tags, mask[row : row + 1]).item() == pytest.approx(
+            scores[path].item(), abs=1e-4
+        )
+
+
+@pytest.mark.parametrize("scheme", [None, IOB2])
+def test_viterbi_equals_brute_force_argmax(scheme):
+    crf = make_crf(scheme, seed=3)
+    lengths = [5, 2, 4, 1]
+    emissions, mask = batch(lengths, seed=4)
+    decoded = crf.decode(emissions, mask)
+    for row, length in enumerate(lengths):
+        scores = brute_force(crf, emissions[row], length)
+        best = max(scores, key=lambda path: scores[path].item())
+        assert tuple(decoded[row, :length].tolist()) == best
+        assert decoded[row, length:].eq(0).all()
+
+
+def test_constrained_decoding_never_outputs_inside_after_outside():
+    crf = make_crf(IOB2, seed=5)
+    emissions, mask = batch([6] * 20, seed=6)
+    emissions[:, :, 1] += 3.0  # push I-PER everywhere
+    for row in crf.decode(emissions, mask).tolist():
+        previous = None
+        for label in (LABELS[index] for index in row):
+            assert allowed_transition(previous, label, IOB2)
+            previous = label
+
+
+def test_marginals_equal_enumeration():
+    crf = make_crf(None, seed=7)
+    emissions, mask = batch([3, 2], seed=8)
+    marginals = crf.marginals(emissions, mask)
+    scores = brute_force(crf, emissions[0], 3)
+    log_z = torch.logsumexp(torch.stack(list(scores.values())), 0)
+    for t in range(3):
+        for label in range(len(LABELS)):
+            expected = sum((score - log_z).exp() for path, score in scores.items() if path[t] == label)
+            assert marginals[0, t, label].item() == pytest.approx(expected.item(), abs=1e-4)
+    assert marginals[1, :2].sum(1).tolist() == pytest.approx([1.0, 1.0], abs=1e-4)
+    assert marginals[1, 2].sum().item() == 0

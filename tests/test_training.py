@@ -1,0 +1,199 @@
+"""Training, the model directory and resume, on the bundled sample (a few seconds each)."""
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tagger import config as config_module
+from tagger import training
+from tagger.errors import TaggerError
+from tagger.formats import read_all
+from tagger.predict import Predictor
+from tagger.store import ModelDirError
+from tagger.vectors import read_vectors
+from tests.conftest import ROOT, SAMPLES, write
+
+TINY = {
+    "data": {
+        "train": str(SAMPLES / "sample-ner" / "train.conll"),
+        "dev": str(SAMPLES / "sample-ner" / "dev.conll"),
+        "label_column": "4",
+    },
+    "model": {"word_dim": 16, "char_dim": 8, "char_hidden": 12, "hidden": 16, "case_dim": 4, "dropout": 0.2},
+    "train": {"epochs": 4, "batch_size": 32, "lr": 0.01, "patience": 10, "device": "cpu", "threads": 1},
+}
+
+
+def tiny_config(**sections) -> config_module.Config:
+    data = json.loads(json.dumps(TINY))
+    for section, values in sections.items():
+        data[section].update(values)
+    return config_module.from_dict(data, "test")
+
+
+def dev_tokens():
+    return [s.tokens for s in read_all(str(SAMPLES / "sample-ner" / "dev.conll"), label_column="4")[2]]
+
+
+@pytest.mark.parametrize("model", [{"cell": "lstm", "crf": True}, {"cell": "gru", "crf": False, "char_encoder": "lstm"}])
+def test_save_load_gives_the_same_predictions(tmp_path, model):
+    config = tiny_config(model=model)
+    training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
+    first = Predictor.load(tmp_path / "run", device="cpu")
+    before = first.predict(dev_tokens())
+    second = Predictor.load(tmp_path / "run", device="cpu")
+    assert second.predict(dev_tokens()) == before
+    assert {p.name for p in (tmp_path / "run").iterdir()} >= {"config.json", "vocab.json", "model.safetensors", "metrics.json"}
+    assert not [p for p in (tmp_path / "run").rglob("*") if p.suffix in (".pt", ".pkl", ".bin")]
+
+
+def test_outputs_keep_the_corpus_scheme(tmp_path):
+    training.train(tiny_config(), tmp_path / "run", show_progress=False, log=lambda message: None)
+    labels = {label for sentence in Predictor.load(tmp_path / "run", "cpu").predict(dev_tokens()) for label in sentence}
+    assert labels <= {"O", "I-PER", "I-LOC", "I-ORG", "I-MISC", "B-PER", "B-LOC", "B-ORG", "B-MISC"}
+
+
+def test_same_seed_same_dev_score(tmp_path):
+    first = training.train(tiny_config(), tmp_path / "a", show_progress=False, log=lambda message: None)
+    second = training.train(tiny_config(), tmp_path / "b", show_progress=False, log=lambda message: None)
+    assert first["best_dev_score"] == second["best_dev_score"]
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+
+
+def test_resume_after_an_interruption_reaches_the_same_result(tmp_path):
+    full = training.train(tiny_config(), tmp_path / "full", show_progress=False, log=lambda message: None)
+    training.train(tiny_config(train={"epochs": 2}), tmp_path / "part", show_progress=False, log=lambda message: None)
+    resumed = training.train(tiny_config(), tmp_path / "part", resume=True, show_progress=False, log=lambda message: None)
+    assert resumed["best_dev_score"] == full["best_dev_score"]
+    assert (tmp_path / "part" / "model.safetensors").read_bytes() == (tmp_path / "full" / "model.safetensors").read_bytes()
+    epochs = [json.loads(line)["epoch"] for line in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3, 4]
+
+
+def test_pickled_weights_are_refused_without_unpickling(tmp_path):
+    training.train(tiny_config(train={"epochs": 1}), tmp_path / "run", show_progress=False, log=lambda message: None)
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    (tmp_path / "run" / "model.safetensors").write_bytes(pickle.dumps(Exploit()))
+    with pytest.raises(ModelDirError, match="not a safetensors file"):
+        Predictor.load(tmp_path / "run", "cpu")
+    (tmp_path / "run" / "model.safetensors").unlink()
+    torch.save({"weights": Exploit()}, tmp_path / "run" / "model.pt")
+    with pytest.raises(ModelDirError, match="pickle"):
+        Predictor.load(tmp_path / "run", "cpu")
+    assert not marker.exists()
+
+
+def test_vectors_loader_reads_glove_and_word2vec_text(tmp_path):
+    glove = write(tmp_path / "glove.txt", "the 0.1 0.2\nParis 1 2\nparis 3 4\n")
+    words, vectors = read_vectors(glove, lowercase=True)
+    assert words == ["the", "paris"] and vectors[1] == [1.0, 2.0]
+    word2vec = write(tmp_path / "w2v.vec", "2 2\nthe 0.1 0.2\nzebra 5 6\n")
+    assert read_vectors(word2vec, lowercase=False)[0] == ["the", "zebra"]
+
+
+def test_pretrained_vectors_initialise_words_outside_training(tmp_path):
+    vectors = write(tmp_path / "v.txt", "zanzibar " + " ".join(["0.5"] * 16) + "\n")
+    training.train(
+        tiny_config(model={"vectors": str(vectors)}, train={"epochs": 1}),
+        tmp_path / "run",
+        show_progress=False,
+        log=lambda message: None,
+    )
+    predictor = Predictor.load(tmp_path / "run", "cpu")
+    row = predictor.vocab.word_id("Zanzibar")
+    assert row > 1
+    assert predictor.model.words.weight[row].tolist() != [0.0] * 16
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        ({"model": {"colour": "red"}}, "model.colour: unknown key"),
+        ({"model": {"hidden": "big"}}, "model.hidden: expected int"),
+        ({"model": {"cell": "rnn"}}, "model.cell"),
+        ({"data": {"train": "missing.conll"}}, "data.train: file not found"),
+    ],
+)
+def test_bad_config_is_rejected_before_training(tmp_path, change, fragment):
+    data = json.loads(json.dumps(TINY))
+    for section, values in change.items():
+        data[section].update(values)
+    with pytest.raises(TaggerError, match=fragment.replace(".", r"\.")):
+        training.train(config_module.from_dict(data, "test"), tmp_path / "run", show_progress=False)
+
+
+def test_long_and_short_sentences_in_one_batch(tmp_path):
+    training.train(tiny_config(train={"epochs": 1}), tmp_path / "run", show_progress=False, log=lambda message: None)
+    predictor = Predictor.load(tmp_path / "run", "cpu")
+    labels = predictor.predict([["Paris"], ["word"] * 2000, ["Maria", "Lopez", "visited", "Oslo", "."]])
+    assert [len(sentence) for sentence in labels] == [1, 2000, 5]
+
+
+def tagger_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "tagger", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_cli_trains_the_sample_and_the_dev_score_rises(tmp_path):
+    out = tmp_path / "run"
+    result = tagger_cli("train", "configs/sample-ner.toml", "--out", str(out), "--epochs", "4", "--quiet")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 4
+    assert max(r["dev"]["f1"] for r in records[1:]) > records[0]["dev"]["f1"]
+    assert "epoch   1" in result.stderr and "best dev f1" in result.stderr
+    again = tagger_cli("train", "configs/sample-ner.toml", "--out", str(out), "--quiet")
+    assert again.returncode == 2 and "--resume" in again.stderr
+
+
+def test_cli_flags_without_config_and_bad_inputs_exit_2(tmp_path):
+    empty = write(tmp_path / "empty.conll", "")
+    result = tagger_cli("train", "--train", str(empty), "--out", str(tmp_path / "x"))
+    assert result.returncode == 2 and "no sentences" in result.stderr and "Traceback" not in result.stderr
+    bad = write(tmp_path / "bad.toml", "[model]\nlayers = 'two'\n")
+    result = tagger_cli("train", str(bad))
+    assert result.returncode == 2 and "model.layers" in result.stderr
+
+
+def test_ctrl_c_keeps_a_checkpoint_and_says_how_to_resume(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tagger",
+            "train",
+            "configs/sample-ner.toml",
+            "--out",
+            str(out),
+            "--epochs",
+            "200",
+            "--set",
+            "train.patience=200",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while not (out / "checkpoint" / "state.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert f"tagger train --resume {out}" in stderr and "Traceback" not in stderr
+    resumed = tagger_cli("train", "--resume", str(out), "--set", "train.epochs=3", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
