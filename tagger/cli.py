@@ -42,7 +42,10 @@ def main() -> None:
 
     \b
     Examples:
-      tagger train configs/sample-ner.toml --out runs/sample-ner
+      tagger train configs/sample-ner.toml
+      tagger evaluate runs/sample-ner corpora/sample-ner/test.conll
+      echo "Maria Lopez flew to Oslo ." | tagger tag runs/sample-ner --output-format inline
+      tagger score gold.conll predicted.conll
       tagger corpora stats corpora/sample-ner/train.conll
       tagger corpora convert eng.train eng.train.iob2 --to iob2
     """
@@ -201,3 +204,127 @@ def train_command(
         f"model in {target}",
         err=True,
     )
+
+
+mode_option = click.option(
+    "--mode", type=click.Choice(["default", "strict"]), default="default", show_default=True,
+    help="Span scoring: default counts spans as conlleval does; strict (seqeval) needs well-formed tags of --scheme.",
+)
+scheme_option = click.option(
+    "--scheme", type=click.Choice(["IOB2", "IOBES"], case_sensitive=False), default="IOB2", show_default=True,
+    help="Scheme for --mode strict.",
+)
+
+
+def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
+    from tagger.evaluation import format_report, summary_table
+
+    if as_json:
+        click.echo(json.dumps(reports[0] if len(reports) == 1 else reports, ensure_ascii=False))
+    elif markdown:
+        click.echo(summary_table(reports, markdown=True))
+    else:
+        for report in reports:
+            click.echo(format_report(report) + "\n")
+        if len(reports) > 1:
+            click.echo(summary_table(reports))
+
+
+@main.command("evaluate")
+@click.argument("model_dir", type=click.Path())
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object, or a list for several files).")
+@click.option("--markdown", is_flag=True, help="Print one Markdown table row per file.")
+@click.option("--output", default=None, help="Write the predictions here, in the input's format (one input file only).")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
+@click.option("--label-column", default=None, help="Gold label column, when it differs from the training files'.")
+@mode_option
+@scheme_option
+def evaluate_command(
+    model_dir: str, files: tuple[str, ...], as_json: bool, markdown: bool, output: str | None, batch_size: int,
+    device: str, label_column: str | None, mode: str, scheme: str,
+) -> None:
+    """Predict the label column of FILES with MODEL_DIR and report the scores.
+
+    Span labels (NER, chunks) get precision, recall and F1 per type and averaged;
+    every label column gets token accuracy, per-label scores and the most frequent errors.
+
+    \b
+    Examples:
+      tagger evaluate runs/sample-ner corpora/sample-ner/test.conll
+      tagger evaluate runs/conll03-ner eng.testa eng.testb --markdown
+      tagger evaluate runs/ewt-upos en_ewt-ud-test.conllu --json --output predicted.conllu
+    """
+    from tagger.model_evaluation import evaluate_file
+    from tagger.predict import Predictor
+
+    if output is not None and len(files) > 1:
+        raise click.UsageError("--output takes one input file")
+    predictor = Predictor.load(model_dir, device)
+    reports = [evaluate_file(predictor, path, batch_size, mode, scheme.upper(), output, label_column) for path in files]
+    _print_reports(reports, as_json, markdown)
+
+
+@main.command("score")
+@click.argument("gold", type=click.Path(allow_dash=True))
+@click.argument("predicted", required=False, type=click.Path(allow_dash=True))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@format_option
+@label_column_option
+@mode_option
+@scheme_option
+def score_command(
+    gold: str, predicted: str | None, as_json: bool, format_name: str | None, label_column: str | None, mode: str,
+    scheme: str,
+) -> None:
+    """Score predictions without a model: GOLD PREDICTED, or one file in conlleval's layout.
+
+    With one file, its last two columns are the gold and predicted labels (conlleval's
+    input). With two, both must hold the same tokens; the label column is read from each.
+
+    \b
+    Examples:
+      tagger score output.txt                      # token ... gold predicted
+      tagger score eng.testb predicted.conll --json
+      tagger score gold.conllu pred.conllu --label-column upos
+    """
+    from tagger.scoring import score_conlleval_file, score_files
+
+    if predicted is None:
+        report = score_conlleval_file(gold, mode, scheme.upper())
+    else:
+        report = score_files(gold, predicted, label_column, format_name, mode, scheme.upper())
+    _print_reports([report], as_json, markdown=False)
+
+
+@main.command("tag")
+@click.argument("model_dir", type=click.Path())
+@click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
+@click.option("--input-format", type=click.Choice(["text", "tokens", "conll", "conllu"]), default="text", show_default=True,
+              help="text: raw text, split into sentences and tokens; tokens: one sentence per line, tokens split by spaces.")
+@click.option("--output-format", type=click.Choice(["conll", "conllu", "jsonl", "inline"]), default="jsonl",
+              show_default=True, help="How to write the labelled sentences.")
+@click.option("--output", default="-", show_default=True, help="Output file ('-' is stdout); written atomically.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
+@click.option("--scores", is_flag=True, help="Add each label's probability (jsonl).")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
+def tag_command(
+    model_dir: str, files: tuple[str, ...], input_format: str, output_format: str, output: str, batch_size: int,
+    scores: bool, device: str,
+) -> None:
+    """Label raw text or token files with MODEL_DIR; reads stdin when no FILES are given.
+
+    jsonl output has one object per sentence: text, tokens (text, start, end, label,
+    and score with --scores) and, for span labels, spans with character offsets into
+    the input.
+
+    \b
+    Examples:
+      tagger tag runs/sample-ner notes.txt > notes.jsonl
+      echo "Maria Lopez flew to Oslo ." | tagger tag runs/sample-ner --output-format inline
+      tagger tag runs/ewt-upos --input-format conllu --output-format conllu < in.conllu > out.conllu
+    """
+    from tagger.tagging import tag_files
+
+    tag_files(model_dir, list(files) or ["-"], input_format, output_format, output, batch_size, scores, device)

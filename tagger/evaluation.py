@@ -50,3 +50,135 @@ def dev_score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
             counts.add(gold_tags, predicted_tags)
         result.update({key: value for key, value in counts.scores().items() if key != "support"})
     return result
+
+
+def _prf(correct: int, predicted: int, gold: int) -> dict[str, float]:
+    precision = 100.0 * correct / predicted if predicted else 0.0
+    recall = 100.0 * correct / gold if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "support": gold}
+
+
+def _averages(per_label: dict[str, dict[str, float]], micro: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Micro (given), macro (unweighted mean) and support-weighted averages of a per-label table."""
+    labels = list(per_label.values())
+    support = sum(row["support"] for row in labels)
+    keys = ("precision", "recall", "f1")
+    macro = {key: sum(row[key] for row in labels) / len(labels) if labels else 0.0 for key in keys}
+    weighted = {key: sum(row[key] * row["support"] for row in labels) / support if support else 0.0 for key in keys}
+    return {"micro": micro, "macro": {**macro, "support": support}, "weighted": {**weighted, "support": support}}
+
+
+def token_label_table(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, dict[str, float]]:
+    """Per-label precision, recall and F1 over tokens (for POS-like labels)."""
+    correct, guessed, expected = Counter(), Counter(), Counter()
+    for gold_tags, predicted_tags in zip(gold, predicted):
+        for g, p in zip(gold_tags, predicted_tags):
+            expected[g] += 1
+            guessed[p] += 1
+            if g == p:
+                correct[g] += 1
+    return {label: _prf(correct[label], guessed[label], expected[label]) for label in sorted(set(expected) | set(guessed))}
+
+
+def confusions(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], top: int = 10) -> list[dict]:
+    """The most frequent (gold, predicted) token errors."""
+    errors = Counter((g, p) for gt, pt in zip(gold, predicted) for g, p in zip(gt, pt) if g != p)
+    return [{"gold": g, "predicted": p, "count": count} for (g, p), count in errors.most_common(top)]
+
+
+def conlleval_spans(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict:
+    """Span scores exactly as conlleval counts them (also for ill-formed predictions)."""
+    counts = SpanCounts()
+    for gold_tags, predicted_tags in zip(gold, predicted):
+        counts.add(gold_tags, predicted_tags)
+    types = sorted(set(counts.gold) | set(counts.predicted))
+    per_type = {label: counts.scores(label) for label in types}
+    micro = counts.scores()
+    return {**{key: micro[key] for key in ("precision", "recall", "f1")}, "per_type": per_type,
+            "averages": _averages(per_type, micro)}
+
+
+def strict_spans(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], scheme: str) -> dict:
+    """seqeval's strict mode: a span counts only if its tags are well-formed in `scheme`."""
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2 as SEQEVAL_IOB2
+    from seqeval.scheme import IOBES as SEQEVAL_IOBES
+
+    from tagger.schemes import IOB2, convert, detect_scheme
+
+    seqeval_scheme = {IOB2: SEQEVAL_IOB2, "IOBES": SEQEVAL_IOBES}[scheme]
+    if detect_scheme(gold) != scheme:
+        # gold in another scheme (CoNLL-2003 is IOB1): predictions made in that scheme are re-encoded with it;
+        # with gold already in `scheme`, predictions are scored as they are, so ill-formed tags count as errors
+        gold = [convert(tags, scheme) for tags in gold]
+        predicted = [convert(tags, scheme) for tags in predicted]
+    table = classification_report(gold, predicted, mode="strict", scheme=seqeval_scheme, output_dict=True, zero_division=0)
+
+    def percent(row: dict) -> dict[str, float]:
+        return {"precision": 100 * row["precision"], "recall": 100 * row["recall"], "f1": 100 * row["f1-score"],
+                "support": int(row["support"])}
+
+    averages = {"micro": percent(table.pop("micro avg")), "macro": percent(table.pop("macro avg")),
+                "weighted": percent(table.pop("weighted avg"))}
+    per_type = {label: percent(row) for label, row in sorted(table.items())}
+    micro = averages["micro"]
+    return {"precision": micro["precision"], "recall": micro["recall"], "f1": micro["f1"], "per_type": per_type,
+            "averages": averages}
+
+
+def build_report(
+    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], spans: bool, mode: str = "default",
+    scheme: str | None = None,
+) -> dict:
+    """The full report of `tagger evaluate` and `tagger score` (percentages)."""
+    report: dict = {"sentences": len(gold), "tokens": sum(len(tags) for tags in gold),
+                    "accuracy": token_accuracy(gold, predicted)}
+    token_table = token_label_table(gold, predicted)
+    if spans:
+        span_scores = conlleval_spans(gold, predicted) if mode == "default" else strict_spans(gold, predicted, scheme)
+        report.update(mode="conlleval" if mode == "default" else f"strict {scheme}", **span_scores)
+        report["per_label"] = span_scores["per_type"]
+        report["per_tag"] = token_table
+    else:
+        report["per_label"] = token_table
+        report["averages"] = _averages(token_table, {"precision": report["accuracy"], "recall": report["accuracy"],
+                                                     "f1": report["accuracy"], "support": report["tokens"]})
+    report["confusions"] = confusions(gold, predicted)
+    return report
+
+
+def format_report(report: dict) -> str:
+    """A human-readable report: overall figures, a per-label table, frequent confusions."""
+    lines = []
+    if "label_column" in report:
+        lines.append(f"file {report.get('file', '-')}  label column {report['label_column']}")
+    lines.append(f"sentences {report['sentences']:,}  tokens {report['tokens']:,}  accuracy {report['accuracy']:.2f}")
+    if "f1" in report:
+        lines.append(f"spans ({report['mode']}): precision {report['precision']:.2f}  recall {report['recall']:.2f}  "
+                     f"F1 {report['f1']:.2f}")
+    if "tokens_per_s" in report:
+        lines.append(f"prediction speed {report['tokens_per_s']:,.0f} tokens/s")
+    lines.append("")
+    lines.append(f"{'label':<14}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+    rows = list(report["per_label"].items()) + [(f"{name} avg", row) for name, row in report.get("averages", {}).items()]
+    for label, row in rows:
+        lines.append(f"{label:<14}{row['precision']:>10.2f}{row['recall']:>10.2f}{row['f1']:>10.2f}{row['support']:>10,}")
+    if report["confusions"]:
+        lines.append("")
+        lines.append("most frequent errors (gold -> predicted):")
+        lines.extend(f"  {c['gold']} -> {c['predicted']}: {c['count']:,}" for c in report["confusions"])
+    return "\n".join(lines)
+
+
+def summary_table(reports: Sequence[dict], markdown: bool = False) -> str:
+    """One row per evaluated file: sentences, tokens, accuracy and span P/R/F1."""
+    header = ["file", "sentences", "tokens", "accuracy", "precision", "recall", "f1"]
+    rows = [[r.get("file", "-"), f"{r['sentences']:,}", f"{r['tokens']:,}", f"{r['accuracy']:.2f}",
+             *(f"{r[key]:.2f}" if key in r else "-" for key in ("precision", "recall", "f1"))] for r in reports]
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(item)) for item in column) for column in zip(header, *rows)]
+    return "\n".join("  ".join(str(item).ljust(width) for item, width in zip(row, widths)) for row in [header, *rows])

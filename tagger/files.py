@@ -30,6 +30,11 @@ def open_binary(path: str | Path) -> IO[bytes]:
         raise InputError(path, None, "permission denied") from None
 
 
+def display_name(path: str | Path) -> str:
+    """How messages name a path: stdin ("-") is "<stdin>"."""
+    return "<stdin>" if str(path) == STDIO else str(path)
+
+
 def decode_line(raw: bytes, path: str | Path, number: int) -> str:
     """Decode one line as UTF-8, naming the line when it is not valid UTF-8."""
     try:
@@ -41,6 +46,7 @@ def decode_line(raw: bytes, path: str | Path, number: int) -> str:
 def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """Yield (line number, text with its line ending) for each line of a UTF-8 file."""
     stream = open_binary(path)
+    path = display_name(path)
     try:
         for number, raw in enumerate(stream, start=1):
             if b"\x00" in raw:

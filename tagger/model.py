@@ -45,7 +45,7 @@ class CharLSTM(nn.Module):
         return torch.cat([final[0], final[1]], dim=1)
 
 
-class Tagger(nn.Module):
+class TaggerModel(nn.Module):
     """Scores every label for every token; decodes with Viterbi (constrained for span labels)."""
 
     def __init__(self, config: ModelConfig, words: int, chars: int, labels: list[str], scheme: str | None) -> None:

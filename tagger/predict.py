@@ -11,7 +11,7 @@ import torch
 from tagger import schemes
 from tagger.batching import Encoded, bucketed_batches, encode
 from tagger.config import Config
-from tagger.model import Tagger
+from tagger.model import TaggerModel
 from tagger.store import Task, load_model
 from tagger.vocab import Vocab
 
@@ -31,7 +31,7 @@ def choose_device(name: str) -> torch.device:
 class Predictor:
     """A model with its vocabulary and task, ready to label token lists."""
 
-    model: Tagger
+    model: TaggerModel
     vocab: Vocab
     task: Task
     config: Config

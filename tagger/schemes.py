@@ -30,11 +30,12 @@ class Span:
 
 
 def split_tag(tag: str) -> tuple[str, str]:
-    """("B", "PER") for "B-PER"; ("O", "") for "O" and for anything that is no span tag."""
-    match = SPAN_TAG.match(tag)
-    if match is None:
+    """("B", "PER") for "B-PER", ("O", "") for "O"; like conlleval, the prefix is what stands
+    before the first hyphen, so an odd tag such as "PER" is ("PER", "")."""
+    if tag == OUTSIDE:
         return OUTSIDE, ""
-    return match.group(1), match.group(2)
+    prefix, _, type_ = tag.partition("-")
+    return prefix, type_
 
 
 def is_valid_tag(tag: str) -> bool:

@@ -23,7 +23,7 @@ from tagger import config as config_module
 from tagger.config import Config, ConfigError
 from tagger.errors import TaggerError
 from tagger.files import atomic_output, publish_mode
-from tagger.model import Tagger
+from tagger.model import TaggerModel
 from tagger.vocab import Vocab
 
 FORMAT_VERSION = 1
@@ -82,12 +82,12 @@ def save_definition(directory: Path, config: Config, vocab: Vocab, task: Task) -
     write_json(directory / VOCAB, vocab.to_json())
 
 
-def save_weights(directory: Path, model: Tagger) -> None:
+def save_weights(directory: Path, model: TaggerModel) -> None:
     write_weights(directory / WEIGHTS, model.state_dict())
 
 
-def build_model(config: Config, vocab: Vocab, task: Task) -> Tagger:
-    return Tagger(config.model, len(vocab.words), len(vocab.chars), vocab.labels.symbols, task.internal_scheme)
+def build_model(config: Config, vocab: Vocab, task: Task) -> TaggerModel:
+    return TaggerModel(config.model, len(vocab.words), len(vocab.chars), vocab.labels.symbols, task.internal_scheme)
 
 
 def _read_json(path: Path) -> dict:
@@ -154,7 +154,7 @@ def read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, tor
     return tensors
 
 
-def load_model(directory: str | Path, device: torch.device | None = None) -> tuple[Config, Vocab, Task, Tagger]:
+def load_model(directory: str | Path, device: torch.device | None = None) -> tuple[Config, Vocab, Task, TaggerModel]:
     """Rebuild a trained model from its directory (no pickle, no imports named by the files)."""
     directory = Path(directory)
     config, vocab, task = load_definition(directory)

@@ -23,3 +23,34 @@ def write(path: Path, text: str | bytes) -> Path:
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     path.write_bytes(data)
     return path
+
+
+def _train_tiny(directory: Path, corpus: str, label_column: str, crf: bool) -> Path:
+    from tagger import config as config_module
+    from tagger import training
+
+    suffix = "conll" if corpus == "sample-ner" else "conllu"
+    config = config_module.from_dict(
+        {
+            "data": {"train": str(SAMPLES / corpus / f"train.{suffix}"), "dev": str(SAMPLES / corpus / f"dev.{suffix}"),
+                     "label_column": label_column},
+            "model": {"word_dim": 24, "char_dim": 12, "char_hidden": 16, "hidden": 32, "case_dim": 4, "dropout": 0.2,
+                      "crf": crf},
+            "train": {"epochs": 6, "batch_size": 16, "lr": 0.01, "device": "cpu", "threads": 1},
+        },
+        "test",
+    )
+    training.train(config, directory, show_progress=False, log=lambda message: None)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def ner_model(tmp_path_factory) -> Path:
+    """A small NER model trained once per test session on the bundled sample."""
+    return _train_tiny(tmp_path_factory.mktemp("models") / "ner", "sample-ner", "4", crf=True)
+
+
+@pytest.fixture(scope="session")
+def upos_model(tmp_path_factory) -> Path:
+    """A small UPOS model trained once per test session on the bundled sample."""
+    return _train_tiny(tmp_path_factory.mktemp("models") / "upos", "sample-upos", "upos", crf=False)

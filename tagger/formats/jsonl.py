@@ -1,0 +1,44 @@
+"""JSON Lines and inline output of tagged sentences."""
+from __future__ import annotations
+
+import json
+from typing import IO
+
+from tagger.data import Sentence
+from tagger.schemes import extract_spans
+
+
+def sentence_record(sentence: Sentence, label_key: str, spans: bool, scores: list[float] | None = None) -> dict:
+    """One sentence as the JSON structure of `tagger tag --output-format jsonl` and the Python API."""
+    labels = sentence.labels[label_key]
+    offsets = sentence.offsets or [(None, None)] * len(sentence)
+    tokens = []
+    for index, (token, label, (start, end)) in enumerate(zip(sentence.tokens, labels, offsets)):
+        item = {"text": token, "start": start, "end": end, "label": label}
+        if scores is not None:
+            item["score"] = round(scores[index], 6)
+        tokens.append(item)
+    record = {"text": sentence.text if sentence.text is not None else " ".join(sentence.tokens), "tokens": tokens}
+    if spans:
+        record["spans"] = [
+            {"start": tokens[span.start]["start"], "end": tokens[span.end - 1]["end"], "label": span.label,
+             "text": _span_text(sentence, span.start, span.end)}
+            for span in extract_spans(labels)
+        ]
+    return record
+
+
+def _span_text(sentence: Sentence, first: int, stop: int) -> str:
+    if sentence.offsets is None or sentence.text is None:
+        return " ".join(sentence.tokens[first:stop])
+    base = sentence.offsets[0][0]
+    return sentence.text[sentence.offsets[first][0] - base : sentence.offsets[stop - 1][1] - base]
+
+
+def write_jsonl(record: dict, stream: IO[str]) -> None:
+    stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def inline_line(sentence: Sentence, label_key: str) -> str:
+    """`token/LABEL token/LABEL ...` for one sentence."""
+    return " ".join(f"{token}/{label}" for token, label in zip(sentence.tokens, sentence.labels[label_key]))

@@ -1,0 +1,135 @@
+"""Raw text to sentences of tokens with character offsets into the input.
+
+A rule-based tokenizer for English-like text following the conventions of the training
+corpora (Penn Treebank, UD EWT, CoNLL-2003): punctuation split off, `don't` -> `do n't`,
+`it's` -> `it 's`; URLs, e-mail addresses, numbers with separators (`1,200.50`,
+`1996-08-22`) and abbreviations (`U.S.`, `Mr.`) kept whole. Paragraphs (separated by
+blank lines) are split into sentences after `.`, `!` or `?` when what follows starts a
+new sentence. Offsets index the decoded input string, so `text[start:end]` is the token.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+
+from tagger.data import Sentence
+
+ABBREVIATIONS = (
+    "Mr Mrs Ms Dr Prof St Jr Sr Inc Ltd Co Corp Bros vs etc Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec "
+    "Gov Sen Rep Gen Col Lt Capt Sgt Mt Ave Rd Blvd No Fig approx dept est Jan e.g i.e a.m p.m"
+).split()
+_SPACE = r"[\s\u200b\u200c\u200d\u2060\ufeff]+"
+_ABBREVIATION = "|".join(re.escape(word) for word in sorted(set(ABBREVIATIONS), key=len, reverse=True))
+TOKEN = re.compile(
+    rf"""
+    (?P<space>{_SPACE})
+    |(?P<url>(?:https?://|www\.)[^\s<>"]{{0,2048}}[^\s<>".,;:!?)\]}}'])
+    |(?P<email>[\w.+-]{{1,64}}@[\w-]{{1,63}}(?:\.[\w-]{{1,63}}){{1,8}})
+    |(?P<abbreviation>(?:[^\W\d_]\.){{2,}}|(?:{_ABBREVIATION})\.(?!\w))
+    |(?P<number>\d+(?:[.,:/-]\d+){{0,8}}(?:st|nd|rd|th)?(?![^\W\d_]))
+    |(?P<word>[^\W_](?:[\w]|[-'’](?=\w))*)
+    |(?P<ellipsis>\.\.\.|--|[!?]+)
+    |(?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+CLITIC = re.compile(r"(?i)(?:(?<=\w)(n['’]t)|(['’](?:s|re|ve|ll|d|m)))$")
+SENTENCE_END = {".", "!", "?", "...", "!!", "??", "?!", "!?"}
+CLOSERS = {'"', "'", ")", "]", "}", "’", "”", "»"}
+
+
+def _split_clitics(word: str, start: int) -> list[tuple[int, int]]:
+    """`don't` -> `do`, `n't`; `it's` -> `it`, `'s` (Penn Treebank and UD EWT style)."""
+    match = CLITIC.search(word)
+    if match is None or match.start() == 0:
+        return [(start, start + len(word))]
+    cut = start + match.start()
+    return [(start, cut), (cut, start + len(word))]
+
+
+def _extend_marks(text: str, end: int) -> int:
+    """Combining marks (accents, variation selectors) stay with the character before them."""
+    while end < len(text) and unicodedata.category(text[end]).startswith("M"):
+        end += 1
+    return end
+
+
+def tokenize(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """(start, end) of each token of `text`, shifted by `offset`."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    while position < len(text):
+        match = TOKEN.match(text, position)
+        kind, start, end = match.lastgroup, match.start(), _extend_marks(text, match.end())
+        position = end
+        if kind == "space":
+            continue
+        if kind == "word":
+            spans.extend((offset + s, offset + e) for s, e in _split_clitics(text[start:end], start))
+        else:
+            spans.append((offset + start, offset + end))
+    return spans
+
+
+def _starts_sentence(token: str) -> bool:
+    first = token[0]
+    return first.isupper() or first.isdigit() or first in "\"'“‘([" or not first.isalpha()
+
+
+def split_sentences(text: str, spans: list[tuple[int, int]], offset: int = 0) -> list[list[tuple[int, int]]]:
+    """Group token spans into sentences."""
+    sentences: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    ended = False
+    for span in spans:
+        token = text[span[0] - offset : span[1] - offset]
+        if ended and token not in CLOSERS and token not in SENTENCE_END:
+            if _starts_sentence(token):
+                sentences.append(current)
+                current = []
+            ended = False
+        current.append(span)
+        if token in SENTENCE_END:
+            ended = True
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def sentences_of(text: str, offset: int = 0) -> list[Sentence]:
+    """Sentences of one paragraph of text; offsets index the whole input when `offset` is its start."""
+    result = []
+    for spans in split_sentences(text, tokenize(text, offset), offset):
+        tokens = [text[start - offset : end - offset] for start, end in spans]
+        sentence_text = text[spans[0][0] - offset : spans[-1][1] - offset]
+        result.append(Sentence(tokens, {}, None, spans, sentence_text))
+    return result
+
+
+def read_text(lines: Iterable[tuple[int, str]]) -> Iterator[Sentence]:
+    """Sentences of raw text read as (line number, line) pairs; paragraphs end at blank lines."""
+    paragraph: list[str] = []
+    paragraph_start = consumed = 0
+    for _, line in lines:
+        if line.strip(" \t\r\n\u200b\ufeff"):
+            if not paragraph:
+                paragraph_start = consumed
+            paragraph.append(line)
+        elif paragraph:
+            yield from sentences_of("".join(paragraph), paragraph_start)
+            paragraph = []
+        consumed += len(line)
+    if paragraph:
+        yield from sentences_of("".join(paragraph), paragraph_start)
+
+
+def read_token_lines(lines: Iterable[tuple[int, str]]) -> Iterator[Sentence]:
+    """One sentence per line, tokens separated by spaces (or tabs); offsets index the input."""
+    consumed = 0
+    for _, line in lines:
+        spans = [(consumed + m.start(), consumed + m.end()) for m in re.finditer(r"\S+", line)]
+        if spans:
+            tokens = [line[s - consumed : e - consumed] for s, e in spans]
+            yield Sentence(tokens, {}, None, spans, line[spans[0][0] - consumed : spans[-1][1] - consumed])
+        consumed += len(line)

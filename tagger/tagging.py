@@ -1,0 +1,131 @@
+"""Tagging streams of sentences with a model, and the Python API (`tagger.Tagger`)."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import IO
+
+from tagger.data import Sentence
+from tagger.files import read_lines
+from tagger.formats import CONLL, CONLLU, conll, read_corpus, write_corpus
+from tagger.formats.jsonl import inline_line, sentence_record, write_jsonl
+from tagger.formats.text import read_text, read_token_lines
+from tagger.predict import Predictor
+
+INPUT_FORMATS = ("text", "tokens", CONLL, CONLLU)
+OUTPUT_FORMATS = (CONLL, CONLLU, "jsonl", "inline")
+CHUNK_BATCHES = 16  # sentences held in memory at once: batch size x this
+
+
+def read_input(path: str, input_format: str) -> Iterator[Sentence]:
+    """Sentences to tag from a file or stdin ("-"), in any input format."""
+    if input_format == "text":
+        return read_text(read_lines(path))
+    if input_format == "tokens":
+        return read_token_lines(read_lines(path))
+    return read_corpus(path, input_format, with_labels=False)[2]
+
+
+def tag_stream(
+    predictor: Predictor, sentences: Iterable[Sentence], batch_size: int = 256, with_scores: bool = False
+) -> Iterator[tuple[Sentence, list[float] | None]]:
+    """Label sentences in input order, holding only `batch_size * CHUNK_BATCHES` of them at once."""
+    key = predictor.task.label_column
+    iterator = iter(sentences)
+    while chunk := list(islice(iterator, batch_size * CHUNK_BATCHES)):
+        labels, scores = predictor.predict_encoded(predictor.encode([s.tokens for s in chunk]), batch_size, with_scores)
+        for index, sentence in enumerate(chunk):
+            sentence.labels[key] = labels[index]
+            yield sentence, (scores[index] if scores is not None else None)
+
+
+class SentenceWriter:
+    """Writes tagged sentences in one output format as they come.
+
+    Column-file input written as column files gets the prediction as a new last column;
+    CoNLL-U input written as CoNLL-U gets it in the model's column (or MISC `Label=` for
+    models trained on column files). Other combinations write fresh, minimal files.
+    """
+
+    def __init__(self, stream: IO[str], output_format: str, predictor: Predictor, input_format: str) -> None:
+        self.stream = stream
+        self.output_format = output_format
+        self.input_format = input_format
+        self.key = predictor.task.label_column
+        self.spans = predictor.task.corpus_scheme is not None
+        self.conllu_column = self.key if predictor.task.format == CONLLU else "Label"
+
+    def write(self, sentence: Sentence, scores: list[float] | None) -> None:
+        if self.output_format == "jsonl":
+            write_jsonl(sentence_record(sentence, self.key, self.spans, scores), self.stream)
+        elif self.output_format == "inline":
+            self.stream.write(inline_line(sentence, self.key) + "\n")
+        else:
+            if self.input_format != self.output_format:
+                sentence.raw = None
+            column = self.conllu_column if self.output_format == CONLLU else _new_column(sentence)
+            write_corpus([sentence], self.stream, self.output_format, self.key, column)
+
+
+def _new_column(sentence: Sentence) -> str:
+    """The column after the last one of the sentence's own lines (2 for a bare token list)."""
+    if sentence.raw is None:
+        return "2"
+    first = sentence.raw.lines[sentence.raw.token_rows[0]]
+    return str(len(conll.split_fields(first.rstrip("\r\n").lstrip("\ufeff"), sentence.raw.separator)) + 1)
+
+
+class Tagger:
+    """Python API: `Tagger.load(directory).tag("Some text.")` returns the JSON structures of `tagger tag`."""
+
+    def __init__(self, predictor: Predictor, batch_size: int = 256) -> None:
+        self.predictor = predictor
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str = "auto", batch_size: int = 256) -> Tagger:
+        return cls(Predictor.load(directory, device), batch_size)
+
+    @property
+    def label_column(self) -> str:
+        return self.predictor.task.label_column
+
+    def _records(self, sentences: Iterable[Sentence], scores: bool) -> list[dict]:
+        spans = self.predictor.task.corpus_scheme is not None
+        return [sentence_record(sentence, self.label_column, spans, sentence_scores)
+                for sentence, sentence_scores in tag_stream(self.predictor, sentences, self.batch_size, scores)]
+
+    def tag(self, text: str, scores: bool = False) -> list[dict]:
+        """Split raw text into sentences and tokens (with offsets into `text`) and label them."""
+        return self._records(read_text(enumerate(text.splitlines(keepends=True), start=1)), scores)
+
+    def tag_tokens(self, token_lists: Iterable[list[str]], scores: bool = False) -> list[dict]:
+        """Label pre-tokenized sentences."""
+        return self._records((Sentence(list(tokens)) for tokens in token_lists), scores)
+
+
+def tag_files(
+    model_dir: str, paths: list[str], input_format: str, output_format: str, output: str = "-",
+    batch_size: int = 256, with_scores: bool = False, device: str = "auto",
+) -> int:
+    """What `tagger tag` does: read, tag in batches and write as it goes; returns the sentence count."""
+    import sys
+
+    from tqdm import tqdm
+
+    from tagger.files import atomic_output
+
+    predictor = Predictor.load(model_dir, device)
+    show_progress = "-" not in paths and not sys.stdout.isatty()
+    count = 0
+    with atomic_output(output) as stream:
+        writer = SentenceWriter(stream, output_format, predictor, input_format)
+        with tqdm(unit=" sentences", disable=not show_progress, file=sys.stderr, leave=False) as bar:
+            for path in paths:
+                for sentence, scores in tag_stream(predictor, read_input(path, input_format), batch_size, with_scores):
+                    writer.write(sentence, scores)
+                    count += 1
+                    bar.update()
+                stream.flush()
+    return count

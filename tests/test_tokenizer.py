@@ -1,0 +1,62 @@
+"""The raw-text tokenizer and sentence splitter on tricky strings; offsets must slice the input."""
+import pytest
+
+from tagger.formats.text import read_text, sentences_of
+
+
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        ("I don't know.", ["I", "do", "n't", "know", "."]),
+        ("We can't, won't.", ["We", "ca", "n't", ",", "wo", "n't", "."]),
+        ("It's John's car and they're late.", ["It", "'s", "John", "'s", "car", "and", "they", "'re", "late", "."]),
+        ("See https://example.com/a?b=1, now.", ["See", "https://example.com/a?b=1", ",", "now", "."]),
+        ("Mail joe.smith@mail.co.uk today", ["Mail", "joe.smith@mail.co.uk", "today"]),
+        ("It cost $1,200.50 on 1996-08-22.", ["It", "cost", "$", "1,200.50", "on", "1996-08-22", "."]),
+        ("The U.S. and Mr. Smith agreed", ["The", "U.S.", "and", "Mr.", "Smith", "agreed"]),
+        ("(Really?) Yes...", ["(", "Really", "?", ")", "Yes", "..."]),
+        ("O'Brien's rock-and-roll", ["O'Brien", "'s", "rock-and-roll"]),
+        ("Hi 😀 there", ["Hi", "😀", "there"]),
+        ("cafe\u0301 ok", ["cafe\u0301", "ok"]),
+        ("a\u200bb", ["a", "b"]),
+        ("שלום עולם!", ["שלום", "עולם", "!"]),
+        ("tab\tseparated\r\nline", ["tab", "separated", "line"]),
+    ],
+)
+def test_tokens_and_offsets(text, tokens):
+    sentences = sentences_of(text)
+    assert [token for sentence in sentences for token in sentence.tokens] == tokens
+    for sentence in sentences:
+        assert [text[start:end] for start, end in sentence.offsets] == sentence.tokens
+        assert sentence.text == text[sentence.offsets[0][0] : sentence.offsets[-1][1]]
+
+
+@pytest.mark.parametrize(
+    "text, count",
+    [
+        ("He left. She stayed.", 2),
+        ("Mr. Smith left. Then he came back!", 2),
+        ('"Stop!" he said. Then silence.', 2),
+        ("It is 3.5 km. We walked", 2),
+        ("no full stop at the end", 1),
+        ("What? Why... I see.", 3),
+    ],
+)
+def test_sentence_splitting(text, count):
+    assert len(sentences_of(text)) == count
+
+
+def test_paragraph_offsets_index_the_whole_input():
+    text = "First paragraph here.\r\n\r\nSecond one, with CRLF.\nStill second.\n\n\nThird."
+    lines = enumerate(text.splitlines(keepends=True), start=1)
+    sentences = list(read_text(lines))
+    assert [s.tokens[0] for s in sentences] == ["First", "Second", "Still", "Third"]
+    for sentence in sentences:
+        assert [text[a:b] for a, b in sentence.offsets] == sentence.tokens
+
+
+def test_very_long_line_is_linear_and_exact():
+    text = ("word, " * 20000) + "x" * 100000
+    sentences = sentences_of(text)
+    assert sum(len(s) for s in sentences) == 40001
+    assert all(text[a:b] == t for s in sentences for (a, b), t in zip(s.offsets, s.tokens))
