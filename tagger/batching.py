@@ -7,19 +7,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
-from torch.nn.utils.rnn import pad_sequence
 
-from tagger.vocab import Vocab, case_of
+from tagger.vocab import Vocab
 
 
 @dataclass
 class Encoded:
-    """One sentence as ids: words, case classes, characters per word, labels (or None)."""
+    """One sentence as ids: words, case classes, characters per word, labels (or None).
 
-    words: torch.Tensor
-    cases: torch.Tensor
-    chars: list[torch.Tensor]
-    labels: torch.Tensor | None
+    Plain lists: tensors are built once per batch, which is much cheaper than per sentence.
+    """
+
+    words: list[int]
+    cases: list[int]
+    chars: list[list[int]]
+    labels: list[int] | None
 
     def __len__(self) -> int:
         return len(self.words)
@@ -49,25 +51,27 @@ class Batch:
 
 def encode(tokens: Sequence[str], vocab: Vocab, labels: Sequence[str] | None = None) -> Encoded:
     """Ids for one sentence; unknown labels become -1 (they count as errors, never as targets)."""
-    words = torch.tensor([vocab.word_id(token) for token in tokens], dtype=torch.long)
-    cases = torch.tensor([case_of(token) for token in tokens], dtype=torch.long)
-    chars = [torch.tensor(vocab.char_ids(token), dtype=torch.long) for token in tokens]
-    label_ids = None
-    if labels is not None:
-        label_ids = torch.tensor([vocab.labels.get(label, -1) for label in labels], dtype=torch.long)
-    return Encoded(words, cases, chars, label_ids)
+    ids = [vocab.token_ids(token) for token in tokens]
+    label_ids = None if labels is None else [vocab.labels.get(label, -1) for label in labels]
+    return Encoded([word for word, _, _ in ids], [case for _, case, _ in ids], [chars for _, _, chars in ids], label_ids)
+
+
+def _padded(rows: Sequence[list[int]], width: int) -> torch.Tensor:
+    return torch.tensor([row + [0] * (width - len(row)) for row in rows], dtype=torch.long)
 
 
 def collate(items: Sequence[Encoded], positions: list[int]) -> Batch:
     """Pad a list of encoded sentences into one batch."""
     lengths = torch.tensor([len(item) for item in items], dtype=torch.long)
-    words = pad_sequence([item.words for item in items], batch_first=True)
-    cases = pad_sequence([item.cases for item in items], batch_first=True)
-    chars = pad_sequence([char for item in items for char in item.chars], batch_first=True)
-    mask = torch.arange(words.size(1)).unsqueeze(0) < lengths.unsqueeze(1)
+    steps = int(lengths.max())
+    words = _padded([item.words for item in items], steps)
+    cases = _padded([item.cases for item in items], steps)
+    token_chars = [chars for item in items for chars in item.chars]
+    chars = _padded(token_chars, max(map(len, token_chars)))
+    mask = torch.arange(steps).unsqueeze(0) < lengths.unsqueeze(1)
     labels = None
     if all(item.labels is not None for item in items):
-        labels = pad_sequence([item.labels for item in items], batch_first=True).clamp(min=0)
+        labels = _padded([item.labels for item in items], steps).clamp(min=0)
     return Batch(words, cases, chars, mask, lengths, labels, positions)
 
 

@@ -328,3 +328,64 @@ def tag_command(
     from tagger.tagging import tag_files
 
     tag_files(model_dir, list(files) or ["-"], input_format, output_format, output, batch_size, scores, device)
+
+
+@main.group(cls=TaggerGroup)
+def benchmark() -> None:
+    """Measure tagging and training speed on this machine."""
+
+
+@benchmark.command("speed")
+@click.argument("model_dir", type=click.Path())
+@click.argument("file", type=click.Path(allow_dash=False))
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
+@click.option("--passes", default=5, show_default=True, type=click.IntRange(1), help="Timed passes (median reported).")
+@click.option("--input-format", type=click.Choice(["text", "tokens", "conll", "conllu"]), default=None,
+              help="Format of FILE (default: the model's training format).")
+@click.option("--threads", type=int, default=None, help="CPU threads (default: torch's choice).")
+@click.option("--json", "as_json", is_flag=True)
+def benchmark_speed(
+    model_dir: str, file: str, batch_size: int, device: str, passes: int, input_format: str | None, threads: int | None,
+    as_json: bool,
+) -> None:
+    """Tagging throughput of MODEL_DIR on FILE: tokens/s, sentences/s, load time, peak memory.
+
+    \b
+    Examples:
+      tagger benchmark speed runs/conll03-ner ../shared/corpora/conll2003-en/eng.testb
+      tagger benchmark speed runs/conll03-ner eng.testb --device cuda --batch-size 4096 --json
+    """
+    from tagger.benchmark import format_result, tagging_speed
+
+    _set_threads(threads)
+    result = tagging_speed(model_dir, file, batch_size, device, passes, input_format)
+    click.echo(json.dumps(result) if as_json else format_result(result))
+
+
+@benchmark.command("train")
+@click.argument("config_file", type=click.Path(dir_okay=False))
+@click.option("--epochs", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--max-batches", default=None, type=click.IntRange(1), help="Stop each epoch after this many batches.")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value.")
+@click.option("--json", "as_json", is_flag=True)
+def benchmark_train(config_file: str, epochs: int, max_batches: int | None, overrides: tuple[str, ...], as_json: bool) -> None:
+    """Training throughput of CONFIG_FILE on this machine (tokens/s per epoch); writes nothing.
+
+    \b
+    Examples:
+      tagger benchmark train configs/conll03-ner.toml
+      tagger benchmark train configs/conll03-ner.toml --set train.batch_size=256 --set train.device=cuda --json
+    """
+    from tagger import config as config_module
+    from tagger.benchmark import format_result, training_speed
+
+    result = training_speed(config_module.load(config_file, list(overrides)), epochs, max_batches)
+    click.echo(json.dumps(result) if as_json else format_result(result))
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)

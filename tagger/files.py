@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import sys
@@ -52,6 +53,33 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
             if b"\x00" in raw:
                 raise InputError(path, number, "binary data (NUL byte), expected UTF-8 text")
             yield number, decode_line(raw, path, number)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def read_text_chunks(path: str | Path, block_size: int = 1 << 20) -> Iterator[str]:
+    """The decoded text of a UTF-8 file in pieces of about `block_size` bytes (bounded memory)."""
+    stream = open_binary(path)
+    name = display_name(path)
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    lines_before = 0
+    try:
+        while block := stream.read(block_size):
+            if b"\x00" in block:
+                line = lines_before + block[: block.index(b"\x00")].count(b"\n") + 1
+                raise InputError(name, line, "binary data (NUL byte), expected UTF-8 text")
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as error:
+                line = lines_before + block[: max(error.start, 0)].count(b"\n") + 1
+                raise InputError(name, line, "invalid UTF-8") from None
+            lines_before += block.count(b"\n")
+            yield text
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(name, lines_before + 1, "invalid UTF-8 (the file ends inside a character)") from None
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

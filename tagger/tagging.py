@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import IO
 
 from tagger.data import Sentence
-from tagger.files import read_lines
+from tagger.files import read_lines, read_text_chunks
 from tagger.formats import CONLL, CONLLU, conll, read_corpus, write_corpus
 from tagger.formats.jsonl import inline_line, sentence_record, write_jsonl
 from tagger.formats.text import read_text, read_token_lines
@@ -21,7 +21,7 @@ CHUNK_BATCHES = 16  # sentences held in memory at once: batch size x this
 def read_input(path: str, input_format: str) -> Iterator[Sentence]:
     """Sentences to tag from a file or stdin ("-"), in any input format."""
     if input_format == "text":
-        return read_text(read_lines(path))
+        return read_text(read_text_chunks(path))
     if input_format == "tokens":
         return read_token_lines(read_lines(path))
     return read_corpus(path, input_format, with_labels=False)[2]
@@ -98,7 +98,7 @@ class Tagger:
 
     def tag(self, text: str, scores: bool = False) -> list[dict]:
         """Split raw text into sentences and tokens (with offsets into `text`) and label them."""
-        return self._records(read_text(enumerate(text.splitlines(keepends=True), start=1)), scores)
+        return self._records(read_text([text]), scores)
 
     def tag_tokens(self, token_lists: Iterable[list[str]], scores: bool = False) -> list[dict]:
         """Label pre-tokenized sentences."""

@@ -176,37 +176,63 @@ def main_score(scores: dict[str, float]) -> float:
     return scores.get("f1", scores["accuracy"])
 
 
-def train(config: Config, out: str | Path, resume: bool = False, show_progress: bool = True, log: Log = _stderr) -> dict:
-    """Train a model into `out` (the model directory); returns the final metrics."""
-    out = Path(out)
+@dataclass
+class Run:
+    """Everything a training run works with, built from a config (and a run directory to resume)."""
+
+    config: Config
+    device: torch.device
+    task: Task
+    vocab: Vocab
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    train_items: list[Encoded]
+    dev_items: list[Encoded]
+    dev_gold: list[list[str]]
+
+
+def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log = _stderr) -> Run:
+    """Seed, read and check the data, build (or reload) vocabulary, model and optimizer.
+
+    With `out` and not `resume`, the run directory gets config.json and vocab.json.
+    """
     random.seed(config.train.seed)
     torch.manual_seed(config.train.seed)
     if config.train.threads > 0:
         torch.set_num_threads(config.train.threads)
     device = choose_device(config.train.device)
     corpus = read_corpus_for_training(config, log)
-    if resume:
+    pretrained = None
+    if resume and out is not None:
         _, vocab, task = store.load_definition(out)
-        pretrained = None
     else:
-        _refuse_to_overwrite(out)
         vocab, pretrained = build_vocab(config, corpus, log)
         task = corpus.task
-        store.save_definition(out, config, vocab, task)
+        if out is not None:
+            _refuse_to_overwrite(out)
+            store.save_definition(out, config, vocab, task)
     model = store.build_model(config, vocab, task)
     if pretrained is not None:
         model.set_pretrained(pretrained, config.model.freeze_vectors)
     model.to(device)
-    optimizer = make_optimizer(model, config)
+    train_items = [encode(s.tokens, vocab, labels) for s, labels in zip(corpus.train, corpus.train_labels())]
+    dev_items = [encode(s.tokens, vocab) for s in corpus.dev]
+    dev_gold = [s.labels[task.label_column] for s in corpus.dev]
+    return Run(config, device, task, vocab, model, make_optimizer(model, config), train_items, dev_items, dev_gold)
+
+
+def train(config: Config, out: str | Path, resume: bool = False, show_progress: bool = True, log: Log = _stderr) -> dict:
+    """Train a model into `out` (the model directory); returns the final metrics."""
+    out = Path(out)
+    run = prepare_run(config, out, resume, log)
+    model, optimizer, device, task = run.model, run.optimizer, run.device, run.task
+    train_items, dev_items, dev_gold = run.train_items, run.dev_items, run.dev_gold
     progress = {"epoch": 0, "best_score": -math.inf, "best_epoch": 0, "bad_epochs": 0, "seconds": 0.0}
     if resume:
         progress = checkpoint.restore(out, model, optimizer)
         _truncate_metrics_log(out / METRICS_LOG, progress["epoch"])
         log(f"resuming {out} after epoch {progress['epoch']}")
-    train_items = [encode(s.tokens, vocab, labels) for s, labels in zip(corpus.train, corpus.train_labels())]
-    dev_items = [encode(s.tokens, vocab) for s in corpus.dev]
-    dev_gold = [s.labels[task.label_column] for s in corpus.dev]
-    predictor = Predictor(model, vocab, task, config, device)
+    predictor = Predictor(model, run.vocab, task, config, device)
     log(_describe(train_items, dev_items, task, config, device))
     try:
         for epoch in range(progress["epoch"] + 1, config.train.epochs + 1):

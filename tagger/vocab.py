@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 PAD, UNK = "<pad>", "<unk>"
+TOKEN_CACHE_SIZE = 500_000
 MAX_WORD_CHARS = 40  # longer tokens (URLs, hashes) keep their first and last 20 characters
 
 CASES = ("<pad>", "lower", "upper", "title", "mixed", "number", "has_digit", "other")
@@ -64,6 +65,7 @@ class Vocab:
     chars: Index
     labels: Index
     lowercase: bool = True
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -81,6 +83,15 @@ class Vocab:
         words += [word for word in extra_words if word not in known]
         chars = [PAD, UNK, *sorted(char_counts, key=lambda char: (-char_counts[char], char))]
         return cls(Index(words), Index(chars), Index(labels), lowercase)
+
+    def token_ids(self, token: str) -> tuple[int, int, list[int]]:
+        """Word id, case class and character ids of a token, cached: word types repeat a lot."""
+        cached = self._cache.get(token)
+        if cached is None:
+            cached = (self.word_id(token), case_of(token), self.char_ids(token))
+            if len(self._cache) < TOKEN_CACHE_SIZE:
+                self._cache[token] = cached
+        return cached
 
     def word_id(self, token: str) -> int:
         return self.words.get(token.lower() if self.lowercase else token)

@@ -48,8 +48,7 @@ def test_sentence_splitting(text, count):
 
 def test_paragraph_offsets_index_the_whole_input():
     text = "First paragraph here.\r\n\r\nSecond one, with CRLF.\nStill second.\n\n\nThird."
-    lines = enumerate(text.splitlines(keepends=True), start=1)
-    sentences = list(read_text(lines))
+    sentences = list(read_text([text[:10], text[10:33], text[33:]]))
     assert [s.tokens[0] for s in sentences] == ["First", "Second", "Still", "Third"]
     for sentence in sentences:
         assert [text[a:b] for a, b in sentence.offsets] == sentence.tokens
@@ -59,4 +58,15 @@ def test_very_long_line_is_linear_and_exact():
     text = ("word, " * 20000) + "x" * 100000
     sentences = sentences_of(text)
     assert sum(len(s) for s in sentences) == 40001
+    assert all(text[a:b] == t for s in sentences for (a, b), t in zip(s.offsets, s.tokens))
+
+
+def test_paragraph_longer_than_the_buffer_is_cut_at_white_space(monkeypatch):
+    from tagger.formats import text as text_module
+
+    monkeypatch.setattr(text_module, "MAX_PARAGRAPH_CHARS", 50)
+    text = "Alpha beta gamma delta. " * 20
+    sentences = list(read_text(text[i : i + 7] for i in range(0, len(text), 7)))
+    tokens = [token for sentence in sentences for token in sentence.tokens]
+    assert tokens == text.replace(".", " .").split()
     assert all(text[a:b] == t for s in sentences for (a, b), t in zip(s.offsets, s.tokens))

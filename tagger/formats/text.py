@@ -99,7 +99,7 @@ def split_sentences(text: str, spans: list[tuple[int, int]], offset: int = 0) ->
 
 def sentences_of(text: str, offset: int = 0) -> list[Sentence]:
     """Sentences of one paragraph of text; offsets index the whole input when `offset` is its start."""
-    result = []
+    result: list[Sentence] = []
     for spans in split_sentences(text, tokenize(text, offset), offset):
         tokens = [text[start - offset : end - offset] for start, end in spans]
         sentence_text = text[spans[0][0] - offset : spans[-1][1] - offset]
@@ -107,21 +107,37 @@ def sentences_of(text: str, offset: int = 0) -> list[Sentence]:
     return result
 
 
-def read_text(lines: Iterable[tuple[int, str]]) -> Iterator[Sentence]:
-    """Sentences of raw text read as (line number, line) pairs; paragraphs end at blank lines."""
-    paragraph: list[str] = []
-    paragraph_start = consumed = 0
-    for _, line in lines:
-        if line.strip(" \t\r\n\u200b\ufeff"):
-            if not paragraph:
-                paragraph_start = consumed
-            paragraph.append(line)
-        elif paragraph:
-            yield from sentences_of("".join(paragraph), paragraph_start)
-            paragraph = []
-        consumed += len(line)
-    if paragraph:
-        yield from sentences_of("".join(paragraph), paragraph_start)
+PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u200b\ufeff]*\n")
+MAX_PARAGRAPH_CHARS = 1 << 20
+
+
+def _soft_cut(buffer: str) -> int:
+    """Where to cut an over-long paragraph: after the last white space within the limit."""
+    cut = max(buffer.rfind(" ", 0, MAX_PARAGRAPH_CHARS), buffer.rfind("\n", 0, MAX_PARAGRAPH_CHARS))
+    return cut + 1 if cut > 0 else MAX_PARAGRAPH_CHARS
+
+
+def read_text(chunks: Iterable[str]) -> Iterator[Sentence]:
+    """Sentences of raw text given in pieces of any size; paragraphs end at blank lines.
+
+    Memory stays bounded: a paragraph longer than MAX_PARAGRAPH_CHARS is cut at white
+    space (a sentence running across the cut is split there). Offsets index the whole input.
+    """
+    buffer, base = "", 0
+    for chunk in chunks:
+        buffer += chunk
+        while True:
+            match = PARAGRAPH_BREAK.search(buffer)
+            if match is not None:
+                cut = match.end()
+            elif len(buffer) > MAX_PARAGRAPH_CHARS:
+                cut = _soft_cut(buffer)
+            else:
+                break
+            yield from sentences_of(buffer[:cut], base)
+            buffer, base = buffer[cut:], base + cut
+    if buffer:
+        yield from sentences_of(buffer, base)
 
 
 def read_token_lines(lines: Iterable[tuple[int, str]]) -> Iterator[Sentence]:

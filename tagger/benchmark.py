@@ -1,0 +1,89 @@
+"""`tagger benchmark`: tagging and training throughput on this machine, reported for people and as JSON."""
+from __future__ import annotations
+
+import platform
+import resource
+import statistics
+import sys
+import time
+
+import torch
+
+from tagger.config import Config
+from tagger.predict import Predictor
+from tagger.tagging import read_input
+
+
+def _peak_rss_mib() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _machine(device: torch.device) -> dict:
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    return {"device": str(device), "device_name": name, "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def tagging_speed(
+    model_dir: str, path: str, batch_size: int = 256, device: str = "auto", passes: int = 5, input_format: str | None = None
+) -> dict:
+    """Tokens/s and sentences/s of tokens -> labels (encoding included), median of `passes` after a warm-up."""
+    started = time.perf_counter()
+    predictor = Predictor.load(model_dir, device)
+    load_seconds = time.perf_counter() - started
+    sentences = [s.tokens for s in read_input(path, input_format or predictor.task.format)]
+    tokens = sum(map(len, sentences))
+    predictor.predict(sentences[: batch_size * 2], batch_size)
+    timings = []
+    for _ in range(passes):
+        _sync(predictor.device)
+        begin = time.perf_counter()
+        predictor.predict(sentences, batch_size)
+        _sync(predictor.device)
+        timings.append(time.perf_counter() - begin)
+    seconds = statistics.median(timings)
+    result = {"kind": "tag", "model": model_dir, "file": path, "batch_size": batch_size, "sentences": len(sentences),
+              "tokens": tokens, "tokens_per_s": tokens / seconds, "sentences_per_s": len(sentences) / seconds,
+              "pass_seconds": timings, "load_seconds": load_seconds, "peak_rss_mib": _peak_rss_mib(),
+              **_machine(predictor.device)}
+    if predictor.device.type == "cuda":
+        result["peak_gpu_mib"] = torch.cuda.max_memory_allocated(predictor.device) / 2**20
+    return result
+
+
+def training_speed(config: Config, epochs: int = 1, max_batches: int | None = None) -> dict:
+    """Training tokens/s per epoch for a config (no dev evaluation, nothing written)."""
+    from tagger.training import prepare_run, run_epoch
+
+    run = prepare_run(config, None, log=lambda message: None)
+    items = run.train_items
+    if max_batches is not None:
+        items = items[: max_batches * config.train.batch_size]
+    per_epoch = []
+    for epoch in range(1, epochs + 1):
+        _sync(run.device)
+        loss, tokens, seconds = run_epoch(run.model, run.optimizer, items, config, epoch, run.device, show_progress=False)
+        _sync(run.device)
+        per_epoch.append({"epoch": epoch, "tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds, "loss": loss})
+    return {"kind": "train", "batch_size": config.train.batch_size, "epochs": per_epoch,
+            "tokens_per_s": statistics.median(e["tokens_per_s"] for e in per_epoch),
+            "peak_rss_mib": _peak_rss_mib(), **_machine(run.device)}
+
+
+def format_result(result: dict) -> str:
+    lines = [f"{result['kind']} on {result['device']} ({result['device_name']}, {result['threads']} threads), "
+             f"batch size {result['batch_size']}"]
+    if result["kind"] == "tag":
+        lines.append(f"{result['tokens_per_s']:,.0f} tokens/s, {result['sentences_per_s']:,.0f} sentences/s "
+                     f"(median of {len(result['pass_seconds'])} passes over {result['tokens']:,} tokens)")
+        lines.append(f"model load {result['load_seconds']:.2f}s, peak RSS {result['peak_rss_mib']:,.0f} MiB")
+    else:
+        for epoch in result["epochs"]:
+            lines.append(f"epoch {epoch['epoch']}: {epoch['tokens_per_s']:,.0f} tokens/s, {epoch['seconds']:.1f}s")
+        lines.append(f"peak RSS {result['peak_rss_mib']:,.0f} MiB")
+    return "\n".join(lines)
