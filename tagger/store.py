@@ -171,6 +171,14 @@ def save_metrics(directory: Path, metrics: dict) -> None:
     write_json(directory / METRICS, metrics)
 
 
+def remove_stale_temporaries(directory: Path) -> None:
+    """Delete temporary files and directories left behind by a run that was killed while writing."""
+    for path in directory.glob(".*.tmp"):
+        path.unlink(missing_ok=True)
+    for path in directory.glob(".checkpoint.*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def replace_directory(temporary: Path, target: Path) -> None:
     """Move a fully written directory into place; the previous one is removed only afterwards."""
     previous = target.with_name(target.name + ".old")

@@ -203,6 +203,8 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     device = choose_device(config.train.device)
     corpus = read_corpus_for_training(config, log)
     pretrained = None
+    if out is not None and out.is_dir():
+        store.remove_stale_temporaries(out)
     if resume and out is not None:
         _, vocab, task = store.load_definition(out)
     else:
@@ -283,7 +285,8 @@ def _describe(train_items: list[Encoded], dev_items: list[Encoded], task: Task, 
 
 
 def _refuse_to_overwrite(out: Path) -> None:
-    if (out / store.CONFIG).exists():
+    """A directory with a finished epoch is kept (resume it); one killed before that is started afresh."""
+    if checkpoint.find(out) is not None or (out / store.WEIGHTS).exists():
         raise TaggerError(f"{out}: already holds a model; choose another --out, or continue it with --resume {out}")
 
 
@@ -302,11 +305,17 @@ def _append_metrics(path: Path, record: dict) -> None:
 
 
 def _truncate_metrics_log(path: Path, last_epoch: int) -> None:
-    """Drop records of epochs after the checkpoint (written before a crash, to be redone)."""
+    """Drop records of epochs after the checkpoint (and a line cut short by a crash): they are redone."""
     if not path.exists():
         return
-    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["epoch"] <= last_epoch]
-    path.write_text("".join(line + "\n" for line in kept))
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            if json.loads(line)["epoch"] <= last_epoch:
+                kept.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
 def _final_metrics(progress: dict, task: Task, config: Config) -> dict:

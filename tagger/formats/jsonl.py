@@ -35,8 +35,13 @@ def _span_text(sentence: Sentence, first: int, stop: int) -> str:
     return sentence.text[sentence.offsets[first][0] - base : sentence.offsets[stop - 1][1] - base]
 
 
+# Characters that str.splitlines() and some JSON Lines readers take as line breaks.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def write_jsonl(record: dict, stream: IO[str]) -> None:
-    stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+    """One record per line: UTF-8 text as is, but every line-breaking character escaped."""
+    stream.write(json.dumps(record, ensure_ascii=False).translate(_LINE_BREAKS) + "\n")
 
 
 def inline_line(sentence: Sentence, label_key: str) -> str:

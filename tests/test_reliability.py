@@ -1,0 +1,172 @@
+"""What must survive: killed training, interrupted writes, hostile model directories, odd inputs."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from tagger import checkpoint, store
+from tagger.errors import TaggerError
+from tagger.files import atomic_output
+from tagger.predict import Predictor
+from tests.conftest import ROOT, SAMPLES, write
+
+TRAIN_ARGS = ["configs/sample-ner.toml", "--epochs", "6", "--set", "train.patience=100", "--set", "train.threads=1",
+              "--set", "model.hidden=32", "--quiet"]
+
+
+def train_process(out, *extra):
+    return subprocess.Popen([sys.executable, "-m", "tagger", "train", *TRAIN_ARGS, "--out", str(out), *extra], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def assert_consistent(run_dir):
+    """Whatever a kill left: readable JSON, loadable weights and a loadable checkpoint, or nothing yet."""
+    for name in ("config.json", "vocab.json"):
+        if (run_dir / name).exists():
+            json.loads((run_dir / name).read_text())
+    if (run_dir / "model.safetensors").exists():
+        Predictor.load(run_dir, "cpu")
+    found = checkpoint.find(run_dir)
+    if found is not None:
+        for name in ("model.safetensors", "optimizer.safetensors", "rng.safetensors"):
+            load_file(str(found / name))
+        json.loads((found / "state.json").read_text())
+
+
+def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_result(tmp_path):
+    full = tmp_path / "full"
+    assert train_process(full).wait(timeout=300) == 0
+    run_dir = tmp_path / "killed"
+    rng = random.Random(7)
+    for _ in range(4):
+        resume = ["--resume", str(run_dir)] if checkpoint.find(run_dir) is not None else []
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tagger", "train", *(TRAIN_ARGS if not resume else ["--quiet"]), *resume,
+             *([] if resume else ["--out", str(run_dir)])],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(2.5, 6.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert_consistent(run_dir)
+    resume = ["--resume", str(run_dir)] if checkpoint.find(run_dir) is not None else TRAIN_ARGS + ["--out", str(run_dir)]
+    finished = subprocess.run([sys.executable, "-m", "tagger", "train", *resume, "--quiet"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert (run_dir / "model.safetensors").read_bytes() == (full / "model.safetensors").read_bytes()
+    epochs = [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == list(range(1, 7))
+    assert not list(run_dir.glob(".*"))
+
+
+def test_checkpoint_swap_interrupted_between_renames_keeps_the_previous_one(tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(model.parameters())
+    checkpoint.save(run_dir, model, optimizer, {"epoch": 1})
+    real_replace = os.replace
+    calls = []
+
+    def crash_on_second_rename(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # killed after the old checkpoint was moved aside
+        real_replace(source, target)
+
+    monkeypatch.setattr(store.os, "replace", crash_on_second_rename)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(run_dir, model, optimizer, {"epoch": 2})
+    monkeypatch.setattr(store.os, "replace", real_replace)
+    assert checkpoint.restore(run_dir, model, optimizer)["epoch"] == 1
+
+
+def test_failed_write_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    target = write(tmp_path / "out.txt", "old content\n")
+
+    with pytest.raises(TaggerError, match="write failed"):
+        with atomic_output(target) as stream:
+            stream.write("new ")
+            raise OSError(28, "No space left on device")
+    assert target.read_text() == "old content\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_output_in_a_read_only_place_is_a_clear_error():
+    result = subprocess.run([sys.executable, "-m", "tagger", "corpora", "convert", str(SAMPLES / "sample-ner" / "dev.conll"),
+                             "/proc/tagger-output.conll", "--to", "iob2"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "cannot write here" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def model_copy(ner_model, tmp_path):
+    import shutil
+
+    target = tmp_path / "model"
+    shutil.copytree(ner_model, target)
+    return target
+
+
+def test_config_naming_a_class_to_import_is_refused(model_copy):
+    data = json.loads((model_copy / "config.json").read_text())
+    data["config"]["model"]["cls"] = "os.system"
+    (model_copy / "config.json").write_text(json.dumps(data))
+    with pytest.raises(TaggerError, match="model.cls: unknown key"):
+        Predictor.load(model_copy, "cpu")
+
+
+def test_wrong_shapes_and_dtypes_are_refused(model_copy):
+    tensors = load_file(str(model_copy / "model.safetensors"))
+    name = "output.weight"
+    changed = {**tensors, name: torch.zeros(tensors[name].shape[0] + 1, tensors[name].shape[1])}
+    save_file(changed, str(model_copy / "model.safetensors"))
+    with pytest.raises(TaggerError, match="output.weight has shape"):
+        Predictor.load(model_copy, "cpu")
+    save_file({**tensors, name: tensors[name].double()}, str(model_copy / "model.safetensors"))
+    with pytest.raises(TaggerError, match="float64"):
+        Predictor.load(model_copy, "cpu")
+
+
+def test_vocabulary_that_does_not_match_the_weights_is_refused(model_copy):
+    vocab = json.loads((model_copy / "vocab.json").read_text())
+    vocab["words"].append("an-extra-word")
+    (model_copy / "vocab.json").write_text(json.dumps(vocab))
+    with pytest.raises(TaggerError, match="has shape"):
+        Predictor.load(model_copy, "cpu")
+
+
+def test_huge_declared_sizes_are_refused_before_allocating(model_copy):
+    data = json.loads((model_copy / "config.json").read_text())
+    data["config"]["model"]["hidden"] = 10**9
+    (model_copy / "config.json").write_text(json.dumps(data))
+    with pytest.raises(TaggerError, match="model.hidden"):
+        Predictor.load(model_copy, "cpu")
+
+
+def test_a_hundred_thousand_token_sentence_and_one_token_sentences(ner_model):
+    predictor = Predictor.load(ner_model, "cpu")
+    long = ["word"] * 100_000
+    labels = predictor.predict([long, ["Oslo"], ["."]])
+    assert [len(sentence) for sentence in labels] == [100_000, 1, 1]
+
+
+def test_labels_with_unusual_characters_round_trip(tmp_path):
+    from tagger import config as config_module
+    from tagger import training
+
+    lines = []
+    for index in range(40):
+        lines += [f"word{index % 5} lab/él-{index % 3}", f"other{index % 4} ∅|x=y", ""]
+    train = write(tmp_path / "odd.conll", "\n".join(lines) + "\n")
+    config = config_module.from_dict({"data": {"train": str(train)}, "model": {"hidden": 8, "word_dim": 8, "char_dim": 4,
+                                      "char_hidden": 4, "case_dim": 2}, "train": {"epochs": 1, "device": "cpu"}}, "test")
+    training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
+    predicted = Predictor.load(tmp_path / "run", "cpu").predict([["word1", "other2"]])
+    assert set(predicted[0]) <= {"lab/él-0", "lab/él-1", "lab/él-2", "∅|x=y"}
