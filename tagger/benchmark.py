@@ -67,7 +67,7 @@ def training_speed(config: Config, epochs: int = 1, max_batches: int | None = No
     per_epoch = []
     for epoch in range(1, epochs + 1):
         _sync(run.device)
-        loss, tokens, seconds = run_epoch(run.model, run.optimizer, items, config, epoch, run.device, show_progress=False)
+        loss, tokens, seconds = run_epoch(run.loss_module, run.optimizer, items, config, epoch, run.device, show_progress=False)
         _sync(run.device)
         per_epoch.append({"epoch": epoch, "tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds, "loss": loss})
     return {"kind": "train", "batch_size": config.train.batch_size, "epochs": per_epoch,

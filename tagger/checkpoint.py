@@ -40,15 +40,19 @@ def _join_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def save(run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, progress: dict) -> None:
-    """Write the checkpoint of a finished epoch (`progress` is JSON: epoch, early stopping, ...)."""
+def save(
+    run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, progress: dict,
+    rng_states: list[dict[str, torch.Tensor]],
+) -> None:
+    """Write the checkpoint of a finished epoch (`progress` is JSON: epoch, early stopping, ...).
+
+    `rng_states` holds each rank's generator states (one entry without torchrun).
+    """
     temporary = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=run_directory))
     optimizer_tensors, optimizer_meta = _split_optimizer(optimizer)
     write_weights(temporary / "model.safetensors", model.state_dict())
     write_weights(temporary / "optimizer.safetensors", optimizer_tensors)
-    rng = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        rng.update({f"cuda{index}": state for index, state in enumerate(torch.cuda.get_rng_state_all())})
+    rng = {f"{name}.rank{rank}": state for rank, states in enumerate(rng_states) for name, state in states.items()}
     write_weights(temporary / "rng.safetensors", rng)
     (temporary / STATE).write_text(json.dumps({"progress": progress, "optimizer": optimizer_meta}, indent=1))
     publish_mode(temporary, directory=True)
@@ -64,8 +68,8 @@ def find(run_directory: Path) -> Path | None:
     return None
 
 
-def restore(run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
-    """Load weights, optimizer and RNG states; returns the saved progress."""
+def restore(run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rank: int = 0) -> dict:
+    """Load weights, optimizer and this rank's RNG states; returns the saved progress."""
     directory = find(run_directory)
     if directory is None:
         raise ModelDirError(f"{run_directory}: no checkpoint to resume from")
@@ -73,7 +77,8 @@ def restore(run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.
     model.load_state_dict(read_weights(directory / "model.safetensors", model.state_dict()))
     optimizer.load_state_dict(_join_optimizer(load_file(str(directory / "optimizer.safetensors")), data["optimizer"]))
     rng = load_file(str(directory / "rng.safetensors"))
-    torch.set_rng_state(rng["torch"])
-    if torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([rng[f"cuda{index}"] for index in range(torch.cuda.device_count()) if f"cuda{index}" in rng])
+    own = rank if f"torch.rank{rank}" in rng else 0  # a run resumed with more processes than it had
+    torch.set_rng_state(rng[f"torch.rank{own}"])
+    if f"cuda.rank{own}" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state(rng[f"cuda.rank{own}"])
     return data["progress"]

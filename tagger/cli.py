@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 failure of the task itself, 2 usage errors and bad inpu
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -199,6 +200,8 @@ def train_command(
     }
     config, target = config_for_run(config_file, list(overrides), flags, out, resume_dir)
     metrics = training.train(config, target, resume=resume_dir is not None, show_progress=not quiet)
+    if os.environ.get("RANK", "0") != "0":
+        return
     click.echo(
         f"best dev {metrics['best_dev_metric']} {metrics['best_dev_score']:.2f} at epoch {metrics['best_epoch']}; "
         f"model in {target}",

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import torch
 
-from tagger import checkpoint, schemes, store
+from tagger import checkpoint, distributed, schemes, store
 from tagger.batching import Encoded, bucketed_batches, encode
 from tagger.config import Config, check_files
 from tagger.data import Sentence
+from tagger.distributed import World
 from tagger.errors import InputError, Interrupted, TaggerError
 from tagger.evaluation import dev_score
 from tagger.formats import read_all
@@ -119,47 +120,61 @@ def learning_rate(config: Config, epoch: int) -> float:
     return config.train.lr / (1.0 + config.train.lr_decay * (epoch - 1))
 
 
+class LossModule(torch.nn.Module):
+    """The model's training loss as `forward`, so that DistributedDataParallel can wrap it."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch) -> torch.Tensor:
+        return self.model.loss(batch)
+
+
+def epoch_batches(items: list[Encoded], config: Config, epoch: int, world: World):
+    """This rank's share of the epoch's batches: every rank gets as many (a remainder is dropped)."""
+    batches = list(bucketed_batches(items, config.train.batch_size, shuffle_seed=config.train.seed * 100_003 + epoch))
+    if not world.distributed:
+        return batches
+    usable = len(batches) - len(batches) % world.size
+    return batches[world.rank : usable : world.size]
+
+
 def run_epoch(
-    model: torch.nn.Module,
+    loss_module: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     items: list[Encoded],
     config: Config,
     epoch: int,
     device: torch.device,
     show_progress: bool,
+    world: World = distributed.SINGLE,
 ) -> tuple[float, int, float]:
-    """One pass over the training data; returns mean loss per sentence, tokens and seconds."""
+    """One pass over (this rank's share of) the training data: mean loss per sentence, tokens, seconds."""
     from tqdm import tqdm
 
-    model.train()
+    loss_module.train()
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(config, epoch)
+    batches = epoch_batches(items, config, epoch, world)
     started = time.perf_counter()
     total_loss, total_tokens, sentences = torch.zeros((), device=device), 0, 0
-    bar = tqdm(
-        total=sum(len(item) for item in items),
-        desc=f"epoch {epoch}",
-        unit="tok",
-        disable=None if show_progress else True,
-        leave=False,
-        file=sys.stderr,
-    )
-    for step, batch in enumerate(
-        bucketed_batches(items, config.train.batch_size, shuffle_seed=config.train.seed * 100_003 + epoch)
-    ):
+    bar = tqdm(total=sum(batch.tokens for batch in batches), desc=f"epoch {epoch}", unit="tok",
+               disable=None if show_progress and world.is_main else True, leave=False, file=sys.stderr)
+    for step, batch in enumerate(batches):
         batch = batch.to(device)
-        loss = model.loss(batch)
+        loss = loss_module(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.train.clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.clip)
+            torch.nn.utils.clip_grad_norm_(loss_module.parameters(), config.train.clip)
         optimizer.step()
         size = batch.words.size(0)
         total_loss += loss.detach() * size
         total_tokens += batch.tokens
         sentences += size
         bar.update(batch.tokens)
-        if step % 20 == 0 and show_progress:
+        if step % 20 == 0 and not bar.disable:
             elapsed = time.perf_counter() - started
             bar.set_postfix(loss=f"{total_loss.item() / sentences:.3f}", tok_s=f"{total_tokens / max(elapsed, 1e-9):,.0f}")
     bar.close()
@@ -182,9 +197,11 @@ class Run:
 
     config: Config
     device: torch.device
+    world: World
     task: Task
     vocab: Vocab
     model: torch.nn.Module
+    loss_module: torch.nn.Module  # the model's loss, wrapped in DistributedDataParallel under torchrun
     optimizer: torch.optim.Optimizer
     train_items: list[Encoded]
     dev_items: list[Encoded]
@@ -194,84 +211,124 @@ class Run:
 def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log = _stderr) -> Run:
     """Seed, read and check the data, build (or reload) vocabulary, model and optimizer.
 
-    With `out` and not `resume`, the run directory gets config.json and vocab.json.
+    With `out` and not `resume`, the run directory gets config.json and vocab.json (from
+    rank 0; every rank builds the same vocabulary from the same data).
     """
     random.seed(config.train.seed)
     torch.manual_seed(config.train.seed)
     if config.train.threads > 0:
         torch.set_num_threads(config.train.threads)
-    device = choose_device(config.train.device)
-    corpus = read_corpus_for_training(config, log)
+    device = distributed.device_for(choose_device(config.train.device))
+    world = distributed.start(device)
+    corpus = read_corpus_for_training(config, log if world.is_main else _quiet)
     pretrained = None
-    if out is not None and out.is_dir():
+    if out is not None and out.is_dir() and world.is_main:
         store.remove_stale_temporaries(out)
     if resume and out is not None:
         _, vocab, task = store.load_definition(out)
     else:
-        vocab, pretrained = build_vocab(config, corpus, log)
+        vocab, pretrained = build_vocab(config, corpus, log if world.is_main else _quiet)
         task = corpus.task
-        if out is not None:
+        if out is not None and world.is_main:
             _refuse_to_overwrite(out)
             store.save_definition(out, config, vocab, task)
     model = store.build_model(config, vocab, task)
     if pretrained is not None:
         model.set_pretrained(pretrained, config.model.freeze_vectors)
     model.to(device)
+    loss_module: torch.nn.Module = LossModule(model)
+    if world.distributed:
+        loss_module = torch.nn.parallel.DistributedDataParallel(loss_module)
     train_items = [encode(s.tokens, vocab, labels) for s, labels in zip(corpus.train, corpus.train_labels())]
     dev_items = [encode(s.tokens, vocab) for s in corpus.dev]
     dev_gold = [s.labels[task.label_column] for s in corpus.dev]
-    return Run(config, device, task, vocab, model, make_optimizer(model, config), train_items, dev_items, dev_gold)
+    optimizer = make_optimizer(model, config)
+    return Run(config, device, world, task, vocab, model, loss_module, optimizer, train_items, dev_items, dev_gold)
+
+
+def _quiet(message: str) -> None:
+    """Log sink for ranks other than 0."""
+
+
+class Trainer:
+    """The epoch loop of one run: train, evaluate on dev, keep the best, checkpoint, stop early."""
+
+    def __init__(self, run: Run, out: Path, show_progress: bool, log: Log) -> None:
+        self.run, self.out, self.show_progress = run, out, show_progress
+        self.log = log if run.world.is_main else _quiet
+        self.progress = {"epoch": 0, "best_score": -math.inf, "best_epoch": 0, "bad_epochs": 0, "seconds": 0.0}
+        self.predictor = Predictor(run.model, run.vocab, run.task, run.config, run.device)
+
+    def resume(self) -> None:
+        self.progress = checkpoint.restore(self.out, self.run.model, self.run.optimizer, self.run.world.rank)
+        if self.run.world.is_main:
+            _truncate_metrics_log(self.out / METRICS_LOG, self.progress["epoch"])
+        self.log(f"resuming {self.out} after epoch {self.progress['epoch']}")
+
+    def fit(self) -> dict:
+        run, config = self.run, self.run.config
+        self.log(_describe(run.train_items, run.dev_items, run.task, config, run.device))
+        if run.world.distributed:
+            self.log(f"distributed: {run.world.size} processes; effective batch size "
+                     f"{config.train.batch_size * run.world.size}, learning rate {config.train.lr}")
+        try:
+            for epoch in range(self.progress["epoch"] + 1, config.train.epochs + 1):
+                loss, tokens, seconds = run_epoch(run.loss_module, run.optimizer, run.train_items, config, epoch,
+                                                  run.device, self.show_progress, run.world)
+                states = distributed.rng_states(run.world)
+                stop = self.end_epoch(epoch, loss, tokens * run.world.size, seconds, states) if run.world.is_main else False
+                if distributed.broadcast_flag(run.world, stop, run.device):
+                    break
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted; the checkpoint after epoch {self.progress['epoch']} is in {self.out / checkpoint.DIRECTORY}. "
+                f"Resume with: tagger train --resume {self.out}"
+            ) from None
+        if run.world.is_main:
+            store.save_metrics(self.out, _final_metrics(self.progress, run.task, config))
+        distributed.barrier(run.world)
+        return json.loads((self.out / store.METRICS).read_text(encoding="utf-8"))
+
+    def end_epoch(self, epoch: int, loss: float, tokens: int, seconds: float, rng_states: list) -> bool:
+        """Dev evaluation, best model, metrics record, checkpoint (rank 0); True to stop early."""
+        run, progress = self.run, self.progress
+        scores = evaluate_dev(self.predictor, run.dev_items, run.dev_gold, run.config) if run.dev_items else {}
+        score = main_score(scores) if scores else -loss
+        if score > progress["best_score"]:
+            progress.update(best_score=score, best_epoch=epoch, bad_epochs=0)
+            store.save_weights(self.out, run.model)
+        else:
+            progress["bad_epochs"] += 1
+        progress["epoch"] = epoch
+        progress["seconds"] += seconds
+        record = {"epoch": epoch, "train_loss": round(loss, 5), "lr": learning_rate(run.config, epoch),
+                  "dev": {key: round(value, 4) for key, value in scores.items()}, "best_epoch": progress["best_epoch"],
+                  "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds)}
+        _append_metrics(self.out / METRICS_LOG, record)
+        checkpoint.save(self.out, run.model, run.optimizer, progress, rng_states)
+        self.log(_summary(record, scores, progress))
+        if run.dev_items and progress["bad_epochs"] >= run.config.train.patience:
+            self.log(f"early stopping: no improvement for {run.config.train.patience} epochs")
+            return True
+        return False
 
 
 def train(config: Config, out: str | Path, resume: bool = False, show_progress: bool = True, log: Log = _stderr) -> dict:
-    """Train a model into `out` (the model directory); returns the final metrics."""
+    """Train a model into `out` (the model directory); returns the final metrics.
+
+    Under `torchrun`, every process trains on its share of each epoch's batches and
+    rank 0 alone evaluates, logs and writes the run directory.
+    """
     out = Path(out)
     run = prepare_run(config, out, resume, log)
-    model, optimizer, device, task = run.model, run.optimizer, run.device, run.task
-    train_items, dev_items, dev_gold = run.train_items, run.dev_items, run.dev_gold
-    progress = {"epoch": 0, "best_score": -math.inf, "best_epoch": 0, "bad_epochs": 0, "seconds": 0.0}
-    if resume:
-        progress = checkpoint.restore(out, model, optimizer)
-        _truncate_metrics_log(out / METRICS_LOG, progress["epoch"])
-        log(f"resuming {out} after epoch {progress['epoch']}")
-    predictor = Predictor(model, run.vocab, task, config, device)
-    log(_describe(train_items, dev_items, task, config, device))
+    distributed.barrier(run.world)
     try:
-        for epoch in range(progress["epoch"] + 1, config.train.epochs + 1):
-            loss, tokens, seconds = run_epoch(model, optimizer, train_items, config, epoch, device, show_progress)
-            scores = evaluate_dev(predictor, dev_items, dev_gold, config) if dev_items else {}
-            score = main_score(scores) if scores else -loss
-            improved = score > progress["best_score"]
-            if improved:
-                progress.update(best_score=score, best_epoch=epoch, bad_epochs=0)
-                store.save_weights(out, model)
-            else:
-                progress["bad_epochs"] += 1
-            progress["epoch"] = epoch
-            progress["seconds"] += seconds
-            record = {
-                "epoch": epoch,
-                "train_loss": round(loss, 5),
-                "lr": learning_rate(config, epoch),
-                "dev": {k: round(v, 4) for k, v in scores.items()},
-                "best_epoch": progress["best_epoch"],
-                "seconds": round(seconds, 2),
-                "tokens_per_s": round(tokens / seconds),
-            }
-            _append_metrics(out / METRICS_LOG, record)
-            checkpoint.save(out, model, optimizer, progress)
-            log(_summary(record, scores, progress))
-            if dev_items and progress["bad_epochs"] >= config.train.patience:
-                log(f"early stopping: no improvement for {config.train.patience} epochs")
-                break
-    except KeyboardInterrupt:
-        raise Interrupted(
-            f"interrupted; the checkpoint after epoch {progress['epoch']} is in {out / checkpoint.DIRECTORY}. "
-            f"Resume with: tagger train --resume {out}"
-        ) from None
-    metrics = _final_metrics(progress, task, config)
-    store.save_metrics(out, metrics)
-    return metrics
+        trainer = Trainer(run, out, show_progress, log)
+        if resume:
+            trainer.resume()
+        return trainer.fit()
+    finally:
+        distributed.stop(run.world)
 
 
 def _describe(train_items: list[Encoded], dev_items: list[Encoded], task: Task, config: Config, device: torch.device) -> str:

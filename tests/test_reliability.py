@@ -70,7 +70,8 @@ def test_checkpoint_swap_interrupted_between_renames_keeps_the_previous_one(tmp_
     run_dir.mkdir()
     model = torch.nn.Linear(2, 2)
     optimizer = torch.optim.Adam(model.parameters())
-    checkpoint.save(run_dir, model, optimizer, {"epoch": 1})
+    states = [{"torch": torch.get_rng_state()}]
+    checkpoint.save(run_dir, model, optimizer, {"epoch": 1}, states)
     real_replace = os.replace
     calls = []
 
@@ -82,7 +83,7 @@ def test_checkpoint_swap_interrupted_between_renames_keeps_the_previous_one(tmp_
 
     monkeypatch.setattr(store.os, "replace", crash_on_second_rename)
     with pytest.raises(KeyboardInterrupt):
-        checkpoint.save(run_dir, model, optimizer, {"epoch": 2})
+        checkpoint.save(run_dir, model, optimizer, {"epoch": 2}, states)
     monkeypatch.setattr(store.os, "replace", real_replace)
     assert checkpoint.restore(run_dir, model, optimizer)["epoch"] == 1
 
