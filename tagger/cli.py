@@ -242,11 +242,12 @@ def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 @click.option("--label-column", default=None, help="Gold label column, when it differs from the training files'.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="CPU processes for prediction.")
 @mode_option
 @scheme_option
 def evaluate_command(
     model_dir: str, files: tuple[str, ...], as_json: bool, markdown: bool, output: str | None, batch_size: int,
-    device: str, label_column: str | None, mode: str, scheme: str,
+    device: str, label_column: str | None, workers: int, mode: str, scheme: str,
 ) -> None:
     """Predict the label column of FILES with MODEL_DIR and report the scores.
 
@@ -265,7 +266,8 @@ def evaluate_command(
     if output is not None and len(files) > 1:
         raise click.UsageError("--output takes one input file")
     predictor = Predictor.load(model_dir, device)
-    reports = [evaluate_file(predictor, path, batch_size, mode, scheme.upper(), output, label_column) for path in files]
+    reports = [evaluate_file(predictor, path, batch_size, mode, scheme.upper(), output, label_column, workers)
+               for path in files]
     _print_reports(reports, as_json, markdown)
 
 
@@ -312,9 +314,11 @@ def score_command(
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
 @click.option("--scores", is_flag=True, help="Add each label's probability (jsonl).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1),
+              help="CPU processes for tagging (each loads the model; output order is kept).")
 def tag_command(
     model_dir: str, files: tuple[str, ...], input_format: str, output_format: str, output: str, batch_size: int,
-    scores: bool, device: str,
+    scores: bool, device: str, workers: int,
 ) -> None:
     """Label raw text or token files with MODEL_DIR; reads stdin when no FILES are given.
 
@@ -327,10 +331,12 @@ def tag_command(
       tagger tag runs/sample-ner notes.txt > notes.jsonl
       echo "Maria Lopez flew to Oslo ." | tagger tag runs/sample-ner --output-format inline
       tagger tag runs/ewt-upos --input-format conllu --output-format conllu < in.conllu > out.conllu
+      tagger tag runs/sample-ner big.txt --workers 2 --output big.jsonl
+      torchrun --nproc_per_node 4 -m tagger tag runs/sample-ner a.txt b.txt c.txt --output all.jsonl
     """
     from tagger.tagging import tag_files
 
-    tag_files(model_dir, list(files) or ["-"], input_format, output_format, output, batch_size, scores, device)
+    tag_files(model_dir, list(files) or ["-"], input_format, output_format, output, batch_size, scores, device, workers)
 
 
 @main.group(cls=TaggerGroup)

@@ -8,11 +8,12 @@ from tagger.evaluation import build_report
 from tagger.files import atomic_output
 from tagger.formats import read_all, write_corpus
 from tagger.predict import Predictor
+from tagger.tagging import label_chunks
 
 
 def evaluate_file(
     predictor: Predictor, path: str, batch_size: int = 256, mode: str = "default", scheme: str | None = None,
-    output: str | None = None, label_column: str | None = None,
+    output: str | None = None, label_column: str | None = None, workers: int = 1,
 ) -> dict:
     """Report for one file; with `output`, the predictions are written in the file's own format."""
     task = predictor.task
@@ -23,7 +24,9 @@ def evaluate_file(
                                      "with --label-column")
     gold = [list(s.labels[column]) for s in sentences]
     started = time.perf_counter()
-    predicted = predictor.predict([s.tokens for s in sentences], batch_size)
+    token_lists = [s.tokens for s in sentences]
+    chunks = (token_lists[start : start + batch_size * 16] for start in range(0, len(token_lists), batch_size * 16))
+    predicted = [labels for chunk, _ in label_chunks(predictor, chunks, batch_size, False, workers) for labels in chunk]
     seconds = time.perf_counter() - started
     report = {"file": path, "label_column": column,
               **build_report(gold, predicted, task.corpus_scheme is not None, mode, scheme)}

@@ -36,12 +36,13 @@ class Predictor:
     task: Task
     config: Config
     device: torch.device
+    source: Path | None = None  # the model directory, where the model was loaded from one
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "auto") -> Predictor:
         target = choose_device(device)
         config, vocab, task, model = load_model(directory, target)
-        return cls(model, vocab, task, config, target)
+        return cls(model, vocab, task, config, target, Path(directory))
 
     def encode(self, token_lists: Sequence[Sequence[str]]) -> list[Encoded]:
         return [encode(tokens, self.vocab) for tokens in token_lists]

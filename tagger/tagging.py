@@ -1,6 +1,8 @@
 """Tagging streams of sentences with a model, and the Python API (`tagger.Tagger`)."""
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -28,16 +30,39 @@ def read_input(path: str, input_format: str) -> Iterator[Sentence]:
 
 
 def tag_stream(
-    predictor: Predictor, sentences: Iterable[Sentence], batch_size: int = 256, with_scores: bool = False
+    predictor: Predictor, sentences: Iterable[Sentence], batch_size: int = 256, with_scores: bool = False,
+    workers: int = 1,
 ) -> Iterator[tuple[Sentence, list[float] | None]]:
-    """Label sentences in input order, holding only `batch_size * CHUNK_BATCHES` of them at once."""
+    """Label sentences in input order, holding a bounded number of them (chunks of batch_size * 16).
+
+    With `workers` > 1 the chunks are labelled by that many CPU processes.
+    """
     key = predictor.task.label_column
     iterator = iter(sentences)
-    while chunk := list(islice(iterator, batch_size * CHUNK_BATCHES)):
-        labels, scores = predictor.predict_encoded(predictor.encode([s.tokens for s in chunk]), batch_size, with_scores)
-        for index, sentence in enumerate(chunk):
+    held: deque[list[Sentence]] = deque()
+
+    def token_chunks() -> Iterator[list[list[str]]]:
+        while chunk := list(islice(iterator, batch_size * CHUNK_BATCHES)):
+            held.append(chunk)
+            yield [sentence.tokens for sentence in chunk]
+
+    for labels, scores in label_chunks(predictor, token_chunks(), batch_size, with_scores, workers):
+        for index, sentence in enumerate(held.popleft()):
             sentence.labels[key] = labels[index]
             yield sentence, (scores[index] if scores is not None else None)
+
+
+def label_chunks(
+    predictor: Predictor, token_chunks: Iterable[list[list[str]]], batch_size: int, with_scores: bool, workers: int
+) -> Iterator[tuple[list[list[str]], list[list[float]] | None]]:
+    """Labels (and scores) for each chunk of token lists, in order, here or in worker processes."""
+    if workers > 1 and predictor.source is not None:
+        from tagger.parallel import label_in_order
+
+        yield from label_in_order(predictor.source, token_chunks, batch_size, with_scores, workers)
+        return
+    for token_lists in token_chunks:
+        yield predictor.predict_encoded(predictor.encode(token_lists), batch_size, with_scores)
 
 
 class SentenceWriter:
@@ -107,25 +132,75 @@ class Tagger:
 
 def tag_files(
     model_dir: str, paths: list[str], input_format: str, output_format: str, output: str = "-",
-    batch_size: int = 256, with_scores: bool = False, device: str = "auto",
+    batch_size: int = 256, with_scores: bool = False, device: str = "auto", workers: int = 1,
 ) -> int:
-    """What `tagger tag` does: read, tag in batches and write as it goes; returns the sentence count."""
+    """What `tagger tag` does: read, tag in batches and write as it goes; returns the sentence count.
+
+    Under torchrun, each rank tags its share of the input files and rank 0 writes all
+    outputs in input order.
+    """
+    from tagger import distributed
+
+    if distributed.launched_by_torchrun():
+        return _tag_files_sharded(model_dir, paths, input_format, output_format, output, batch_size, with_scores, device)
+    predictor = Predictor.load(model_dir, device)
+    return _tag_into(output, predictor, paths, input_format, output_format, batch_size, with_scores, workers)
+
+
+def _tag_into(
+    output: str, predictor: Predictor, paths: list[str], input_format: str, output_format: str, batch_size: int,
+    with_scores: bool, workers: int = 1,
+) -> int:
     import sys
 
     from tqdm import tqdm
 
     from tagger.files import atomic_output
 
-    predictor = Predictor.load(model_dir, device)
     show_progress = "-" not in paths and not sys.stdout.isatty()
     count = 0
     with atomic_output(output) as stream:
         writer = SentenceWriter(stream, output_format, predictor, input_format)
         with tqdm(unit=" sentences", disable=not show_progress, file=sys.stderr, leave=False) as bar:
             for path in paths:
-                for sentence, scores in tag_stream(predictor, read_input(path, input_format), batch_size, with_scores):
+                sentences = read_input(path, input_format)
+                for sentence, scores in tag_stream(predictor, sentences, batch_size, with_scores, workers):
                     writer.write(sentence, scores)
                     count += 1
                     bar.update()
                 stream.flush()
+    return count
+
+
+def _tag_files_sharded(
+    model_dir: str, paths: list[str], input_format: str, output_format: str, output: str, batch_size: int,
+    with_scores: bool, device: str,
+) -> int:
+    import shutil
+
+    import torch
+
+    from tagger import distributed
+    from tagger.files import atomic_output
+    from tagger.predict import choose_device
+
+    world = distributed.start(torch.device("cpu"))  # gloo: only barriers are needed
+    predictor = Predictor.load(model_dir, str(distributed.device_for(choose_device(device))))
+    base = output if output != "-" else f".tagger-stdout-{os.environ.get('TORCHELASTIC_RUN_ID', 'run')}"
+    parts = [f"{base}.part{index:05d}" for index in range(len(paths))]
+    count = 0
+    try:
+        for index in range(world.rank, len(paths), world.size):
+            count += _tag_into(parts[index], predictor, [paths[index]], input_format, output_format, batch_size, with_scores)
+        distributed.barrier(world)
+        if world.is_main:
+            with atomic_output(output) as stream:
+                for part in parts:
+                    with open(part, encoding="utf-8", newline="") as piece:
+                        shutil.copyfileobj(piece, stream)
+            for part in parts:
+                os.unlink(part)
+        distributed.barrier(world)
+    finally:
+        distributed.stop(world)
     return count

@@ -40,3 +40,40 @@ def test_resumed_distributed_run_equals_the_uninterrupted_one(tmp_path):
         result = subprocess.run([*launch, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "part" / "model.safetensors").read_bytes() == (tmp_path / "full" / "model.safetensors").read_bytes()
+
+
+def test_tag_with_workers_and_under_torchrun_keeps_the_input_order(ner_model, tmp_path):
+    from tests.conftest import SAMPLES
+
+    tokens = [line.split()[0] if line.strip() else "" for line in (SAMPLES / "sample-ner" / "dev.conll").read_text().splitlines()]
+    files = []
+    for index in range(3):
+        path = tmp_path / f"part{index}.txt"
+        path.write_text("\n".join(" ".join(tokens[i : i + 12]) for i in range(index * 200, index * 200 + 200, 12)) + "\n")
+        files.append(str(path))
+    common = ["tag", str(ner_model), *files, "--input-format", "tokens", "--output-format", "inline", "--batch-size", "4"]
+    single = subprocess.run([sys.executable, "-m", "tagger", *common, "--output", str(tmp_path / "one.txt")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert single.returncode == 0, single.stderr
+    workers = subprocess.run([sys.executable, "-m", "tagger", *common, "--workers", "2", "--output", str(tmp_path / "w.txt")],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert workers.returncode == 0, workers.stderr
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "tagger"]
+    sharded = subprocess.run([*launch, *common, "--output", str(tmp_path / "ddp.txt")], cwd=ROOT, capture_output=True,
+                             text=True, timeout=300)
+    assert sharded.returncode == 0, sharded.stderr[-3000:]
+    expected = (tmp_path / "one.txt").read_text()
+    assert len(expected.splitlines()) == 51
+    assert (tmp_path / "w.txt").read_text() == expected
+    assert (tmp_path / "ddp.txt").read_text() == expected
+    assert not list(tmp_path.glob("*.part*"))
+
+
+def test_evaluate_with_workers_gives_the_same_report(upos_model):
+    from tests.conftest import SAMPLES
+
+    path = str(SAMPLES / "sample-upos" / "test.conllu")
+    reports = [json.loads(subprocess.run([sys.executable, "-m", "tagger", "evaluate", str(upos_model), path, "--json",
+                                          "--batch-size", "8", *extra], capture_output=True, text=True, check=True).stdout)
+               for extra in ([], ["--workers", "2"])]
+    assert reports[0]["accuracy"] == reports[1]["accuracy"] and reports[0]["per_label"] == reports[1]["per_label"]
