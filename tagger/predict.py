@@ -11,6 +11,7 @@ import torch
 from tagger import schemes
 from tagger.batching import Encoded, bucketed_batches, encode
 from tagger.config import Config
+from tagger.errors import TaggerError
 from tagger.model import TaggerModel
 from tagger.store import Task, load_model
 from tagger.vocab import Vocab
@@ -21,8 +22,6 @@ def choose_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        from tagger.errors import TaggerError
-
         raise TaggerError("--device cuda: no CUDA device is available on this machine")
     return torch.device(name)
 

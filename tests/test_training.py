@@ -197,3 +197,13 @@ def test_ctrl_c_keeps_a_checkpoint_and_says_how_to_resume(tmp_path):
     assert f"tagger train --resume {out}" in stderr and "Traceback" not in stderr
     resumed = tagger_cli("train", "--resume", str(out), "--set", "train.epochs=3", "--quiet")
     assert resumed.returncode == 0, resumed.stderr
+
+
+def test_dev_labels_never_seen_in_training_are_reported_and_count_as_errors(tmp_path):
+    dev = write(tmp_path / "dev.conll", "Paris NNP I-LOC\nis VBZ O\n\nZorg NNP I-ALIEN\n\n")
+    messages = []
+    config = tiny_config(data={"dev": str(dev)}, train={"epochs": 1})
+    training.train(config, tmp_path / "run", show_progress=False, log=messages.append)
+    assert any("never seen in training" in m and "I-ALIEN" in m for m in messages)
+    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["dev"]["recall"] < 100.0
