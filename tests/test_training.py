@@ -200,7 +200,7 @@ def test_ctrl_c_keeps_a_checkpoint_and_says_how_to_resume(tmp_path):
 
 
 def test_dev_labels_never_seen_in_training_are_reported_and_count_as_errors(tmp_path):
-    dev = write(tmp_path / "dev.conll", "Paris NNP I-LOC\nis VBZ O\n\nZorg NNP I-ALIEN\n\n")
+    dev = write(tmp_path / "dev.conll", "Paris NNP I-NP I-LOC\nis VBZ I-VP O\n\nZorg NNP I-NP I-ALIEN\n\n")
     messages = []
     config = tiny_config(data={"dev": str(dev)}, train={"epochs": 1})
     training.train(config, tmp_path / "run", show_progress=False, log=messages.append)
