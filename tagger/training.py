@@ -1,5 +1,5 @@
 """The training loop: bucketed batches, clipping, schedule, dev evaluation, early stopping,
-checkpoints after every epoch, resume, and the model directory."""
+checkpoints after every epoch, resume, DDP under torchrun, and the model directory."""
 
 from __future__ import annotations
 
@@ -8,103 +8,23 @@ import math
 import random
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from tagger import checkpoint, distributed, schemes, store
+from tagger import checkpoint, distributed, store
 from tagger.batching import Encoded, bucketed_batches, encode
-from tagger.config import Config, check_files
-from tagger.data import Sentence
+from tagger.config import Config
 from tagger.distributed import World
-from tagger.errors import InputError, Interrupted, TaggerError
+from tagger.errors import Interrupted, TaggerError
 from tagger.evaluation import dev_score
-from tagger.formats import read_all
 from tagger.predict import Predictor, choose_device
 from tagger.store import Task
-from tagger.vectors import read_vectors
+from tagger.training_data import Log, build_vocab, log_to_stderr, read_corpus_for_training
 from tagger.vocab import Vocab
 
 METRICS_LOG = "metrics.jsonl"
-Log = Callable[[str], None]
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-@dataclass
-class Corpus:
-    """Training and dev data, read and checked, with the task they define."""
-
-    task: Task
-    train: list[Sentence]
-    dev: list[Sentence]
-
-    def train_labels(self) -> list[list[str]]:
-        return [internal_labels(s.labels[self.task.label_column], self.task) for s in self.train]
-
-
-def internal_labels(tags: list[str], task: Task) -> list[str]:
-    """Training labels in the model's scheme (span labels are re-encoded, canonically)."""
-    return schemes.convert(tags, task.internal_scheme) if task.internal_scheme else tags
-
-
-def read_corpus_for_training(config: Config, log: Log = _stderr) -> Corpus:
-    """Read train and dev, work out the task, reject bad labels before any training."""
-    check_files(config)
-    options = {
-        "format_name": config.data.format or None,
-        "label_column": config.data.label_column or None,
-        "token_column": config.data.token_column,
-    }
-    format_name, column, train = read_all(config.data.train, **options)
-    dev = read_all(config.data.dev, **{**options, "format_name": format_name})[2] if config.data.dev else []
-    counts = Counter(label for sentence in train for label in sentence.labels[column])
-    corpus_scheme = internal_scheme = None
-    if schemes.is_span_labelling(counts):
-        corpus_scheme = schemes.detect_scheme(s.labels[column] for s in train)
-        internal_scheme = schemes.normalise_scheme_name(config.model.scheme)
-        for path, sentences in ((config.data.train, train), (config.data.dev, dev)):
-            _check_span_tags(path, sentences, column, corpus_scheme)
-    unseen = sorted({label for s in dev for label in s.labels[column]} - set(counts))
-    if unseen:
-        log(f"warning: {config.data.dev}: labels never seen in training, counted as errors: {', '.join(unseen[:20])}")
-    return Corpus(Task(column, format_name, corpus_scheme, internal_scheme), train, dev)
-
-
-def _check_span_tags(path: str, sentences: list[Sentence], column: str, scheme: str) -> None:
-    for sentence in sentences:
-        for index, tag in enumerate(sentence.labels[column]):
-            if not schemes.is_valid_tag(tag):
-                problem = f"tag {tag!r} is not valid in the {scheme} scheme (expected O or B-, I-, E-, S- and a type)"
-                raise InputError(path, sentence.line_number(index), problem)
-
-
-def build_vocab(config: Config, corpus: Corpus, log: Log = _stderr) -> tuple[Vocab, torch.Tensor | None]:
-    """Vocabulary from the training data (plus pretrained words), and the pretrained matrix if any."""
-    extra_words, vectors = [], None
-    if config.model.vectors:
-        words, rows = read_vectors(config.model.vectors, config.model.lowercase)
-        if len(rows[0]) != config.model.word_dim:
-            raise TaggerError(
-                f"model.vectors: {config.model.vectors} has {len(rows[0])} dimensions, model.word_dim is {config.model.word_dim}"
-            )
-        extra_words, vectors = words, dict(zip(words, rows))
-        log(f"read {len(words):,} vectors from {config.model.vectors}")
-    vocab = Vocab.build((s.tokens for s in corpus.train), corpus.train_labels(), config.model.lowercase, extra_words)
-    if vectors is None:
-        return vocab, None
-    generator = torch.Generator().manual_seed(config.train.seed)
-    matrix = torch.randn(len(vocab.words), config.model.word_dim, generator=generator) * 0.1
-    for position, word in enumerate(vocab.words.symbols):
-        if word in vectors:
-            matrix[position] = torch.tensor(vectors[word])
-    matrix[0] = 0
-    return vocab, matrix
 
 
 def make_optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optimizer:
@@ -208,7 +128,7 @@ class Run:
     dev_gold: list[list[str]]
 
 
-def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log = _stderr) -> Run:
+def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log = log_to_stderr) -> Run:
     """Seed, read and check the data, build (or reload) vocabulary, model and optimizer.
 
     With `out` and not `resume`, the run directory gets config.json and vocab.json (from
@@ -313,7 +233,7 @@ class Trainer:
         return False
 
 
-def train(config: Config, out: str | Path, resume: bool = False, show_progress: bool = True, log: Log = _stderr) -> dict:
+def train(config: Config, out: str | Path, resume: bool = False, show_progress: bool = True, log: Log = log_to_stderr) -> dict:
     """Train a model into `out` (the model directory); returns the final metrics.
 
     Under `torchrun`, every process trains on its share of each epoch's batches and
