@@ -75,15 +75,29 @@ def collate(items: Sequence[Encoded], positions: list[int]) -> Batch:
     return Batch(words, cases, chars, mask, lengths, labels, positions)
 
 
-def bucketed_batches(items: Sequence[Encoded], batch_size: int, shuffle_seed: int | None = None) -> Iterator[Batch]:
-    """Batches of sentences of similar length; with a seed, batch order (and ties) shuffled."""
+def bucketed_batches(
+    items: Sequence[Encoded], batch_size: int, shuffle_seed: int | None = None, max_tokens: int | None = None
+) -> Iterator[Batch]:
+    """Batches of sentences of similar length; with a seed, batch order (and ties) shuffled.
+
+    With `max_tokens`, a batch also stays within that many padded tokens (sentences x
+    longest sentence), which bounds memory when long sentences come in.
+    """
     order = list(range(len(items)))
     rng = random.Random(shuffle_seed) if shuffle_seed is not None else None
     if rng is not None:
         rng.shuffle(order)
     order.sort(key=lambda index: len(items[index]))
-    groups = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    groups: list[list[int]] = [[]]
+    for index in order:
+        group = groups[-1]
+        full = len(group) >= batch_size or (max_tokens is not None and (len(group) + 1) * len(items[index]) > max_tokens)
+        if group and full:
+            groups.append([index])
+        else:
+            group.append(index)
     if rng is not None:
         rng.shuffle(groups)
     for group in groups:
-        yield collate([items[index] for index in group], group)
+        if group:
+            yield collate([items[index] for index in group], group)

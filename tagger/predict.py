@@ -26,6 +26,11 @@ def choose_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+# Padded tokens per batch are capped at batch_size times this, so that a run of long
+# sentences does not multiply memory (typical sentences are 10 to 30 tokens).
+TOKENS_PER_SENTENCE_BUDGET = 32
+
+
 @dataclass
 class Predictor:
     """A model with its vocabulary and task, ready to label token lists."""
@@ -55,7 +60,7 @@ class Predictor:
         was_training = self.model.training
         self.model.eval()
         with torch.inference_mode():
-            for batch in bucketed_batches(items, batch_size):
+            for batch in bucketed_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET):
                 batch = batch.to(self.device)
                 emissions = self.model(batch)
                 decoded = self.model.decode(emissions, batch.mask).cpu()

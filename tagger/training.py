@@ -268,11 +268,14 @@ def _refuse_to_overwrite(out: Path) -> None:
 
 
 def _summary(record: dict, scores: dict[str, float], progress: dict) -> str:
-    dev = " ".join(f"{key} {value:.2f}" for key, value in scores.items()) or "no dev set"
-    best = progress["best_score"]
+    if scores:
+        dev = "dev " + " ".join(f"{key} {value:.2f}" for key, value in scores.items())
+        best = f"best {progress['best_score']:.2f} (epoch {progress['best_epoch']})"
+    else:
+        dev, best = "no dev set", f"lowest loss at epoch {progress['best_epoch']}"
     return (
-        f"epoch {record['epoch']:>3}  loss {record['train_loss']:.4f}  dev {dev}  "
-        f"best {best:.2f} (epoch {progress['best_epoch']})  {record['seconds']:.1f}s  {record['tokens_per_s']:,} tok/s"
+        f"epoch {record['epoch']:>3}  loss {record['train_loss']:.4f}  {dev}  {best}  "
+        f"{record['seconds']:.1f}s  {record['tokens_per_s']:,} tok/s"
     )
 
 
