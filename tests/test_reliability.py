@@ -171,3 +171,20 @@ def test_labels_with_unusual_characters_round_trip(tmp_path):
     training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
     predicted = Predictor.load(tmp_path / "run", "cpu").predict([["word1", "other2"]])
     assert set(predicted[0]) <= {"lab/él-0", "lab/él-1", "lab/él-2", "∅|x=y"}
+
+
+def test_training_on_a_corpus_of_one_token_sentences(tmp_path):
+    from tagger import config as config_module
+    from tagger import training
+
+    words = ["Paris", "run", "Oslo", "the", "Maria", "blue"]
+    labels = ["I-LOC", "O", "I-LOC", "O", "I-PER", "O"]
+    text = "".join(f"{words[i % 6]} {labels[i % 6]}\n\n" for i in range(60))
+    train = write(tmp_path / "single.conll", text)
+    config = config_module.from_dict({"data": {"train": str(train), "dev": str(train)},
+                                      "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
+                                      "train": {"epochs": 3, "device": "cpu", "lr": 0.05}}, "test")
+    metrics = training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
+    assert metrics["epochs_run"] == 3
+    predicted = Predictor.load(tmp_path / "run", "cpu").predict([["Paris"], ["run"]])
+    assert all(len(labels) == 1 for labels in predicted)
