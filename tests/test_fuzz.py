@@ -113,3 +113,25 @@ def test_tag_end_to_end(ner_model, tmp_path, data):
             for line in result.stdout.splitlines():
                 for token in json.loads(line)["tokens"]:
                     assert text[token["start"] : token["end"]] == token["text"]
+
+
+@FUZZ
+@given(data=st.binary(max_size=300) | st.text(max_size=300).map(lambda text: text.encode("utf-8")))
+def test_vectors_and_token_line_readers(tmp_path, data):
+    from tagger.files import read_lines
+    from tagger.formats.text import read_token_lines
+    from tagger.vectors import read_vectors
+
+    path = tmp_path / "input.txt"
+    path.write_bytes(data)
+    try:
+        words, vectors = read_vectors(path, lowercase=True)
+        assert len(words) == len(vectors) and len({len(v) for v in vectors}) == 1
+    except InputError as error:
+        assert error.path == str(path)
+    try:
+        text = data.decode("utf-8")
+        for sentence in read_token_lines(read_lines(path)):
+            assert [text[a:b] for a, b in sentence.offsets] == sentence.tokens
+    except (InputError, UnicodeDecodeError):
+        pass
