@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tagger import schemes
+
 
 @dataclass
 class RawLines:
@@ -69,8 +71,6 @@ def corpus_stats(sentences: Iterable[Sentence], label_column: str | None, path: 
 
     Raises InputError at the first tag that is not valid in a span-labelled column.
     """
-    from tagger import schemes
-
     stats = CorpusStats()
     detector = schemes.SchemeDetector()
     entities: Counter = Counter()

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tagger.schemes import extract_spans
+from tagger.schemes import IOB2, convert, detect_scheme, extract_spans
 
 
 @dataclass
@@ -104,8 +104,6 @@ def strict_spans(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str
     from seqeval.metrics import classification_report
     from seqeval.scheme import IOB2 as SEQEVAL_IOB2
     from seqeval.scheme import IOBES as SEQEVAL_IOBES
-
-    from tagger.schemes import IOB2, convert, detect_scheme
 
     seqeval_scheme = {IOB2: SEQEVAL_IOB2, "IOBES": SEQEVAL_IOBES}[scheme]
     if detect_scheme(gold) != scheme:

@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import IO
 
+import torch
+from tqdm import tqdm
+
+from tagger import distributed
 from tagger.data import Sentence
-from tagger.files import read_lines, read_text_chunks
+from tagger.files import atomic_output, read_lines, read_text_chunks
 from tagger.formats import CONLL, CONLLU, conll, read_corpus, write_corpus
 from tagger.formats.jsonl import inline_line, sentence_record, write_jsonl
 from tagger.formats.text import read_text, read_token_lines
-from tagger.predict import Predictor
+from tagger.predict import Predictor, choose_device
 
 INPUT_FORMATS = ("text", "tokens", CONLL, CONLLU)
 OUTPUT_FORMATS = (CONLL, CONLLU, "jsonl", "inline")
@@ -139,8 +145,6 @@ def tag_files(
     Under torchrun, each rank tags its share of the input files and rank 0 writes all
     outputs in input order.
     """
-    from tagger import distributed
-
     if distributed.launched_by_torchrun():
         return _tag_files_sharded(model_dir, paths, input_format, output_format, output, batch_size, with_scores, device)
     predictor = Predictor.load(model_dir, device)
@@ -151,12 +155,6 @@ def _tag_into(
     output: str, predictor: Predictor, paths: list[str], input_format: str, output_format: str, batch_size: int,
     with_scores: bool, workers: int = 1,
 ) -> int:
-    import sys
-
-    from tqdm import tqdm
-
-    from tagger.files import atomic_output
-
     show_progress = "-" not in paths and not sys.stdout.isatty()
     count = 0
     with atomic_output(output) as stream:
@@ -176,14 +174,6 @@ def _tag_files_sharded(
     model_dir: str, paths: list[str], input_format: str, output_format: str, output: str, batch_size: int,
     with_scores: bool, device: str,
 ) -> int:
-    import shutil
-
-    import torch
-
-    from tagger import distributed
-    from tagger.files import atomic_output
-    from tagger.predict import choose_device
-
     world = distributed.start(torch.device("cpu"))  # gloo: only barriers are needed
     predictor = Predictor.load(model_dir, str(distributed.device_for(choose_device(device))))
     base = output if output != "-" else f".tagger-stdout-{os.environ.get('TORCHELASTIC_RUN_ID', 'run')}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from tagger import checkpoint, distributed, store
 from tagger.batching import Encoded, bucketed_batches, encode
@@ -71,8 +72,6 @@ def run_epoch(
     world: World = distributed.SINGLE,
 ) -> tuple[float, int, float]:
     """One pass over (this rank's share of) the training data: mean loss per sentence, tokens, seconds."""
-    from tqdm import tqdm
-
     loss_module.train()
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(config, epoch)
