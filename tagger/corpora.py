@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tagger import schemes
-from tagger.data import CorpusStats, Sentence, corpus_stats
-from tagger.errors import InputError, TaggerError
+from tagger.data import CorpusStats, Sentence, corpus_stats, first_invalid_span_tag
+from tagger.errors import TaggerError
 from tagger.files import atomic_output
 from tagger.formats import read_corpus, write_corpus
 
@@ -40,9 +40,10 @@ def convert(
     def converted() -> Iterator[Sentence]:
         nonlocal count
         for sentence in sentences:
-            tags = sentence.labels[column]
-            _check_tags(tags, sentence, source)
-            sentence.labels[column] = schemes.convert(tags, scheme)
+            invalid = first_invalid_span_tag(sentence, column)
+            if invalid is not None:
+                raise schemes.invalid_tag_error(source, invalid[1], invalid[0], scheme)
+            sentence.labels[column] = schemes.convert(sentence.labels[column], scheme)
             count += 1
             yield sentence
 
@@ -50,9 +51,3 @@ def convert(
         write_corpus(converted(), stream, detected, column, column)
     return count
 
-
-def _check_tags(tags: list[str], sentence: Sentence, path: str) -> None:
-    for index, tag in enumerate(tags):
-        if not schemes.is_valid_tag(tag):
-            problem = f"tag {tag!r} is not a span tag (O, or B-, I-, E-, S- and a type); cannot convert"
-            raise InputError(path, sentence.line_number(index), problem)

@@ -66,6 +66,14 @@ class CorpusStats:
         }
 
 
+def first_invalid_span_tag(sentence: Sentence, column: str) -> tuple[str, int | None] | None:
+    """The first tag of a sentence that is no span tag, with its input line; None if all are valid."""
+    for index, tag in enumerate(sentence.labels[column]):
+        if not schemes.is_valid_tag(tag):
+            return tag, sentence.line_number(index)
+    return None
+
+
 def corpus_stats(sentences: Iterable[Sentence], label_column: str | None, path: str = "") -> CorpusStats:
     """Count sentences, tokens, labels and, for span labels, entities per type (streaming).
 

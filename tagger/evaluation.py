@@ -27,11 +27,7 @@ class SpanCounts:
     def scores(self, label: str | None = None) -> dict[str, float]:
         """Precision, recall and F1 in percent (micro over all types when `label` is None)."""
         pick = (lambda counts: sum(counts.values())) if label is None else (lambda counts: counts[label])
-        correct, predicted, gold = pick(self.correct), pick(self.predicted), pick(self.gold)
-        precision = 100.0 * correct / predicted if predicted else 0.0
-        recall = 100.0 * correct / gold if gold else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return {"precision": precision, "recall": recall, "f1": f1, "support": gold}
+        return _prf(pick(self.correct), pick(self.predicted), pick(self.gold))
 
 
 def token_accuracy(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> float:
@@ -45,10 +41,8 @@ def dev_score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
     """What training reports each epoch: accuracy, plus span micro P/R/F1 for span labels."""
     result = {"accuracy": token_accuracy(gold, predicted)}
     if spans:
-        counts = SpanCounts()
-        for gold_tags, predicted_tags in zip(gold, predicted):
-            counts.add(gold_tags, predicted_tags)
-        result.update({key: value for key, value in counts.scores().items() if key != "support"})
+        scores = conlleval_spans(gold, predicted)
+        result.update({key: scores[key] for key in ("precision", "recall", "f1")})
     return result
 
 

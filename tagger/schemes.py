@@ -59,7 +59,12 @@ def raise_on_invalid_tags(first_lines: dict[str, int | None], scheme: str, path:
     if not first_lines:
         return
     tag, line = min(first_lines.items(), key=lambda item: item[1] or 0)
-    raise InputError(path, line, f"tag {tag!r} is not valid in the {scheme} scheme (expected O or B-, I-, E-, S- and a type)")
+    raise invalid_tag_error(path, line, tag, scheme)
+
+
+def invalid_tag_error(path: str, line: int | None, tag: str, scheme: str) -> InputError:
+    """The message for a tag that is no span tag in a span-labelled column."""
+    return InputError(path, line, f"tag {tag!r} is not valid in the {scheme} scheme (expected O or B-, I-, E-, S- and a type)")
 
 
 def _chunk_ends(prev_prefix: str, prefix: str, prev_type: str, type_: str) -> bool:

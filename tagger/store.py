@@ -11,18 +11,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from tagger import config as config_module
 from tagger.config import Config, ConfigError
 from tagger.errors import TaggerError
-from tagger.files import atomic_output, publish_mode
+from tagger.files import atomic_output
 from tagger.model import TaggerModel
 from tagger.vocab import Vocab
 
@@ -61,18 +60,10 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def write_weights(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    """safetensors file written beside its target and renamed into place."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        save_file({name: tensor.detach().contiguous().cpu() for name, tensor in tensors.items()}, temporary)
-        with open(temporary, "rb") as stream:
-            os.fsync(stream.fileno())
-        publish_mode(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """A safetensors file, written atomically like every other output."""
+    data = save({name: tensor.detach().contiguous().cpu() for name, tensor in tensors.items()})
+    with atomic_output(path, "wb") as stream:
+        stream.write(data)
 
 
 def save_definition(directory: Path, config: Config, vocab: Vocab, task: Task) -> None:

@@ -158,7 +158,7 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     loss_module: torch.nn.Module = LossModule(model)
     if world.distributed:
         loss_module = torch.nn.parallel.DistributedDataParallel(loss_module)
-    train_items = [encode(s.tokens, vocab, labels) for s, labels in zip(corpus.train, corpus.train_labels())]
+    train_items = [encode(s.tokens, vocab, labels) for s, labels in zip(corpus.train, corpus.train_labels)]
     dev_items = [encode(s.tokens, vocab) for s in corpus.dev]
     dev_gold = [s.labels[task.label_column] for s in corpus.dev]
     optimizer = make_optimizer(model, config)

@@ -11,8 +11,8 @@ import torch
 
 from tagger import schemes
 from tagger.config import Config, check_files
-from tagger.data import Sentence
-from tagger.errors import InputError, TaggerError
+from tagger.data import Sentence, first_invalid_span_tag
+from tagger.errors import TaggerError
 from tagger.formats import read_all
 from tagger.store import Task
 from tagger.vectors import read_vectors
@@ -32,9 +32,7 @@ class Corpus:
     task: Task
     train: list[Sentence]
     dev: list[Sentence]
-
-    def train_labels(self) -> list[list[str]]:
-        return [internal_labels(s.labels[self.task.label_column], self.task) for s in self.train]
+    train_labels: list[list[str]]  # in the model's internal scheme
 
 
 def internal_labels(tags: list[str], task: Task) -> list[str]:
@@ -62,15 +60,15 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
     unseen = sorted({label for s in dev for label in s.labels[column]} - set(counts))
     if unseen:
         log(f"warning: {config.data.dev}: labels never seen in training, counted as errors: {', '.join(unseen[:20])}")
-    return Corpus(Task(column, format_name, corpus_scheme, internal_scheme), train, dev)
+    task = Task(column, format_name, corpus_scheme, internal_scheme)
+    return Corpus(task, train, dev, [internal_labels(s.labels[column], task) for s in train])
 
 
 def _check_span_tags(path: str, sentences: list[Sentence], column: str, scheme: str) -> None:
     for sentence in sentences:
-        for index, tag in enumerate(sentence.labels[column]):
-            if not schemes.is_valid_tag(tag):
-                problem = f"tag {tag!r} is not valid in the {scheme} scheme (expected O or B-, I-, E-, S- and a type)"
-                raise InputError(path, sentence.line_number(index), problem)
+        invalid = first_invalid_span_tag(sentence, column)
+        if invalid is not None:
+            raise schemes.invalid_tag_error(path, invalid[1], invalid[0], scheme)
 
 
 def build_vocab(config: Config, corpus: Corpus, log: Log = log_to_stderr) -> tuple[Vocab, torch.Tensor | None]:
@@ -84,7 +82,7 @@ def build_vocab(config: Config, corpus: Corpus, log: Log = log_to_stderr) -> tup
             )
         extra_words, vectors = words, dict(zip(words, rows))
         log(f"read {len(words):,} vectors from {config.model.vectors}")
-    vocab = Vocab.build((s.tokens for s in corpus.train), corpus.train_labels(), config.model.lowercase, extra_words)
+    vocab = Vocab.build((s.tokens for s in corpus.train), corpus.train_labels, config.model.lowercase, extra_words)
     if vectors is None:
         return vocab, None
     generator = torch.Generator().manual_seed(config.train.seed)
