@@ -43,6 +43,7 @@ class ModelConfig:
     layers: int = 1
     dropout: float = 0.5
     word_dropout: float = 0.05
+    singleton_dropout: float = 0.0  # chance that a word seen once in training is read as <unk> while training
     crf: bool = True
     scheme: str = "iobes"  # internal scheme for span labels; outputs keep the corpus's own
     vectors: str = ""  # GloVe / word2vec text / fastText .vec file
@@ -131,7 +132,7 @@ def validate(config: Config, source: str = "config") -> None:
     for section, key in positive:
         if getattr(getattr(config, section), key) < 1:
             raise ConfigError(f"{source}: {section}.{key} must be at least 1")
-    for key in ("dropout", "word_dropout"):
+    for key in ("dropout", "word_dropout", "singleton_dropout"):
         if not 0.0 <= getattr(config.model, key) < 1.0:
             raise ConfigError(f"{source}: model.{key} must be in [0, 1)")
 

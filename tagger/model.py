@@ -63,6 +63,7 @@ class TaggerModel(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.output = nn.Linear(2 * config.hidden, len(labels))
         self.crf = CRF(labels, scheme) if config.crf else None
+        self.register_buffer("singletons", torch.zeros(words, dtype=torch.bool), persistent=False)
         if self.crf is None:
             start, pairs, end = transition_constraints(labels, scheme)
             self.register_buffer("start_mask", start, persistent=False)
@@ -83,12 +84,24 @@ class TaggerModel(nn.Module):
             self.words.weight[: vectors.size(0)].copy_(vectors)
         self.words.weight.requires_grad_(not freeze)
 
+    def mark_singletons(self, word_ids: list[int]) -> None:
+        """Words seen once in training: `singleton_dropout` reads them as unknown while training."""
+        self.singletons.zero_()
+        self.singletons[torch.tensor(word_ids, dtype=torch.long)] = True
+
+    def _dropped_words(self, batch: Batch) -> torch.Tensor:
+        """Word ids with some replaced by <unk>, so that the model learns to tag unseen words from
+        their characters, case and context (word dropout, and Lample et al.'s singleton replacement)."""
+        words, config = batch.words, self.config
+        if not self.training or (config.word_dropout <= 0 and config.singleton_dropout <= 0):
+            return words
+        chance = torch.full(words.shape, config.word_dropout, device=words.device)
+        chance = chance.masked_fill(self.singletons[words], max(config.word_dropout, config.singleton_dropout))
+        drop = torch.rand(words.shape, device=words.device) < chance
+        return words.masked_fill(drop & batch.mask, UNKNOWN_WORD)
+
     def features(self, batch: Batch) -> torch.Tensor:
-        words = batch.words
-        if self.training and self.config.word_dropout > 0:
-            drop = torch.rand(words.shape, device=words.device) < self.config.word_dropout
-            words = words.masked_fill(drop & batch.mask, UNKNOWN_WORD)
-        parts = [self.words(words)]
+        parts = [self.words(self._dropped_words(batch))]
         if self.cases is not None:
             parts.append(self.cases(batch.cases))
         if self.chars is not None:

@@ -8,6 +8,7 @@ import math
 import random
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +21,10 @@ from tagger.config import Config
 from tagger.distributed import World
 from tagger.errors import Interrupted, TaggerError
 from tagger.evaluation import dev_score
+from tagger.model import UNKNOWN_WORD
 from tagger.predict import Predictor, choose_device
 from tagger.store import Task
-from tagger.training_data import Log, build_vocab, log_to_stderr, read_corpus_for_training
+from tagger.training_data import Corpus, Log, build_vocab, log_to_stderr, read_corpus_for_training
 from tagger.vocab import Vocab
 
 METRICS_LOG = "metrics.jsonl"
@@ -154,6 +156,7 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     model = store.build_model(config, vocab, task)
     if pretrained is not None:
         model.set_pretrained(pretrained, config.model.freeze_vectors)
+    model.mark_singletons(singleton_ids(corpus, vocab))
     model.to(device)
     loss_module: torch.nn.Module = LossModule(model)
     if world.distributed:
@@ -163,6 +166,12 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     dev_gold = [s.labels[task.label_column] for s in corpus.dev]
     optimizer = make_optimizer(model, config)
     return Run(config, device, world, task, vocab, model, loss_module, optimizer, train_items, dev_items, dev_gold)
+
+
+def singleton_ids(corpus: Corpus, vocab: Vocab) -> list[int]:
+    """Ids of the vocabulary words that occur exactly once in the training data."""
+    counts = Counter(vocab.word_id(token) for sentence in corpus.train for token in sentence.tokens)
+    return [word for word, count in counts.items() if count == 1 and word != UNKNOWN_WORD]
 
 
 def _quiet(message: str) -> None:
