@@ -132,9 +132,11 @@ def validate(config: Config, source: str = "config") -> None:
     for section, key in positive:
         if getattr(getattr(config, section), key) < 1:
             raise ConfigError(f"{source}: {section}.{key} must be at least 1")
-    for key in ("dropout", "word_dropout", "singleton_dropout"):
+    for key in ("dropout", "word_dropout"):
         if not 0.0 <= getattr(config.model, key) < 1.0:
             raise ConfigError(f"{source}: model.{key} must be in [0, 1)")
+    if not 0.0 <= config.model.singleton_dropout <= 1.0:
+        raise ConfigError(f"{source}: model.singleton_dropout must be in [0, 1]")
 
 
 def load(path: str | Path, overrides: list[str] = ()) -> Config:

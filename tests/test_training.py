@@ -4,6 +4,7 @@ import json
 import pickle
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,10 @@ import torch
 
 from tagger import config as config_module
 from tagger import training
+from tagger.batching import bucketed_batches
 from tagger.errors import TaggerError
 from tagger.formats import read_all
+from tagger.model import UNKNOWN_WORD
 from tagger.predict import Predictor
 from tagger.store import ModelDirError
 from tagger.vectors import read_vectors
@@ -24,7 +27,8 @@ TINY = {
         "dev": str(SAMPLES / "sample-ner" / "dev.conll"),
         "label_column": "4",
     },
-    "model": {"word_dim": 16, "char_dim": 8, "char_hidden": 12, "hidden": 16, "case_dim": 4, "dropout": 0.2},
+    "model": {"word_dim": 16, "char_dim": 8, "char_hidden": 12, "hidden": 16, "case_dim": 4, "dropout": 0.2,
+              "singleton_dropout": 0.5},
     "train": {"epochs": 4, "batch_size": 32, "lr": 0.01, "patience": 10, "device": "cpu", "threads": 1},
 }
 
@@ -50,6 +54,21 @@ def test_save_load_gives_the_same_predictions(tmp_path, model):
     assert second.predict(dev_tokens()) == before
     assert {p.name for p in (tmp_path / "run").iterdir()} >= {"config.json", "vocab.json", "model.safetensors", "metrics.json"}
     assert not [p for p in (tmp_path / "run").rglob("*") if p.suffix in (".pt", ".pkl", ".bin")]
+
+
+def test_singleton_dropout_hides_exactly_the_words_seen_once_and_only_in_training():
+    run = training.prepare_run(tiny_config(model={"singleton_dropout": 1.0, "word_dropout": 0.0}), out=None)
+    counts = Counter(run.vocab.word_id(token) for sentence in read_all(TINY["data"]["train"], label_column="4")[2]
+                     for token in sentence.tokens)
+    assert 1 in counts.values() and max(counts.values()) > 1
+    batch = next(bucketed_batches(run.train_items, 64))
+    run.model.train()
+    dropped = run.model._dropped_words(batch)
+    once = torch.tensor([[counts[int(word)] == 1 for word in row] for row in batch.words]) & batch.mask
+    assert torch.equal(dropped == UNKNOWN_WORD, once | (batch.words == UNKNOWN_WORD))
+    assert torch.equal(dropped[~once], batch.words[~once])
+    run.model.eval()
+    assert torch.equal(run.model._dropped_words(batch), batch.words)
 
 
 def test_outputs_keep_the_corpus_scheme(tmp_path):
