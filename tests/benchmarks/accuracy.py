@@ -3,6 +3,10 @@ dev and test once per seed, and print a Markdown table with mean and spread.
 
     python tests/benchmarks/accuracy.py configs/conll03-ner.toml --seeds 1 2 3 --out runs/bench
     python tests/benchmarks/accuracy.py configs/ud-ewt-upos.toml --set model.cell=gru
+    python tests/benchmarks/accuracy.py --report runs/bench   # tables from OUT/results.jsonl
+
+Seeds can also run as separate processes at once (`--seeds 2` in one shell, `--seeds 3`
+in another, same `--out`); `--report` then gathers them, one table per config and variant.
 
 Each run is `tagger train CONFIG --set train.seed=N`; results are also written as JSON
 lines to OUT/results.jsonl.
@@ -56,20 +60,38 @@ def table(results: list[dict]) -> str:
         lines.append(f"| {name} | {r['seed']} | {r['dev']:.2f} | {r['test']:.2f} | {r['epochs']} ({r['best_epoch']}) | "
                      f"{r['train_seconds']:.0f} |")
     if len(results) > 1:
-        for split in ("dev", "test"):
-            values = [r[split] for r in results]
-            lines.append(f"| mean ± sd ({split}) | | {statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} | | | |")
+        spread = [f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" for v in
+                  ([r["dev"] for r in results], [r["test"] for r in results])]
+        lines.append(f"| mean ± sd | {len(results)} seeds | {spread[0]} | {spread[1]} | | |")
     return "\n".join(lines)
+
+
+def report(out: Path) -> str:
+    """One table per config and variant from OUT/results.jsonl (the latest result of each seed)."""
+    latest: dict[tuple, dict] = {}
+    for line in (out / "results.jsonl").read_text().splitlines():
+        result = json.loads(line)
+        latest[(result["config"], tuple(result["overrides"]), result["seed"])] = result
+    groups: dict[tuple, list[dict]] = {}
+    for (config, overrides, _), result in sorted(latest.items()):
+        groups.setdefault((config, overrides), []).append(result)
+    return "\n\n".join(table(results) for results in groups.values())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("config")
+    parser.add_argument("config", nargs="?")
+    parser.add_argument("--report", metavar="OUT", help="print the tables of the results in OUT and stop")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--out", default="runs/bench")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    if args.report:
+        print(report(Path(args.report)))
+        return
+    if not args.config:
+        parser.error("a config is needed (or --report OUT)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = []
