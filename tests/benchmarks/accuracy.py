@@ -4,6 +4,7 @@ dev and test once per seed, and print a Markdown table with mean and spread.
     python tests/benchmarks/accuracy.py configs/conll03-ner.toml --seeds 1 2 3 --out runs/bench
     python tests/benchmarks/accuracy.py configs/ud-ewt-upos.toml --set model.cell=gru
     python tests/benchmarks/accuracy.py --report runs/bench   # tables from OUT/results.jsonl
+    python tests/benchmarks/accuracy.py CONFIG --seeds 2 --resume  # continue a run (e.g. more patience)
 
 Seeds can also run as separate processes at once (`--seeds 2` in one shell, `--seeds 3`
 in another, same `--out`); `--report` then gathers them, one table per config and variant.
@@ -36,11 +37,11 @@ def commit() -> str:
         return "unknown"
 
 
-def run_seed(config_path: str, overrides: list[str], seed: int, out: Path, threads: int) -> dict:
+def run_seed(config_path: str, overrides: list[str], seed: int, out: Path, threads: int, resume: bool = False) -> dict:
     config = config_module.load(config_path, [*overrides, f"train.seed={seed}", f"train.threads={threads}"])
     run_dir = out / f"{Path(config_path).stem}{'-' + '-'.join(overrides) if overrides else ''}-seed{seed}".replace("=", "_")
     started = time.time()
-    metrics = training.train(config, run_dir, show_progress=False)
+    metrics = training.train(config, run_dir, resume=resume, show_progress=False)
     predictor = Predictor.load(run_dir, config.train.device)
     scores = {}
     for split in ("dev", "test"):
@@ -86,6 +87,8 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--out", default="runs/bench")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue existing runs from their last checkpoint (after raising epochs or patience)")
     args = parser.parse_args()
     if args.report:
         print(report(Path(args.report)))
@@ -96,7 +99,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for seed in args.seeds:
-        result = run_seed(args.config, args.overrides, seed, out, args.threads)
+        result = run_seed(args.config, args.overrides, seed, out, args.threads, args.resume)
         results.append(result)
         with open(out / "results.jsonl", "a") as stream:
             stream.write(json.dumps(result) + "\n")
