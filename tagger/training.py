@@ -8,7 +8,6 @@ import math
 import random
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +20,9 @@ from tagger.config import Config
 from tagger.distributed import World
 from tagger.errors import Interrupted, TaggerError
 from tagger.evaluation import dev_score
-from tagger.model import UNKNOWN_WORD
 from tagger.predict import Predictor, choose_device
 from tagger.store import Task
-from tagger.training_data import Corpus, Log, build_vocab, log_to_stderr, read_corpus_for_training
+from tagger.training_data import Log, build_vocab, log_to_stderr, read_corpus_for_training, singleton_ids
 from tagger.vocab import Vocab
 
 METRICS_LOG = "metrics.jsonl"
@@ -160,18 +158,14 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     model.to(device)
     loss_module: torch.nn.Module = LossModule(model)
     if world.distributed:
-        loss_module = torch.nn.parallel.DistributedDataParallel(loss_module)
+        # The model's buffers (singletons, decoding masks) are constants, the same on every
+        # rank: broadcasting them before every step would only cost time.
+        loss_module = torch.nn.parallel.DistributedDataParallel(loss_module, broadcast_buffers=False)
     train_items = [encode(s.tokens, vocab, labels) for s, labels in zip(corpus.train, corpus.train_labels)]
     dev_items = [encode(s.tokens, vocab) for s in corpus.dev]
     dev_gold = [s.labels[task.label_column] for s in corpus.dev]
     optimizer = make_optimizer(model, config)
     return Run(config, device, world, task, vocab, model, loss_module, optimizer, train_items, dev_items, dev_gold)
-
-
-def singleton_ids(corpus: Corpus, vocab: Vocab) -> list[int]:
-    """Ids of the vocabulary words that occur exactly once in the training data."""
-    counts = Counter(vocab.word_id(token) for sentence in corpus.train for token in sentence.tokens)
-    return [word for word, count in counts.items() if count == 1 and word != UNKNOWN_WORD]
 
 
 def _quiet(message: str) -> None:

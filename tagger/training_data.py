@@ -16,7 +16,7 @@ from tagger.errors import TaggerError
 from tagger.formats import read_all
 from tagger.store import Task
 from tagger.vectors import read_vectors
-from tagger.vocab import Vocab
+from tagger.vocab import UNK, Vocab
 
 Log = Callable[[str], None]
 
@@ -92,3 +92,10 @@ def build_vocab(config: Config, corpus: Corpus, log: Log = log_to_stderr) -> tup
             matrix[position] = torch.tensor(vectors[word])
     matrix[0] = 0
     return vocab, matrix
+
+
+def singleton_ids(corpus: Corpus, vocab: Vocab) -> list[int]:
+    """Ids of the vocabulary words that occur exactly once in the training data."""
+    counts = Counter(vocab.word_id(token) for sentence in corpus.train for token in sentence.tokens)
+    unknown = vocab.words.get(UNK)
+    return [word for word, count in counts.items() if count == 1 and word != unknown]
