@@ -154,7 +154,8 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     model = store.build_model(config, vocab, task)
     if pretrained is not None:
         model.set_pretrained(pretrained, config.model.freeze_vectors)
-    model.mark_singletons(singleton_ids(corpus, vocab))
+    if config.model.singleton_dropout > 0:
+        model.mark_singletons(singleton_ids(corpus, vocab))
     model.to(device)
     loss_module: torch.nn.Module = LossModule(model)
     if world.distributed:
