@@ -69,8 +69,12 @@ def write_weights(path: Path, tensors: dict[str, torch.Tensor]) -> None:
 def save_definition(directory: Path, config: Config, vocab: Vocab, task: Task) -> None:
     """config.json and vocab.json: what is needed to rebuild the network."""
     directory.mkdir(parents=True, exist_ok=True)
-    write_json(directory / CONFIG, {"format_version": FORMAT_VERSION, "config": config.to_dict(), "task": asdict(task)})
+    save_config(directory, config, task)
     write_json(directory / VOCAB, vocab.to_json())
+
+
+def save_config(directory: Path, config: Config, task: Task) -> None:
+    write_json(directory / CONFIG, {"format_version": FORMAT_VERSION, "config": config.to_dict(), "task": asdict(task)})
 
 
 def save_weights(directory: Path, model: TaggerModel) -> None:

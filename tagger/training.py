@@ -23,6 +23,7 @@ from tagger.evaluation import dev_score
 from tagger.predict import Predictor, choose_device
 from tagger.store import Task
 from tagger.training_data import Log, build_vocab, log_to_stderr, read_corpus_for_training, singleton_ids
+from tagger.training_setup import resume_changes
 from tagger.vocab import Vocab
 
 METRICS_LOG = "metrics.jsonl"
@@ -144,7 +145,7 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     if out is not None and out.is_dir() and world.is_main:
         store.remove_stale_temporaries(out)
     if resume and out is not None:
-        _, vocab, task = store.load_definition(out)
+        vocab, task = _reload_definition(out, config, log if world.is_main else _quiet, world.is_main)
     else:
         vocab, pretrained = build_vocab(config, corpus, log if world.is_main else _quiet)
         task = corpus.task
@@ -167,6 +168,17 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     dev_gold = [s.labels[task.label_column] for s in corpus.dev]
     optimizer = make_optimizer(model, config)
     return Run(config, device, world, task, vocab, model, loss_module, optimizer, train_items, dev_items, dev_gold)
+
+
+def _reload_definition(out: Path, config: Config, log: Log, is_main: bool) -> tuple[Vocab, Task]:
+    """Vocabulary and task of a run being resumed; config.json takes the run's new training settings."""
+    saved, vocab, task = store.load_definition(out)
+    changes = resume_changes(saved, config, out)
+    if changes:
+        log("resuming with changed settings: " + "; ".join(changes))
+        if is_main:
+            store.save_config(out, config, task)
+    return vocab, task
 
 
 def _quiet(message: str) -> None:

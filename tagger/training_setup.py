@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from tagger import config as config_module
@@ -49,3 +50,30 @@ def config_for_run(
         config_module.apply_overrides(data, items)
         config = config_module.from_dict(data, "command line")
     return config, out or config.out
+
+
+# Where the corpus files are may change between machines; the other data and model settings
+# fix the vocabulary, the labels and the shapes of the trained weights.
+_RESUMABLE = {("data", "train"), ("data", "dev"), ("data", "test")}
+
+
+def resume_changes(saved: Config, wanted: Config, run_directory: Path) -> list[str]:
+    """The settings `wanted` changes in a run being resumed, as "section.key: old -> new".
+
+    Raises ConfigError for a change a resumed run cannot take: any model setting, and the
+    data format and columns. Training settings (epochs, patience, batch size...) may change.
+    """
+    changes = []
+    for section in ("data", "model", "train"):
+        old_values, new_values = asdict(getattr(saved, section)), asdict(getattr(wanted, section))
+        for key, old in old_values.items():
+            new = new_values[key]
+            if new == old:
+                continue
+            if section != "train" and (section, key) not in _RESUMABLE:
+                raise ConfigError(
+                    f"--resume {run_directory}: {section}.{key} is {old!r} in this run and cannot change when "
+                    f"resuming (the trained model depends on it); to try {new!r}, train a new model with --out"
+                )
+            changes.append(f"{section}.{key}: {old!r} -> {new!r}")
+    return changes

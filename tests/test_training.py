@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tagger import config as config_module
-from tagger import training
+from tagger import store, training
 from tagger.batching import bucketed_batches
 from tagger.errors import TaggerError
 from tagger.formats import read_all
@@ -94,6 +94,23 @@ def test_resume_after_an_interruption_reaches_the_same_result(tmp_path):
     assert epochs == [1, 2, 3, 4]
 
 
+def test_resume_takes_new_training_settings_and_refuses_new_model_settings(tmp_path):
+    run = tmp_path / "run"
+    training.train(tiny_config(train={"epochs": 1}), run, show_progress=False, log=lambda message: None)
+    saved = (run / "config.json").read_bytes()
+    with pytest.raises(config_module.ConfigError, match=r"model\.hidden is 16 in this run .* train a new model with --out"):
+        training.train(tiny_config(model={"hidden": 32}, train={"epochs": 2}), run, resume=True, show_progress=False,
+                       log=lambda message: None)
+    assert (run / "config.json").read_bytes() == saved
+    messages = []
+    training.train(tiny_config(train={"epochs": 2, "patience": 3}), run, resume=True, show_progress=False,
+                   log=messages.append)
+    recorded = store.load_definition(run)[0]
+    assert (recorded.train.epochs, recorded.train.patience) == (2, 3)
+    assert any("train.patience: 10 -> 3" in message for message in messages)
+    assert Predictor.load(run, device="cpu").predict(dev_tokens())
+
+
 def test_pickled_weights_are_refused_without_unpickling(tmp_path):
     training.train(tiny_config(train={"epochs": 1}), tmp_path / "run", show_progress=False, log=lambda message: None)
     marker = tmp_path / "pwned"
@@ -172,6 +189,9 @@ def test_cli_trains_the_sample_and_the_dev_score_rises(tmp_path):
     assert "epoch   1" in result.stderr and "best dev f1" in result.stderr
     again = tagger_cli("train", "configs/sample-ner.toml", "--out", str(out), "--quiet")
     assert again.returncode == 2 and "--resume" in again.stderr
+    changed = tagger_cli("train", "--resume", str(out), "--set", "model.cell=gru", "--quiet")
+    assert changed.returncode == 2 and "Traceback" not in changed.stderr
+    assert "model.cell is 'lstm' in this run" in changed.stderr and "--out" in changed.stderr
 
 
 def test_cli_flags_without_config_and_bad_inputs_exit_2(tmp_path):

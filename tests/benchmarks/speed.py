@@ -71,20 +71,29 @@ def big_text(model_dir: Path, megabytes: int, device: str) -> dict:
             handle.write(paragraph + "\n\n")
             written += len(paragraph) + 2
         path = handle.name
-    # a fresh watcher process, so that the peak RSS is the tagging process's alone
-    watcher = (
-        "import resource, subprocess, sys; "
-        "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
     command = [sys.executable, "-m", "tagger", "tag", str(model_dir), path, "--device", device, "--output-format", "inline"]
-    begin = time.perf_counter()
-    peak_kib = int(subprocess.run([sys.executable, "-c", watcher, *command], capture_output=True, text=True,
-                                  check=True).stdout)
-    seconds = time.perf_counter() - begin
-    peak = peak_kib / 1024
+    # a fresh watcher process, so that the peak RSS is the tagging process's alone; it also
+    # notes when the first and the middle byte of output arrive, to show output is streamed
+    measured = json.loads(subprocess.run([sys.executable, "-c", WATCHER, *command], capture_output=True, text=True,
+                                         check=True).stdout)
     os.unlink(path)
-    return {"text_mb": megabytes, "seconds": seconds, "peak_rss_mib": peak}
+    return {"text_mb": megabytes, "seconds": measured["seconds"], "peak_rss_mib": measured["peak_kib"] / 1024,
+            "first_output_s": measured["first_output_s"], "output_mb": measured["output_bytes"] / 1e6}
+
+
+WATCHER = """
+import json, resource, subprocess, sys, time
+begin = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+first, total = None, 0
+while chunk := child.stdout.read1(1 << 16):
+    first = time.perf_counter() - begin if first is None else first
+    total += len(chunk)
+if child.wait() != 0:
+    sys.exit(child.returncode)
+print(json.dumps({"seconds": time.perf_counter() - begin, "first_output_s": first, "output_bytes": total,
+                  "peak_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
 
 
 def main() -> None:
