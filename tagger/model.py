@@ -24,9 +24,23 @@ class CharCNN(nn.Module):
         self.output_dim = hidden
 
     def forward(self, chars: torch.Tensor) -> torch.Tensor:
-        features = self.conv(self.embedding(chars).transpose(1, 2))
-        features = features.masked_fill((chars == 0).unsqueeze(1), float("-inf"))
-        return features.max(dim=2).values
+        """(words, max characters) ids, left-aligned and 0-padded -> (words, hidden)."""
+        # The words are convolved as one sequence, each followed by a single padding
+        # character, rather than each padded to the batch's longest word (4 to 8 times the
+        # work on CoNLL-2003). The features are the same: padding embeds to zeros, as the
+        # convolution's own padding does.
+        lengths = (chars != 0).sum(1)
+        with_separator = nn.functional.pad(chars, (0, 1))
+        keep = torch.arange(with_separator.size(1), device=chars.device) <= lengths.unsqueeze(1)
+        sequence = with_separator[keep]  # word 1, 0, word 2, 0, ...
+        features = self.conv(self.embedding(sequence).T.unsqueeze(0)).squeeze(0).T  # (positions, hidden)
+        real = sequence != 0
+        owners = torch.repeat_interleave(
+            torch.arange(len(chars), device=chars.device), lengths + 1, output_size=len(sequence)
+        )[real]
+        features = features[real]
+        pooled = features.new_zeros(len(chars), features.size(1))
+        return pooled.scatter_reduce(0, owners.unsqueeze(1).expand_as(features), features, "amax", include_self=False)
 
 
 class CharLSTM(nn.Module):
