@@ -68,6 +68,9 @@ class TaggerModel(nn.Module):
         self.labels = labels
         self.scheme = scheme
         self.words = nn.Embedding(words, config.word_dim, padding_idx=0)
+        # Set here, not where the vectors are read, so that a resumed run (which reads none)
+        # trains the same parameters as the run it continues.
+        self.words.weight.requires_grad_(not (config.vectors and config.freeze_vectors))
         self.cases = nn.Embedding(len(CASES), config.case_dim, padding_idx=0) if config.case_dim else None
         self.chars = self._char_encoder(config, chars)
         features = config.word_dim + config.case_dim + (self.chars.output_dim if self.chars else 0)
@@ -92,11 +95,10 @@ class TaggerModel(nn.Module):
             return CharLSTM(chars, config.char_dim, config.char_hidden)
         return None
 
-    def set_pretrained(self, vectors: torch.Tensor, freeze: bool) -> None:
+    def set_pretrained(self, vectors: torch.Tensor) -> None:
         """Copy pretrained vectors into the first rows they cover (rows follow the vocabulary)."""
         with torch.no_grad():
             self.words.weight[: vectors.size(0)].copy_(vectors)
-        self.words.weight.requires_grad_(not freeze)
 
     def mark_singletons(self, word_ids: list[int]) -> None:
         """Words seen once in training: `singleton_dropout` reads them as unknown while training."""

@@ -154,7 +154,7 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
             store.save_definition(out, config, vocab, task)
     model = store.build_model(config, vocab, task)
     if pretrained is not None:
-        model.set_pretrained(pretrained, config.model.freeze_vectors)
+        model.set_pretrained(pretrained)
     if config.model.singleton_dropout > 0:
         model.mark_singletons(singleton_ids(corpus, vocab))
     model.to(device)

@@ -151,6 +151,22 @@ def test_pretrained_vectors_initialise_words_outside_training(tmp_path):
     assert predictor.model.words.weight[row].tolist() != [0.0] * 16
 
 
+def test_frozen_vectors_stay_frozen_and_a_resumed_run_equals_the_uninterrupted_one(tmp_path):
+    vectors = write(tmp_path / "v.txt", "paris " + " ".join(["0.25"] * 16) + "\n")
+
+    def run(name, epochs, resume=False):
+        config = tiny_config(model={"vectors": str(vectors), "freeze_vectors": True}, train={"epochs": epochs})
+        training.train(config, tmp_path / name, resume=resume, show_progress=False, log=lambda message: None)
+        return Predictor.load(tmp_path / name, "cpu")
+
+    after_one = run("part", 1).model.words.weight
+    resumed = run("part", 3, resume=True)
+    assert torch.equal(after_one, resumed.model.words.weight)
+    assert resumed.model.words.weight[resumed.vocab.word_id("Paris")].tolist() == [0.25] * 16
+    run("full", 3)
+    assert (tmp_path / "part" / "model.safetensors").read_bytes() == (tmp_path / "full" / "model.safetensors").read_bytes()
+
+
 @pytest.mark.parametrize(
     "change, fragment",
     [
