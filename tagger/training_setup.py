@@ -52,16 +52,18 @@ def config_for_run(
     return config, out or config.out
 
 
-# Where the corpus files are may change between machines; the other data and model settings
-# fix the vocabulary, the labels and the shapes of the trained weights.
-_RESUMABLE = {("data", "train"), ("data", "dev"), ("data", "test")}
+# Where the corpus and vector files are may change between machines (a resumed run reads
+# no vectors: its vocabulary and weights are saved); the other data and model settings fix
+# the vocabulary, the labels and the shapes of the trained weights.
+_RESUMABLE = {("data", "train"), ("data", "dev"), ("data", "test"), ("model", "vectors")}
 
 
 def resume_changes(saved: Config, wanted: Config, run_directory: Path) -> list[str]:
     """The settings `wanted` changes in a run being resumed, as "section.key: old -> new".
 
-    Raises ConfigError for a change a resumed run cannot take: any model setting, and the
-    data format and columns. Training settings (epochs, patience, batch size...) may change.
+    Raises ConfigError for a change a resumed run cannot take: any model setting but the
+    vectors' path, and the data format and columns. Training settings (epochs, patience,
+    batch size...) and file paths may change.
     """
     changes = []
     for section in ("data", "model", "train"):

@@ -73,7 +73,7 @@ def big_text(model_dir: Path, megabytes: int, device: str) -> dict:
         path = handle.name
     command = [sys.executable, "-m", "tagger", "tag", str(model_dir), path, "--device", device, "--output-format", "inline"]
     # a fresh watcher process, so that the peak RSS is the tagging process's alone; it also
-    # notes when the first and the middle byte of output arrive, to show output is streamed
+    # notes when the first output arrives, which shows that output is written as it goes
     measured = json.loads(subprocess.run([sys.executable, "-c", WATCHER, *command], capture_output=True, text=True,
                                          check=True).stdout)
     os.unlink(path)
