@@ -30,13 +30,19 @@ def _sync(device: torch.device) -> None:
 
 
 def tagging_speed(
-    model_dir: str, path: str, batch_size: int = 256, device: str = "auto", passes: int = 5, input_format: str | None = None
+    model_dir: str, path: str, batch_size: int = 256, device: str = "auto", passes: int = 5, input_format: str | None = None,
+    token_column: str | int | None = None,
 ) -> dict:
-    """Tokens/s and sentences/s of tokens -> labels (encoding included), median of `passes` after a warm-up."""
+    """Tokens/s and sentences/s of tokens -> labels (encoding included), median of `passes` after a warm-up.
+
+    FILE is read in the model's training format and token column unless `input_format` / `token_column` say otherwise.
+    """
     started = time.perf_counter()
     predictor = Predictor.load(model_dir, device)
     load_seconds = time.perf_counter() - started
-    sentences = [s.tokens for s in read_input(path, input_format or predictor.task.format)]
+    input_format = input_format or predictor.task.format
+    layout = predictor.layout(input_format, token_column, labelled=False)
+    sentences = [s.tokens for s in read_input(path, input_format, layout)]
     tokens = sum(map(len, sentences))
     predictor.predict(sentences[: batch_size * 2], batch_size)
     timings = []

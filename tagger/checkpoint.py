@@ -7,14 +7,16 @@ run killed at any moment leaves either the previous checkpoint or the new one.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from tagger.files import publish_mode
-from tagger.store import ModelDirError, read_weights, replace_directory, write_weights
+from tagger.files import WriteError, atomic_output, publish_mode
+from tagger.store import ModelDirError, read_json, read_weights, replace_directory, write_weights
 
 DIRECTORY = "checkpoint"
 STATE = "state.json"
@@ -48,15 +50,24 @@ def save(
 
     `rng_states` holds each rank's generator states (one entry without torchrun).
     """
-    temporary = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=run_directory))
-    optimizer_tensors, optimizer_meta = _split_optimizer(optimizer)
-    write_weights(temporary / "model.safetensors", model.state_dict())
-    write_weights(temporary / "optimizer.safetensors", optimizer_tensors)
-    rng = {f"{name}.rank{rank}": state for rank, states in enumerate(rng_states) for name, state in states.items()}
-    write_weights(temporary / "rng.safetensors", rng)
-    (temporary / STATE).write_text(json.dumps({"progress": progress, "optimizer": optimizer_meta}, indent=1))
-    publish_mode(temporary, directory=True)
-    replace_directory(temporary, run_directory / DIRECTORY)
+    try:
+        temporary = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=run_directory))
+    except OSError as error:
+        raise WriteError(f"{run_directory}: cannot write the checkpoint ({error.strerror})") from None
+    try:
+        optimizer_tensors, optimizer_meta = _split_optimizer(optimizer)
+        write_weights(temporary / "model.safetensors", model.state_dict())
+        write_weights(temporary / "optimizer.safetensors", optimizer_tensors)
+        rng = {f"{name}.rank{rank}": state for rank, states in enumerate(rng_states) for name, state in states.items()}
+        write_weights(temporary / "rng.safetensors", rng)
+        with atomic_output(temporary / STATE) as stream:
+            json.dump({"progress": progress, "optimizer": optimizer_meta}, stream, indent=1, allow_nan=False)
+        publish_mode(temporary, directory=True)
+        replace_directory(temporary, run_directory / DIRECTORY)
+    except OSError as error:
+        raise WriteError(f"{run_directory / DIRECTORY}: write failed ({error.strerror})") from None
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def find(run_directory: Path) -> Path | None:
@@ -73,12 +84,24 @@ def restore(run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.
     directory = find(run_directory)
     if directory is None:
         raise ModelDirError(f"{run_directory}: no checkpoint to resume from")
-    data = json.loads((directory / STATE).read_text())
-    model.load_state_dict(read_weights(directory / "model.safetensors", model.state_dict()))
-    optimizer.load_state_dict(_join_optimizer(load_file(str(directory / "optimizer.safetensors")), data["optimizer"]))
-    rng = load_file(str(directory / "rng.safetensors"))
-    own = rank if f"torch.rank{rank}" in rng else 0  # a run resumed with more processes than it had
-    torch.set_rng_state(rng[f"torch.rank{own}"])
-    if f"cuda.rank{own}" in rng and torch.cuda.is_available():
-        torch.cuda.set_rng_state(rng[f"cuda.rank{own}"])
-    return data["progress"]
+    data = read_json(directory / STATE)
+    try:
+        model.load_state_dict(read_weights(directory / "model.safetensors", model.state_dict()))
+        optimizer.load_state_dict(_join_optimizer(_tensors(directory / "optimizer.safetensors"), data["optimizer"]))
+        rng = _tensors(directory / "rng.safetensors")
+        own = rank if f"torch.rank{rank}" in rng else 0  # a run resumed with more processes than it had
+        torch.set_rng_state(rng[f"torch.rank{own}"])
+        if f"cuda.rank{own}" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state(rng[f"cuda.rank{own}"])
+        return dict(data["progress"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ModelDirError(f"{directory}: the checkpoint is damaged ({error.__class__.__name__}: {error}); "
+                            "train again with --out") from None
+
+
+def _tensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError) as error:
+        raise ModelDirError(f"{path}: not a readable safetensors file ({error})") from None
+

@@ -1,19 +1,22 @@
 """The `tagger` command line: argument parsing only; the work is done by library calls.
 
-Exit codes: 0 success, 1 failure of the task itself, 2 usage errors and bad input.
+Exit codes: 0 success, 1 an internal error (a bug: please report the traceback), 2 usage
+errors and bad input, 130 Ctrl-C (SIGINT), 141 output pipe closed early, 143 SIGTERM.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 
 import click
 
-from tagger.errors import Interrupted, TaggerError
+from tagger.errors import Interrupted, TaggerError, Terminated, interrupt_exit_code
 
 FORMAT_CHOICE = click.Choice(["conll", "conllu"])
+EXIT_USAGE, EXIT_BROKEN_PIPE = 2, 141
 
 
 class TaggerGroup(click.Group):
@@ -24,16 +27,24 @@ class TaggerGroup(click.Group):
             return super().invoke(ctx)
         except Interrupted as error:
             click.echo(f"{error}", err=True)
-            ctx.exit(130)
+            ctx.exit(error.exit_code)
         except TaggerError as error:
             click.echo(f"error: {error}", err=True)
-            ctx.exit(2)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_USAGE)
+        except KeyboardInterrupt as interrupt:
+            click.echo("terminated" if isinstance(interrupt, Terminated) else "interrupted", err=True)
+            ctx.exit(interrupt_exit_code(interrupt))
         except BrokenPipeError:
             sys.stderr.close()
-            ctx.exit(1)
+            ctx.exit(EXIT_BROKEN_PIPE)
+        except OSError as error:  # the file system said no (disk full, permissions, a symlink loop)
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"error: {where}{error.strerror or error}", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 @click.group(cls=TaggerGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,6 +61,7 @@ def main() -> None:
       tagger corpora stats corpora/sample-ner/train.conll
       tagger corpora convert eng.train eng.train.iob2 --to iob2
     """
+    signal.signal(signal.SIGTERM, _terminate)  # SIGTERM cleans up as Ctrl-C does
 
 
 @main.group(cls=TaggerGroup)
@@ -63,6 +75,13 @@ format_option = click.option(
 token_column_option = click.option(
     "--token-column", default="1", show_default=True, help="Column of the tokens in column files, counted from 1."
 )
+model_token_column_option = click.option(
+    "--token-column", default=None, help="Column of the tokens in column files (default: the model's training column)."
+)
+model_format_option = click.option(
+    "--format", "format_name", type=FORMAT_CHOICE, default=None, help="File format (default: the model's training format)."
+)
+force_option = click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
 label_column_option = click.option(
     "--label-column",
     default=None,
@@ -117,8 +136,10 @@ def corpora_stats(file: str, format_name: str | None, token_column: str, label_c
 @format_option
 @token_column_option
 @label_column_option
+@force_option
 def corpora_convert(
-    source: str, target: str, scheme: str, format_name: str | None, token_column: str, label_column: str | None
+    source: str, target: str, scheme: str, format_name: str | None, token_column: str, label_column: str | None,
+    force: bool,
 ) -> None:
     """Write SOURCE to TARGET with the label column in another tagging scheme.
 
@@ -132,7 +153,7 @@ def corpora_convert(
     """
     from tagger import corpora as corpus_tools
 
-    count = corpus_tools.convert(source, target, scheme, format_name, label_column, token_column)
+    count = corpus_tools.convert(source, target, scheme, format_name, label_column, token_column, force)
     if target != "-":
         click.echo(f"wrote {count:,} sentences to {target}", err=True)
 
@@ -150,7 +171,7 @@ def corpora_convert(
 @click.option("--crf/--no-crf", default=None, help="CRF output layer (default) or a softmax per token.")
 @click.option("--epochs", type=int, default=None, help="Maximum number of epochs.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None, help="Where to train.")
-@click.option("--threads", type=int, default=None, help="CPU threads (default: torch's choice).")
+@click.option("--threads", type=click.IntRange(0), default=None, help="CPU threads (default: torch's choice).")
 @click.option("--seed", type=int, default=None, help="Random seed; the same seed gives the same model on CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_command(
@@ -186,6 +207,9 @@ def train_command(
     from tagger import training
     from tagger.training_setup import config_for_run
 
+    if config_file is not None and resume_dir is not None:
+        raise click.UsageError(f"--resume {resume_dir} continues that run with its own saved config.json, so "
+                               f"{config_file} would be ignored; change training settings with --set section.key=value")
     flags = {
         "data.train": train_file,
         "data.dev": dev_file,
@@ -202,26 +226,26 @@ def train_command(
     metrics = training.train(config, target, resume=resume_dir is not None, show_progress=not quiet)
     if os.environ.get("RANK", "0") != "0":
         return
-    click.echo(
-        f"best dev {metrics['best_dev_metric']} {metrics['best_dev_score']:.2f} at epoch {metrics['best_epoch']}; "
-        f"model in {target}",
-        err=True,
-    )
+    click.echo(f"{training.describe_best(metrics)}; model in {target}", err=True)
 
 
 mode_option = click.option(
-    "--mode", type=click.Choice(["default", "strict"]), default="default", show_default=True,
-    help="Span scoring: default counts spans as conlleval does; strict (seqeval) needs well-formed tags of --scheme.",
+    "--mode", type=click.Choice(["conlleval", "strict", "default"]), default="conlleval", show_default=True,
+    help="Span scoring: conlleval counts spans as conlleval does (default is an alias); strict (seqeval) "
+    "needs well-formed tags of --scheme.",
 )
 scheme_option = click.option(
     "--scheme", type=click.Choice(["IOB2", "IOBES"], case_sensitive=False), default="IOB2", show_default=True,
-    help="Scheme for --mode strict.",
+    help="The tagging scheme seqeval's --mode strict checks the tags against (not the model's scheme).",
 )
 
 
 def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
     from tagger.evaluation import format_report, summary_table
 
+    for report in reports:
+        for warning in report.get("warnings", ()):
+            click.echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(reports[0] if len(reports) == 1 else reports, ensure_ascii=False))
     elif markdown:
@@ -239,35 +263,43 @@ def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object, or a list for several files).")
 @click.option("--markdown", is_flag=True, help="Print one Markdown table row per file.")
 @click.option("--output", default=None, help="Write the predictions here, in the input's format (one input file only).")
+@force_option
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
-@click.option("--label-column", default=None, help="Gold label column, when it differs from the training files'.")
+@model_format_option
+@model_token_column_option
+@click.option("--label-column", default=None, help="Gold label column (default: the model's training column).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="CPU processes for prediction.")
 @mode_option
 @scheme_option
 def evaluate_command(
-    model_dir: str, files: tuple[str, ...], as_json: bool, markdown: bool, output: str | None, batch_size: int,
-    device: str, label_column: str | None, workers: int, mode: str, scheme: str,
+    model_dir: str, files: tuple[str, ...], as_json: bool, markdown: bool, output: str | None, force: bool,
+    batch_size: int, device: str, format_name: str | None, token_column: str | None, label_column: str | None,
+    workers: int, mode: str, scheme: str,
 ) -> None:
     """Predict the label column of FILES with MODEL_DIR and report the scores.
 
-    Span labels (NER, chunks) get precision, recall and F1 per type and averaged;
-    every label column gets token accuracy, per-label scores and the most frequent errors.
+    FILES are read in the model's training format and columns unless --format,
+    --token-column or --label-column say otherwise. Span labels (NER, chunks) get
+    precision, recall and F1 per type and averaged; every label column gets token
+    accuracy, per-label scores and the most frequent errors.
 
     \b
     Examples:
       tagger evaluate runs/sample-ner corpora/sample-ner/test.conll
       tagger evaluate runs/conll03-ner eng.testa eng.testb --markdown
       tagger evaluate runs/ewt-upos en_ewt-ud-test.conllu --json --output predicted.conllu
+      tagger evaluate runs/ner uner-test.iob2 --token-column 2 --label-column 3
     """
-    from tagger.model_evaluation import evaluate_file
+    from tagger.model_evaluation import EvaluateOptions, evaluate_file
     from tagger.predict import Predictor
 
     if output is not None and len(files) > 1:
         raise click.UsageError("--output takes one input file")
     predictor = Predictor.load(model_dir, device)
-    reports = [evaluate_file(predictor, path, batch_size, mode, scheme.upper(), output, label_column, workers)
-               for path in files]
+    layout = predictor.layout(format_name, token_column, label_column)
+    options = EvaluateOptions(batch_size, mode, scheme.upper(), output, force, workers)
+    reports = [evaluate_file(predictor, path, layout, options) for path in files]
     _print_reports(reports, as_json, markdown)
 
 
@@ -276,12 +308,13 @@ def evaluate_command(
 @click.argument("predicted", required=False, type=click.Path(allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @format_option
+@token_column_option
 @label_column_option
 @mode_option
 @scheme_option
 def score_command(
-    gold: str, predicted: str | None, as_json: bool, format_name: str | None, label_column: str | None, mode: str,
-    scheme: str,
+    gold: str, predicted: str | None, as_json: bool, format_name: str | None, token_column: str, label_column: str | None,
+    mode: str, scheme: str,
 ) -> None:
     """Score predictions without a model: GOLD PREDICTED, or one file in conlleval's layout.
 
@@ -299,7 +332,7 @@ def score_command(
     if predicted is None:
         report = score_conlleval_file(gold, mode, scheme.upper())
     else:
-        report = score_files(gold, predicted, label_column, format_name, mode, scheme.upper())
+        report = score_files(gold, predicted, label_column, format_name, mode, scheme.upper(), token_column)
     _print_reports([report], as_json, markdown=False)
 
 
@@ -311,14 +344,17 @@ def score_command(
 @click.option("--output-format", type=click.Choice(["conll", "conllu", "jsonl", "inline"]), default="jsonl",
               show_default=True, help="How to write the labelled sentences.")
 @click.option("--output", default="-", show_default=True, help="Output file ('-' is stdout); written atomically.")
+@force_option
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
-@click.option("--scores", is_flag=True, help="Add each label's probability (jsonl).")
+@click.option("--scores", is_flag=True, help="Add each label's probability (jsonl output only).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1),
               help="CPU processes for tagging (each loads the model; output order is kept).")
+@model_token_column_option
+@click.option("--sentence-per-line", is_flag=True, help="Text input: each line is one sentence (tweets, lists, titles).")
 def tag_command(
-    model_dir: str, files: tuple[str, ...], input_format: str, output_format: str, output: str, batch_size: int,
-    scores: bool, device: str, workers: int,
+    model_dir: str, files: tuple[str, ...], input_format: str, output_format: str, output: str, force: bool,
+    batch_size: int, scores: bool, device: str, workers: int, token_column: str | None, sentence_per_line: bool,
 ) -> None:
     """Label raw text or token files with MODEL_DIR; reads stdin when no FILES are given.
 
@@ -334,9 +370,10 @@ def tag_command(
       tagger tag runs/sample-ner big.txt --workers 2 --output big.jsonl
       torchrun --nproc_per_node 4 -m tagger tag runs/sample-ner a.txt b.txt c.txt --output all.jsonl
     """
-    from tagger.tagging import tag_files
+    from tagger.tagging import TagOptions, tag_files
 
-    tag_files(model_dir, list(files) or ["-"], input_format, output_format, output, batch_size, scores, device, workers)
+    options = TagOptions(input_format, output_format, batch_size, scores, workers, token_column, sentence_per_line, force)
+    tag_files(model_dir, list(files) or ["-"], output, options, device)
 
 
 @main.group(cls=TaggerGroup)
@@ -352,11 +389,12 @@ def benchmark() -> None:
 @click.option("--passes", default=5, show_default=True, type=click.IntRange(1), help="Timed passes (median reported).")
 @click.option("--input-format", type=click.Choice(["text", "tokens", "conll", "conllu"]), default=None,
               help="Format of FILE (default: the model's training format).")
-@click.option("--threads", type=int, default=None, help="CPU threads (default: torch's choice).")
+@model_token_column_option
+@click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: torch's choice).")
 @click.option("--json", "as_json", is_flag=True)
 def benchmark_speed(
-    model_dir: str, file: str, batch_size: int, device: str, passes: int, input_format: str | None, threads: int | None,
-    as_json: bool,
+    model_dir: str, file: str, batch_size: int, device: str, passes: int, input_format: str | None,
+    token_column: str | None, threads: int | None, as_json: bool,
 ) -> None:
     """Tagging throughput of MODEL_DIR on FILE: tokens/s, sentences/s, load time, peak memory.
 
@@ -368,7 +406,7 @@ def benchmark_speed(
     from tagger.benchmark import format_result, tagging_speed
 
     _set_threads(threads)
-    result = tagging_speed(model_dir, file, batch_size, device, passes, input_format)
+    result = tagging_speed(model_dir, file, batch_size, device, passes, input_format, token_column)
     click.echo(json.dumps(result) if as_json else format_result(result))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,45 +99,101 @@ def _coerce(value: Any, expected: type, where: str) -> Any:
     return value
 
 
-def _section(cls: type, values: Any, where: str) -> Any:
+# The allowed range of every numeric setting: (lowest, highest, whether the highest is excluded).
+MAX_SEED = 2**63 - 1
+RANGES: dict[tuple[str, str], tuple[float, float, bool]] = {
+    ("data", "token_column"): (-1000, 1000, False),
+    ("model", "word_dim"): (1, math.inf, False),
+    ("model", "case_dim"): (0, math.inf, False),
+    ("model", "char_dim"): (1, math.inf, False),
+    ("model", "char_hidden"): (1, math.inf, False),
+    ("model", "hidden"): (1, math.inf, False),
+    ("model", "layers"): (1, math.inf, False),
+    ("model", "dropout"): (0.0, 1.0, True),
+    ("model", "word_dropout"): (0.0, 1.0, True),
+    ("model", "singleton_dropout"): (0.0, 1.0, False),
+    ("train", "epochs"): (1, math.inf, False),
+    ("train", "batch_size"): (1, math.inf, False),
+    ("train", "lr"): (1e-12, math.inf, True),
+    ("train", "lr_decay"): (0.0, math.inf, True),
+    ("train", "momentum"): (0.0, 1.0, True),
+    ("train", "weight_decay"): (0.0, math.inf, True),
+    ("train", "clip"): (0.0, math.inf, True),
+    ("train", "patience"): (1, math.inf, False),
+    ("train", "seed"): (0, MAX_SEED, False),
+    ("train", "threads"): (0, 4096, False),
+    ("train", "eval_batch_size"): (1, math.inf, False),
+}
+
+
+class _Origin:
+    """Names where a setting came from in messages: the config file, or the --set that changed it."""
+
+    def __init__(self, source: str, overridden: set[str] = frozenset()) -> None:
+        self.source, self.overridden = source, overridden
+
+    def error(self, name: str, problem: str) -> ConfigError:
+        where = f"--set {name}" if name in self.overridden else f"{self.source}: {name}"
+        return ConfigError(f"{where}: {problem}")
+
+
+def _section(cls: type, values: Any, section: str, origin: _Origin) -> Any:
     if not isinstance(values, dict):
-        raise ConfigError(f"{where}: expected a table of settings")
+        raise origin.error(section, "expected a table of settings")
     known = {f.name: f for f in dataclasses.fields(cls)}
     for key in values:
         if key not in known:
-            raise ConfigError(f"{where}.{key}: unknown key; known keys: {', '.join(known)}")
+            raise origin.error(f"{section}.{key}", f"unknown key; known keys: {', '.join(known)}")
     types = {"int": int, "float": float, "str": str, "bool": bool}
-    coerced = {key: _coerce(value, types[known[key].type], f"{where}.{key}") for key, value in values.items()}
+    coerced = {}
+    for key, value in values.items():
+        try:
+            coerced[key] = _coerce(value, types[known[key].type], key)
+        except ConfigError as error:
+            raise origin.error(f"{section}.{key}", str(error).partition(": ")[2]) from None
     return cls(**coerced)
 
 
-def from_dict(data: dict, source: str = "config") -> Config:
-    """A validated Config from nested dicts (as read from TOML or config.json)."""
+def from_dict(data: dict, source: str = "config", overridden: set[str] = frozenset()) -> Config:
+    """A validated Config from nested dicts (as read from TOML or config.json); `overridden` names --set keys."""
+    origin = _Origin(source, overridden)
     sections = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
     for key in data:
         if key not in (*sections, "out"):
-            raise ConfigError(f"{source}: unknown key {key!r}; expected [data], [model], [train] and out")
-    parts = {name: _section(cls, data.get(name, {}), f"{source}: {name}") for name, cls in sections.items()}
-    config = Config(**parts, out=_coerce(data.get("out", "runs/model"), str, f"{source}: out"))
-    validate(config, source)
+            raise origin.error(key, "unknown key; expected [data], [model], [train] and out")
+    parts = {name: _section(cls, data.get(name, {}), name, origin) for name, cls in sections.items()}
+    if not isinstance(data.get("out", ""), str):
+        raise origin.error("out", f"expected str, got {type(data['out']).__name__}")
+    config = Config(**parts, out=data.get("out", "runs/model"))
+    _validate(config, origin)
     return config
 
 
 def validate(config: Config, source: str = "config") -> None:
     """Reject values outside their allowed choices or ranges, naming the key."""
+    _validate(config, _Origin(source))
+
+
+def _validate(config: Config, origin: _Origin) -> None:
     for (section, key), allowed in CHOICES.items():
         value = getattr(getattr(config, section), key)
         if value not in allowed:
-            raise ConfigError(f"{source}: {section}.{key} = {value!r}; expected one of {', '.join(map(repr, allowed))}")
-    positive = [("model", "word_dim"), ("model", "hidden"), ("model", "layers"), ("train", "batch_size"), ("train", "epochs")]
-    for section, key in positive:
-        if getattr(getattr(config, section), key) < 1:
-            raise ConfigError(f"{source}: {section}.{key} must be at least 1")
-    for key in ("dropout", "word_dropout"):
-        if not 0.0 <= getattr(config.model, key) < 1.0:
-            raise ConfigError(f"{source}: model.{key} must be in [0, 1)")
-    if not 0.0 <= config.model.singleton_dropout <= 1.0:
-        raise ConfigError(f"{source}: model.singleton_dropout must be in [0, 1]")
+            raise origin.error(f"{section}.{key}", f"{value!r} is not one of {', '.join(map(repr, allowed))}")
+    for (section, key), (low, high, open_high) in RANGES.items():
+        value = getattr(getattr(config, section), key)
+        if not _in_range(value, low, high, open_high):
+            bound = f"below {high}" if open_high else f"at most {high}"
+            problem = f"{value!r} is out of range: must be a finite number, at least {low}" + (
+                f" and {bound}" if high != math.inf else "")
+            raise origin.error(f"{section}.{key}", problem)
+    if config.data.token_column == 0:
+        raise origin.error("data.token_column", "columns are counted from 1 (as `cut -f` counts); 0 is not a column")
+
+
+def _in_range(value: float, low: float, high: float, open_high: bool) -> bool:
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return low <= value and (value < high if open_high else value <= high)
 
 
 def load(path: str | Path, overrides: list[str] = ()) -> Config:
@@ -149,12 +206,15 @@ def load(path: str | Path, overrides: list[str] = ()) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    apply_overrides(data, overrides)
-    return from_dict(data, str(path))
+    return from_dict(data, str(path), apply_overrides(data, overrides))
 
 
-def apply_overrides(data: dict, overrides: list[str]) -> None:
-    """Set `section.key=value` pairs; values are read as TOML (numbers, booleans), else as text."""
+def apply_overrides(data: dict, overrides: list[str]) -> set[str]:
+    """Set `section.key=value` pairs; values are read as TOML (numbers, booleans), else as text.
+
+    Returns the names set (section.key), so that messages can blame --set rather than a file.
+    """
+    names = set()
     for item in overrides:
         name, sep, raw = item.partition("=")
         if not sep or not name.strip():
@@ -170,15 +230,17 @@ def apply_overrides(data: dict, overrides: list[str]) -> None:
             if not isinstance(target, dict):
                 raise ConfigError(f"--set {item!r}: {section} is not a section")
         target[key] = value
+        names.add(name.strip())
+    return names
 
 
 def check_files(config: Config) -> None:
     """Fail before training when a named input file does not exist."""
-    for key in ("train", "dev", "test"):
-        path = getattr(config.data, key)
-        if path and not Path(path).is_file():
-            raise ConfigError(f"data.{key}: file not found: {path}")
     if not config.data.train:
         raise ConfigError("data.train: no training file given (config [data] train, or --train)")
-    if config.model.vectors and not Path(config.model.vectors).is_file():
-        raise ConfigError(f"model.vectors: file not found: {config.model.vectors}")
+    named = [(f"data.{key}", getattr(config.data, key)) for key in ("train", "dev", "test")]
+    for name, path in [*named, ("model.vectors", config.model.vectors)]:
+        if path and Path(path).is_dir():
+            raise ConfigError(f"{name}: {path} is a directory, expected a file")
+        if path and not Path(path).is_file():
+            raise ConfigError(f"{name}: file not found: {path}")

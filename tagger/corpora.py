@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from tagger import schemes
 from tagger.data import CorpusStats, Sentence, corpus_stats, first_invalid_span_tag
-from tagger.errors import TaggerError
-from tagger.files import atomic_output
+from tagger.files import atomic_output, check_output
 from tagger.formats import read_corpus, write_corpus
 
 
@@ -25,15 +23,16 @@ def convert(
     format_name: str | None = None,
     label_column: str | None = None,
     token_column: str | int = 1,
+    force: bool = False,
 ) -> int:
     """Write `source` to `target` with its span labels in `scheme`; returns the sentence count.
 
     Every byte but the label column stays as it was. The target is written atomically,
-    so a failure leaves no partial file (and an existing target untouched).
+    so a failure leaves no partial file (and an existing target untouched); an existing
+    target is replaced only with `force`.
     """
     scheme = schemes.normalise_scheme_name(scheme)
-    if source != "-" and target != "-" and Path(source).resolve() == Path(target).resolve():
-        raise TaggerError(f"{target}: the output would overwrite the input; choose another file")
+    check_output(target, [source], force)
     detected, column, sentences = read_corpus(source, format_name, label_column, token_column)
     count = 0
 

@@ -24,4 +24,17 @@ class InputError(TaggerError):
 
 
 class Interrupted(TaggerError):
-    """Ctrl-C during a long job; the message says what was kept and how to continue (exit 130)."""
+    """Ctrl-C or SIGTERM during a long job; the message says what was kept and how to continue."""
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be so that every clean-up path handles both (exit 143)."""
+
+
+def interrupt_exit_code(interrupt: BaseException) -> int:
+    """128 + the signal number: 143 for SIGTERM, 130 for Ctrl-C."""
+    return 143 if isinstance(interrupt, Terminated) else 130

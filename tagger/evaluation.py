@@ -120,16 +120,20 @@ def strict_spans(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str
 
 
 def build_report(
-    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], spans: bool, mode: str = "default",
+    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], spans: bool, mode: str = "conlleval",
     scheme: str | None = None,
 ) -> dict:
-    """The full report of `tagger evaluate` and `tagger score` (percentages)."""
+    """The full report of `tagger evaluate` and `tagger score` (percentages).
+
+    `mode` conlleval (alias default) counts spans as conlleval does; strict is seqeval's strict mode in `scheme`.
+    """
+    mode = "conlleval" if mode == "default" else mode
     report: dict = {"sentences": len(gold), "tokens": sum(len(tags) for tags in gold),
                     "accuracy": token_accuracy(gold, predicted)}
     token_table = token_label_table(gold, predicted)
     if spans:
-        span_scores = conlleval_spans(gold, predicted) if mode == "default" else strict_spans(gold, predicted, scheme)
-        report.update(mode="conlleval" if mode == "default" else f"strict {scheme}", **span_scores)
+        span_scores = conlleval_spans(gold, predicted) if mode == "conlleval" else strict_spans(gold, predicted, scheme)
+        report.update(mode="conlleval" if mode == "conlleval" else f"strict {scheme}", **span_scores)
         report["per_label"] = span_scores["per_type"]
         report["per_tag"] = token_table
     else:
@@ -144,13 +148,16 @@ def format_report(report: dict) -> str:
     """A human-readable report: overall figures, a per-label table, frequent confusions."""
     lines = []
     if "label_column" in report:
-        lines.append(f"file {report.get('file', '-')}  label column {report['label_column']}")
+        token = f"  token column {report['token_column']}" if report.get("format") == "conll" else ""
+        lines.append(f"file {report.get('file', '-')}  label column {report['label_column']}{token}")
     lines.append(f"sentences {report['sentences']:,}  tokens {report['tokens']:,}  accuracy {report['accuracy']:.2f}")
     if "f1" in report:
         lines.append(f"spans ({report['mode']}): precision {report['precision']:.2f}  recall {report['recall']:.2f}  "
                      f"F1 {report['f1']:.2f}")
     if "tokens_per_s" in report:
         lines.append(f"prediction speed {report['tokens_per_s']:,.0f} tokens/s")
+    if "unknown_tokens" in report:
+        lines.append(f"tokens unknown to the model {report['unknown_tokens']:.1%}")
     lines.append("")
     lines.append(f"{'label':<14}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     rows = list(report["per_label"].items()) + [(f"{name} avg", row) for name, row in report.get("averages", {}).items()]

@@ -11,24 +11,79 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from tagger import faults
 from tagger.errors import InputError, TaggerError
+
+
+class WriteError(TaggerError):
+    """An output could not be written (disk full, permissions); what was there before is intact."""
 
 STDIO = "-"
 BOM = "\ufeff"
 
 
+# Compressed inputs are recognised by their first bytes, so `-` (stdin) works as well as a file name.
+_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lzma"))
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def open_binary(path: str | Path) -> IO[bytes]:
-    """Open a file (or stdin for "-") for binary reading, with clear errors."""
+    """Open a file (or stdin for "-") for binary reading, with clear errors; gzip, bz2 and xz are decompressed."""
     if str(path) == STDIO:
-        return sys.stdin.buffer
+        return _decompressed(sys.stdin.buffer, path)
     try:
-        return open(path, "rb")
+        return _decompressed(open(path, "rb"), path)
     except IsADirectoryError:
         raise InputError(path, None, "is a directory, expected a file") from None
     except FileNotFoundError:
         raise InputError(path, None, "no such file") from None
     except PermissionError:
         raise InputError(path, None, "permission denied") from None
+    except OSError as error:  # a symbolic-link loop, a name too long, an I/O error
+        raise InputError(path, None, f"cannot open ({error.strerror or error})") from None
+
+
+def _decompressed(stream: IO[bytes], path: str | Path) -> IO[bytes]:
+    head = stream.peek(6)[:6] if hasattr(stream, "peek") else b""
+    for magic, module_name in _COMPRESSED:
+        if head.startswith(magic):
+            import importlib
+
+            module = importlib.import_module(module_name)
+            return _CheckedStream(module.open(stream, "rb"), path, module_name)
+    return stream
+
+
+class _CheckedStream:
+    """A decompressing reader whose damaged-data errors become one-line InputErrors."""
+
+    def __init__(self, stream: IO[bytes], path: str | Path, kind: str) -> None:
+        self.stream, self.path, self.kind = stream, display_name(path), {"lzma": "xz"}.get(kind, kind)
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except (OSError, EOFError, ValueError) as error:  # gzip, bz2 and lzma raise these for damaged data
+            raise InputError(self.path, None, f"damaged {self.kind} data ({error})") from None
+
+    def read(self, size: int = -1) -> bytes:
+        return self._guard(self.stream.read, size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self._guard(self.stream.readline):
+            yield line
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def _nul_problem(data: bytes, first: bool) -> str:
+    """What NUL bytes in text mean: UTF-16 (a BOM, or every other byte NUL) or binary data."""
+    sample = data[:200]
+    alternating = len(sample) >= 4 and any(half.count(0) >= 0.9 * len(half) for half in (sample[0::2], sample[1::2]))
+    if first and (data.startswith(_UTF16_BOMS) or alternating):
+        return "looks like UTF-16 text; convert it to UTF-8 first (for example: iconv -f UTF-16 -t UTF-8 FILE)"
+    return "binary data (NUL byte), expected UTF-8 text"
 
 
 def display_name(path: str | Path) -> str:
@@ -50,8 +105,11 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     path = display_name(path)
     try:
         for number, raw in enumerate(stream, start=1):
-            if b"\x00" in raw:
-                raise InputError(path, number, "binary data (NUL byte), expected UTF-8 text")
+            if b"\x00" in raw or (number == 1 and raw.startswith(_UTF16_BOMS)):
+                raise InputError(path, number, _nul_problem(raw, number == 1))
+            if number == 1 and b"\r" in raw.rstrip(b"\r\n"):
+                raise InputError(path, number, "has CR-only line endings (old Mac style); convert them to LF first "
+                                               "(for example: tr '\\r' '\\n' < FILE > FILE.txt)")
             yield number, decode_line(raw, path, number)
     finally:
         if stream is not sys.stdin.buffer:
@@ -66,9 +124,9 @@ def read_text_chunks(path: str | Path, block_size: int = 1 << 20) -> Iterator[st
     lines_before = 0
     try:
         while block := stream.read(block_size):
-            if b"\x00" in block:
-                line = lines_before + block[: block.index(b"\x00")].count(b"\n") + 1
-                raise InputError(name, line, "binary data (NUL byte), expected UTF-8 text")
+            if b"\x00" in block or (lines_before == 0 and block.startswith(_UTF16_BOMS)):
+                line = lines_before + block[: block.find(b"\x00")].count(b"\n") + 1
+                raise InputError(name, line, _nul_problem(block, lines_before == 0 and line == 1))
             try:
                 text = decoder.decode(block)
             except UnicodeDecodeError as error:
@@ -83,6 +141,31 @@ def read_text_chunks(path: str | Path, block_size: int = 1 << 20) -> Iterator[st
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def _is_model_directory(directory: Path) -> bool:
+    return (directory / "config.json").is_file() and (directory / "vocab.json").is_file()
+
+
+def check_output(output: str | Path | None, inputs: list[str | Path] = (), force: bool = False) -> None:
+    """Refuse an output that would destroy data: an input file, a file in a model directory, an existing file.
+
+    Paths are compared after resolving symbolic links and `..`; an existing output is
+    overwritten only with `force`. "-" (stdout) and None are always fine.
+    """
+    if output is None or str(output) == STDIO:
+        return
+    target = Path(output).resolve()
+    for path in inputs:
+        if str(path) != STDIO and Path(path).resolve() == target:
+            raise TaggerError(f"{output}: the output would overwrite the input {path}; choose another file")
+    for directory in target.parents:
+        if _is_model_directory(directory):
+            raise TaggerError(f"{output}: is inside the model directory {directory}; write outputs elsewhere")
+    if target.is_dir():
+        raise TaggerError(f"{output}: is a directory, expected a file name")
+    if target.exists() and not force:
+        raise TaggerError(f"{output}: already exists; pass --force to overwrite it")
 
 
 def strip_ending(line: str) -> str:
@@ -114,7 +197,7 @@ def atomic_output(path: str | Path, mode: str = "w") -> Iterator[IO]:
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as error:
-        raise TaggerError(f"{target}: cannot write here ({error.strerror})") from None
+        raise WriteError(f"{target}: cannot write here ({error.strerror})") from None
     try:
         encoding = None if "b" in mode else "utf-8"
         newline = None if "b" in mode else ""
@@ -123,11 +206,12 @@ def atomic_output(path: str | Path, mode: str = "w") -> Iterator[IO]:
             stream.flush()
             os.fsync(stream.fileno())
         publish_mode(temporary)
+        faults.point(f"write:{target.name}")
         os.replace(temporary, target)
     except OSError as error:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise TaggerError(f"{target}: write failed ({error.strerror})") from None
+        raise WriteError(f"{target}: write failed ({error.strerror})") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

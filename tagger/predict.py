@@ -12,9 +12,10 @@ from tagger import schemes
 from tagger.batching import Encoded, bucketed_batches, encode
 from tagger.config import Config
 from tagger.errors import TaggerError
+from tagger.formats import CONLL, Layout
 from tagger.model import TaggerModel
 from tagger.store import Task, load_model
-from tagger.vocab import Vocab
+from tagger.vocab import UNK, Vocab
 
 
 def choose_device(name: str) -> torch.device:
@@ -47,6 +48,39 @@ class Predictor:
         target = choose_device(device)
         config, vocab, task, model = load_model(directory, target)
         return cls(model, vocab, task, config, target, Path(directory))
+
+    def layout(
+        self, format_name: str | None = None, token_column: str | int | None = None, label_column: str | None = None,
+        labelled: bool = True,
+    ) -> Layout:
+        """How to read a file for this model: the format and columns it was trained on, unless overridden.
+
+        The token column is the training one for column files; a labelled file in
+        another format than the training files needs its label column named.
+        """
+        task = self.task
+        format_name = format_name or task.format
+        same_format = format_name == task.format
+        if labelled and label_column is None and not same_format:
+            raise TaggerError(f"--format {format_name}: the model was trained on {task.format} files; "
+                              "name the gold label column with --label-column")
+        if token_column is None:
+            token_column = self.config.data.token_column if same_format and format_name == CONLL else 1
+        return Layout(format_name, token_column, (label_column or task.label_column) if labelled else None)
+
+    def known_corpus_labels(self) -> set[str]:
+        """The labels this model can write, in any span scheme (its labels themselves for token labels)."""
+        symbols = self.vocab.labels.symbols
+        if self.task.corpus_scheme is None:
+            return set(symbols)
+        types = {label[2:] for label in symbols if label != "O"}
+        return {"O"} | {f"{prefix}-{kind}" for kind in types for prefix in "BIES"}
+
+    def unknown_token_rate(self, token_lists: Sequence[Sequence[str]]) -> float:
+        """Share of tokens whose word is not in the model's vocabulary (0.0 for no tokens)."""
+        unknown = self.vocab.words.get(UNK)
+        words = [self.vocab.word_id(token) for tokens in token_lists for token in tokens]
+        return sum(word == unknown for word in words) / len(words) if words else 0.0
 
     def encode(self, token_lists: Sequence[Sequence[str]]) -> list[Encoded]:
         return [encode(tokens, self.vocab) for tokens in token_lists]

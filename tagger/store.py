@@ -55,7 +55,7 @@ class ModelDirError(TaggerError):
 
 def write_json(path: Path, data: dict) -> None:
     with atomic_output(path) as stream:
-        json.dump(data, stream, indent=2, ensure_ascii=False)
+        json.dump(data, stream, indent=2, ensure_ascii=False, allow_nan=False)
         stream.write("\n")
 
 
@@ -85,13 +85,16 @@ def build_model(config: Config, vocab: Vocab, task: Task) -> TaggerModel:
     return TaggerModel(config.model, len(vocab.words), len(vocab.chars), vocab.labels.symbols, task.internal_scheme)
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
+    """A JSON object from a model or run directory; damage is a one-line ModelDirError."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelDirError(f"{path.parent}: not a complete model directory (no {path.name})") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelDirError(f"{path}: not valid JSON ({error})") from None
+    except OSError as error:
+        raise ModelDirError(f"{path}: cannot read ({error.strerror})") from None
     if not isinstance(data, dict):
         raise ModelDirError(f"{path}: expected a JSON object")
     return data
@@ -101,15 +104,21 @@ def load_definition(directory: Path) -> tuple[Config, Vocab, Task]:
     """Config, vocabulary and task of a model directory, validated before anything is built."""
     if not directory.is_dir():
         raise ModelDirError(f"{directory}: no such model directory")
-    data = _read_json(directory / CONFIG)
+    data = read_json(directory / CONFIG)
     if set(data) != {"format_version", "config", "task"} or data.get("format_version") != FORMAT_VERSION:
         raise ModelDirError(f"{directory / CONFIG}: expected keys format_version={FORMAT_VERSION}, config and task")
     try:
         config = config_module.from_dict(data["config"], str(directory / CONFIG))
+    except ConfigError as error:  # its message names the file already
+        raise ModelDirError(str(error)) from None
+    try:
         task = Task.from_json(data["task"])
-        vocab = Vocab.from_json(_read_json(directory / VOCAB))
-    except (ConfigError, ValueError, TypeError) as error:
-        raise ModelDirError(f"{directory}: {error}") from None
+    except (ValueError, TypeError) as error:
+        raise ModelDirError(f"{directory / CONFIG}: {error}") from None
+    try:
+        vocab = Vocab.from_json(read_json(directory / VOCAB))
+    except (ValueError, TypeError) as error:
+        raise ModelDirError(f"{directory / VOCAB}: {error}") from None
     for key, limit in LIMITS.items():
         if getattr(config.model, key) > limit:
             raise ModelDirError(f"{directory / CONFIG}: model.{key} = {getattr(config.model, key)} exceeds {limit}")
@@ -146,6 +155,8 @@ def read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, tor
     for name, tensor in tensors.items():
         if tensor.dtype != expected[name].dtype:
             raise ModelDirError(f"{path}: tensor {name} is {tensor.dtype}, expected {expected[name].dtype}")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ModelDirError(f"{path}: tensor {name} holds NaN or infinite values; the model is unusable")
     return tensors
 
 

@@ -6,6 +6,7 @@ import shutil
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import IO
@@ -15,24 +16,45 @@ from tqdm import tqdm
 
 from tagger import distributed
 from tagger.data import Sentence
-from tagger.files import atomic_output, read_lines, read_text_chunks
-from tagger.formats import CONLL, CONLLU, conll, read_corpus, write_corpus
+from tagger.errors import TaggerError
+from tagger.files import atomic_output, check_output, read_lines, read_text_chunks, strip_ending
+from tagger.formats import CONLLU, Layout, conll, read_layout, write_corpus
 from tagger.formats.jsonl import inline_line, sentence_record, write_jsonl
 from tagger.formats.text import read_text, read_token_lines
 from tagger.predict import Predictor, choose_device
 
-INPUT_FORMATS = ("text", "tokens", CONLL, CONLLU)
-OUTPUT_FORMATS = (CONLL, CONLLU, "jsonl", "inline")
 CHUNK_BATCHES = 16  # sentences held in memory at once: batch size x this
+SCORED_FORMATS = ("jsonl",)
 
 
-def read_input(path: str, input_format: str) -> Iterator[Sentence]:
-    """Sentences to tag from a file or stdin ("-"), in any input format."""
+@dataclass(frozen=True)
+class TagOptions:
+    """How `tag` reads, labels and writes."""
+
+    input_format: str = "text"  # text, tokens, conll or conllu
+    output_format: str = "jsonl"  # jsonl, inline, conll or conllu
+    batch_size: int = 256
+    with_scores: bool = False
+    workers: int = 1
+    token_column: str | int | None = None  # column-file input: the model's training column unless given
+    sentence_per_line: bool = False  # text input: each line is one sentence
+    force: bool = False  # overwrite an existing output file
+
+    def check(self) -> None:
+        if self.with_scores and self.output_format not in SCORED_FORMATS:
+            raise TaggerError(f"--scores: the {self.output_format} output has no place for scores; use --output-format jsonl")
+        if self.sentence_per_line and self.input_format != "text":
+            raise TaggerError("--sentence-per-line applies to text input (--input-format text)")
+
+
+def read_input(path: str, input_format: str, layout: Layout | None = None, sentence_per_line: bool = False) -> Iterator[Sentence]:
+    """Sentences to tag from a file or stdin ("-"), in any input format (`layout`: columns of column files)."""
     if input_format == "text":
-        return read_text(read_text_chunks(path))
+        return read_text(read_text_chunks(path), sentence_per_line)
     if input_format == "tokens":
         return read_token_lines(read_lines(path))
-    return read_corpus(path, input_format, with_labels=False)[2]
+    layout = layout or Layout()
+    return read_layout(path, Layout(input_format, layout.token_column), with_labels=False)[2]
 
 
 def tag_stream(
@@ -104,7 +126,7 @@ def _new_column(sentence: Sentence) -> str:
     if sentence.raw is None:
         return "2"
     first = sentence.raw.lines[sentence.raw.token_rows[0]]
-    return str(len(conll.split_fields(first.rstrip("\r\n").lstrip("\ufeff"), sentence.raw.separator)) + 1)
+    return str(len(conll.split_fields(strip_ending(first), sentence.raw.separator)) + 1)
 
 
 class Tagger:
@@ -127,42 +149,43 @@ class Tagger:
         return [sentence_record(sentence, self.label_column, spans, sentence_scores)
                 for sentence, sentence_scores in tag_stream(self.predictor, sentences, self.batch_size, scores)]
 
-    def tag(self, text: str, scores: bool = False) -> list[dict]:
-        """Split raw text into sentences and tokens (with offsets into `text`) and label them."""
-        return self._records(read_text([text]), scores)
+    def tag(self, text: str, scores: bool = False, sentence_per_line: bool = False) -> list[dict]:
+        """Split raw text into sentences (or one per line) and tokens, with offsets into `text`, and label them."""
+        return self._records(read_text([text], sentence_per_line), scores)
 
     def tag_tokens(self, token_lists: Iterable[list[str]], scores: bool = False) -> list[dict]:
         """Label pre-tokenized sentences."""
         return self._records((Sentence(list(tokens)) for tokens in token_lists), scores)
 
 
-def tag_files(
-    model_dir: str, paths: list[str], input_format: str, output_format: str, output: str = "-",
-    batch_size: int = 256, with_scores: bool = False, device: str = "auto", workers: int = 1,
-) -> int:
+def tag_files(model_dir: str, paths: list[str], output: str = "-", options: TagOptions | None = None,
+              device: str = "auto") -> int:
     """What `tagger tag` does: read, tag in batches and write as it goes; returns the sentence count.
 
     Under torchrun, each rank tags its share of the input files and rank 0 writes all
     outputs in input order.
     """
+    options = options or TagOptions()
+    options.check()
+    check_output(output, paths, options.force)
     if distributed.launched_by_torchrun():
-        return _tag_files_sharded(model_dir, paths, input_format, output_format, output, batch_size, with_scores, device)
+        return _tag_files_sharded(model_dir, paths, output, options, device)
     predictor = Predictor.load(model_dir, device)
-    return _tag_into(output, predictor, paths, input_format, output_format, batch_size, with_scores, workers)
+    return _tag_into(output, predictor, paths, options)
 
 
-def _tag_into(
-    output: str, predictor: Predictor, paths: list[str], input_format: str, output_format: str, batch_size: int,
-    with_scores: bool, workers: int = 1,
-) -> int:
+def _tag_into(output: str, predictor: Predictor, paths: list[str], options: TagOptions, workers: int | None = None) -> int:
     show_progress = "-" not in paths and not sys.stdout.isatty()
+    layout = predictor.layout(options.input_format, options.token_column, labelled=False)
     count = 0
     with atomic_output(output) as stream:
-        writer = SentenceWriter(stream, output_format, predictor, input_format)
+        writer = SentenceWriter(stream, options.output_format, predictor, options.input_format)
         with tqdm(unit=" sentences", disable=not show_progress, file=sys.stderr, leave=False) as bar:
             for path in paths:
-                sentences = read_input(path, input_format)
-                for sentence, scores in tag_stream(predictor, sentences, batch_size, with_scores, workers):
+                sentences = read_input(path, options.input_format, layout, options.sentence_per_line)
+                tagged = tag_stream(predictor, sentences, options.batch_size, options.with_scores,
+                                    options.workers if workers is None else workers)
+                for sentence, scores in tagged:
                     writer.write(sentence, scores)
                     count += 1
                     bar.update()
@@ -170,10 +193,7 @@ def _tag_into(
     return count
 
 
-def _tag_files_sharded(
-    model_dir: str, paths: list[str], input_format: str, output_format: str, output: str, batch_size: int,
-    with_scores: bool, device: str,
-) -> int:
+def _tag_files_sharded(model_dir: str, paths: list[str], output: str, options: TagOptions, device: str) -> int:
     world = distributed.start(torch.device("cpu"))  # gloo: only barriers are needed
     predictor = Predictor.load(model_dir, str(distributed.device_for(choose_device(device))))
     base = output if output != "-" else f".tagger-stdout-{os.environ.get('TORCHELASTIC_RUN_ID', 'run')}"
@@ -181,7 +201,7 @@ def _tag_files_sharded(
     count = 0
     try:
         for index in range(world.rank, len(paths), world.size):
-            count += _tag_into(parts[index], predictor, [paths[index]], input_format, output_format, batch_size, with_scores)
+            count += _tag_into(parts[index], predictor, [paths[index]], options, workers=1)
         distributed.barrier(world)
         if world.is_main:
             with atomic_output(output) as stream:

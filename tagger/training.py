@@ -14,12 +14,13 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from tagger import checkpoint, distributed, store
+from tagger import checkpoint, distributed, faults, store
 from tagger.batching import Encoded, bucketed_batches, encode
 from tagger.config import Config
 from tagger.distributed import World
-from tagger.errors import Interrupted, TaggerError
+from tagger.errors import Interrupted, TaggerError, interrupt_exit_code
 from tagger.evaluation import dev_score
+from tagger.files import WriteError
 from tagger.predict import Predictor, choose_device
 from tagger.store import Task
 from tagger.training_data import Log, build_vocab, log_to_stderr, read_corpus_for_training, singleton_ids
@@ -94,11 +95,21 @@ def run_epoch(
         total_tokens += batch.tokens
         sentences += size
         bar.update(batch.tokens)
-        if step % 20 == 0 and not bar.disable:
+        if step % 20 == 0:
+            mean_loss = _finite_loss(total_loss, sentences, epoch, config)
             elapsed = time.perf_counter() - started
-            bar.set_postfix(loss=f"{total_loss.item() / sentences:.3f}", tok_s=f"{total_tokens / max(elapsed, 1e-9):,.0f}")
+            bar.set_postfix(loss=f"{mean_loss:.3f}", tok_s=f"{total_tokens / max(elapsed, 1e-9):,.0f}")
     bar.close()
-    return total_loss.item() / max(sentences, 1), total_tokens, time.perf_counter() - started
+    return _finite_loss(total_loss, sentences, epoch, config), total_tokens, time.perf_counter() - started
+
+
+def _finite_loss(total_loss: torch.Tensor, sentences: int, epoch: int, config: Config) -> float:
+    """The mean loss so far; stops training with a clear error once it is NaN or infinite."""
+    mean = total_loss.item() / max(sentences, 1)
+    if not math.isfinite(mean):
+        raise TaggerError(f"training diverged in epoch {epoch}: the loss became {mean}; lower train.lr "
+                          f"(now {config.train.lr}) or set train.clip; the weights of the best earlier epoch are kept")
+    return mean
 
 
 def evaluate_dev(predictor: Predictor, items: list[Encoded], gold: list[list[str]], config: Config) -> dict[str, float]:
@@ -151,7 +162,7 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
         task = corpus.task
         if out is not None and world.is_main:
             _refuse_to_overwrite(out)
-            store.save_definition(out, config, vocab, task)
+            _write_definition(out, config, vocab, task)
     model = store.build_model(config, vocab, task)
     if pretrained is not None:
         model.set_pretrained(pretrained)
@@ -168,6 +179,14 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     dev_gold = [s.labels[task.label_column] for s in corpus.dev]
     optimizer = make_optimizer(model, config)
     return Run(config, device, world, task, vocab, model, loss_module, optimizer, train_items, dev_items, dev_gold)
+
+
+def _write_definition(out: Path, config: Config, vocab: Vocab, task: Task) -> None:
+    try:
+        store.save_definition(out, config, vocab, task)
+    except OSError as error:
+        raise TaggerError(f"{out}: cannot create the run directory ({error.strerror})") from None
+    faults.point("definition")
 
 
 def _reload_definition(out: Path, config: Config, log: Log, is_main: bool) -> tuple[Vocab, Task]:
@@ -195,10 +214,31 @@ class Trainer:
         self.predictor = Predictor(run.model, run.vocab, run.task, run.config, run.device)
 
     def resume(self) -> None:
-        self.progress = checkpoint.restore(self.out, self.run.model, self.run.optimizer, self.run.world.rank)
+        progress = checkpoint.restore(self.out, self.run.model, self.run.optimizer, self.run.world.rank)
+        if set(progress) != set(self.progress):
+            raise store.ModelDirError(f"{self.out / checkpoint.DIRECTORY}: the checkpoint's progress is damaged "
+                                      f"(keys {sorted(progress)}); train again with --out")
+        self.progress = progress
         if self.run.world.is_main:
             _truncate_metrics_log(self.out / METRICS_LOG, self.progress["epoch"])
-        self.log(f"resuming {self.out} after epoch {self.progress['epoch']}")
+            if self.progress["best_epoch"] == self.progress["epoch"]:
+                # The checkpoint's weights are the best ones: rewriting them repairs a kill
+                # that landed before or during the write of model.safetensors.
+                store.save_weights(self.out, self.run.model)
+        if self.finished():
+            self.log(f"{self.out}: training is already complete ({self.progress['epoch']} epochs; "
+                     f"{describe_best(_final_metrics(self.progress, self.run.task, self.run.config))}); to train "
+                     f"longer: tagger train --resume {self.out} --set train.epochs={self.progress['epoch'] + 10}"
+                     + (f" --set train.patience={self.run.config.train.patience + 5}" if self._stopped_early() else ""))
+        else:
+            self.log(f"resuming {self.out} after epoch {self.progress['epoch']}")
+
+    def _stopped_early(self) -> bool:
+        return bool(self.run.dev_items) and self.progress["bad_epochs"] >= self.run.config.train.patience
+
+    def finished(self) -> bool:
+        """No epoch is left to train: the last one is done, or early stopping ended the run."""
+        return self.progress["epoch"] >= self.run.config.train.epochs or self._stopped_early()
 
     def fit(self) -> dict:
         run, config = self.run, self.run.config
@@ -207,40 +247,51 @@ class Trainer:
             self.log(f"distributed: {run.world.size} processes; effective batch size "
                      f"{config.train.batch_size * run.world.size}, learning rate {config.train.lr}")
         try:
-            for epoch in range(self.progress["epoch"] + 1, config.train.epochs + 1):
+            first = self.progress["epoch"] + 1
+            for epoch in range(first, config.train.epochs + 1) if not self.finished() else ():
                 loss, tokens, seconds = run_epoch(run.loss_module, run.optimizer, run.train_items, config, epoch,
                                                   run.device, self.show_progress, run.world)
                 states = distributed.rng_states(run.world)
                 stop = self.end_epoch(epoch, loss, tokens * run.world.size, seconds, states) if run.world.is_main else False
                 if distributed.broadcast_flag(run.world, stop, run.device):
                     break
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"interrupted; the checkpoint after epoch {self.progress['epoch']} is in {self.out / checkpoint.DIRECTORY}. "
-                f"Resume with: tagger train --resume {self.out}"
-            ) from None
-        if run.world.is_main:
-            store.save_metrics(self.out, _final_metrics(self.progress, run.task, config))
+            if run.world.is_main:
+                faults.point("final")
+                store.save_metrics(self.out, _final_metrics(self.progress, run.task, config))
+        except KeyboardInterrupt as interrupt:
+            raise Interrupted(f"interrupted; {self._kept()}. Resume with: tagger train --resume {self.out}",
+                              interrupt_exit_code(interrupt)) from None
+        except WriteError as error:
+            raise TaggerError(f"{error}; {self._kept()}. Once there is room, continue with: "
+                              f"tagger train --resume {self.out}") from None
         distributed.barrier(run.world)
         return json.loads((self.out / store.METRICS).read_text(encoding="utf-8"))
+
+    def _kept(self) -> str:
+        if self.progress["epoch"] == 0:
+            return f"no epoch was finished, so {self.out} holds no trained weights yet"
+        return f"the checkpoint after epoch {self.progress['epoch']} is in {self.out / checkpoint.DIRECTORY}"
 
     def end_epoch(self, epoch: int, loss: float, tokens: int, seconds: float, rng_states: list) -> bool:
         """Dev evaluation, best model, metrics record, checkpoint (rank 0); True to stop early."""
         run, progress = self.run, self.progress
         scores = evaluate_dev(self.predictor, run.dev_items, run.dev_gold, run.config) if run.dev_items else {}
         score = main_score(scores) if scores else -loss
+        updated = dict(progress, epoch=epoch, seconds=progress["seconds"] + seconds)
         if score > progress["best_score"]:
-            progress.update(best_score=score, best_epoch=epoch, bad_epochs=0)
+            updated.update(best_score=score, best_epoch=epoch, bad_epochs=0)
             store.save_weights(self.out, run.model)
+            faults.point("weights")
         else:
-            progress["bad_epochs"] += 1
-        progress["epoch"] = epoch
-        progress["seconds"] += seconds
+            updated["bad_epochs"] += 1
         record = {"epoch": epoch, "train_loss": round(loss, 5), "lr": learning_rate(run.config, epoch),
-                  "dev": {key: round(value, 4) for key, value in scores.items()}, "best_epoch": progress["best_epoch"],
+                  "dev": {key: round(value, 4) for key, value in scores.items()}, "best_epoch": updated["best_epoch"],
                   "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds)}
         _append_metrics(self.out / METRICS_LOG, record)
-        checkpoint.save(self.out, run.model, run.optimizer, progress, rng_states)
+        faults.point("metrics-line")
+        checkpoint.save(self.out, run.model, run.optimizer, updated, rng_states)
+        progress.update(updated)  # only now is the epoch kept: messages and metrics.json follow the checkpoint
+        faults.point("checkpoint")
         self.log(_summary(record, scores, progress))
         if run.dev_items and progress["bad_epochs"] >= run.config.train.patience:
             self.log(f"early stopping: no improvement for {run.config.train.patience} epochs")
@@ -255,6 +306,11 @@ def train(config: Config, out: str | Path, resume: bool = False, show_progress: 
     rank 0 alone evaluates, logs and writes the run directory.
     """
     out = Path(out)
+    if resume and checkpoint.find(out) is None:
+        if (out / store.METRICS).exists():
+            raise TaggerError(f"--resume {out}: the run is finished and has no checkpoint/ left to continue from")
+        log(f"{out}: the run stopped before its first epoch was saved; starting it again from the beginning")
+        resume = False
     run = prepare_run(config, out, resume, log)
     distributed.barrier(run.world)
     try:
@@ -278,7 +334,9 @@ def _describe(train_items: list[Encoded], dev_items: list[Encoded], task: Task, 
 
 def _refuse_to_overwrite(out: Path) -> None:
     """A directory with a finished epoch is kept (resume it); one killed before that is started afresh."""
-    if checkpoint.find(out) is not None or (out / store.WEIGHTS).exists():
+    if out.exists() and not out.is_dir():
+        raise TaggerError(f"{out}: is a file; --out names the directory to write the model to")
+    if checkpoint.find(out) is not None or (out / store.METRICS).exists():
         raise TaggerError(f"{out}: already holds a model; choose another --out, or continue it with --resume {out}")
 
 
@@ -313,12 +371,20 @@ def _truncate_metrics_log(path: Path, last_epoch: int) -> None:
     path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
+def describe_best(metrics: dict) -> str:
+    """One line on the kept epoch, for people: its dev score, or its training loss without dev data."""
+    if metrics["best_dev_metric"] == "train_loss":
+        return f"no dev set: kept epoch {metrics['best_epoch']} (lowest training loss, {metrics['best_dev_score']:.4f})"
+    return f"best dev {metrics['best_dev_metric']} {metrics['best_dev_score']:.2f} at epoch {metrics['best_epoch']}"
+
+
 def _final_metrics(progress: dict, task: Task, config: Config) -> dict:
     import platform
 
+    with_dev = bool(config.data.dev)
     return {
-        "best_dev_score": progress["best_score"],
-        "best_dev_metric": "f1" if task.corpus_scheme else "accuracy",
+        "best_dev_score": progress["best_score"] if with_dev else -progress["best_score"],
+        "best_dev_metric": ("f1" if task.corpus_scheme else "accuracy") if with_dev else "train_loss",
         "best_epoch": progress["best_epoch"],
         "epochs_run": progress["epoch"],
         "training_seconds": round(progress["seconds"], 2),

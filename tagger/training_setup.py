@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tagger import config as config_module
 from tagger.config import Config, ConfigError
-from tagger.store import CONFIG
+from tagger.store import CONFIG, read_json
 
 
 def _flag_overrides(flags: dict[str, object]) -> list[str]:
@@ -40,15 +40,15 @@ def config_for_run(
         saved = Path(resume_dir) / CONFIG
         if not saved.is_file():
             raise ConfigError(f"--resume {resume_dir}: no {CONFIG} there; is it a run directory?")
-        data = json.loads(saved.read_text(encoding="utf-8"))["config"]
-        config_module.apply_overrides(data, items)
-        return config_module.from_dict(data, str(saved)), resume_dir
+        data = read_json(saved).get("config")
+        if not isinstance(data, dict):
+            raise ConfigError(f"{saved}: no config in it; the run directory is damaged")
+        return config_module.from_dict(data, str(saved), config_module.apply_overrides(data, items)), resume_dir
     if config_file is not None:
         config = config_module.load(config_file, items)
     else:
         data: dict = {}
-        config_module.apply_overrides(data, items)
-        config = config_module.from_dict(data, "command line")
+        config = config_module.from_dict(data, "command line", config_module.apply_overrides(data, items))
     return config, out or config.out
 
 

@@ -111,8 +111,8 @@ class Vocab:
     def from_json(cls, data: dict) -> Vocab:
         expected = {"words", "chars", "labels", "lowercase"}
         if not isinstance(data, dict) or set(data) != expected:
-            raise ValueError(f"vocab.json must have exactly the keys {sorted(expected)}")
+            raise ValueError(f"must have exactly the keys {sorted(expected)}")
         lists = [data["words"], data["chars"], data["labels"]]
         if not all(isinstance(items, list) and all(isinstance(item, str) for item in items) for items in lists):
-            raise ValueError("vocab.json: words, chars and labels must be lists of strings")
+            raise ValueError("words, chars and labels must be lists of strings")
         return cls(Index(data["words"]), Index(data["chars"]), Index(data["labels"]), bool(data["lowercase"]))

@@ -130,8 +130,14 @@ def test_conllu_misc_key_as_label(tmp_path):
 def test_format_is_detected_and_can_be_overridden(tmp_path):
     path = write(tmp_path / "a.txt", CONLLU)
     assert read_corpus(str(path))[0] == "conllu"
-    format_name, _, sentences = read_all(str(path), format_name="conll", label_column="4")
-    assert format_name == "conll" and sentences[0].tokens[0] == "1"
+    format_name, _, sentences = read_all(str(path), format_name="conll", label_column="4", token_column=2)
+    assert format_name == "conll" and sentences[0].tokens[0] != "1"
+
+
+def test_conllu_read_as_columns_with_the_id_as_token_is_refused(tmp_path):
+    path = write(tmp_path / "a.conllu", CONLLU)
+    with pytest.raises(InputError, match="looks like CoNLL-U"):
+        read_all(str(path), format_name="conll", label_column="4")
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO
 
 from tagger.data import Sentence
@@ -14,6 +15,15 @@ from tagger.formats import conll, conllu
 CONLL, CONLLU = "conll", "conllu"
 FORMATS = (CONLL, CONLLU)
 _DEFAULT_LABEL_COLUMN = {CONLL: conll.LAST, CONLLU: "upos"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a file's tokens and labels are: its format (None: detected), token and label columns."""
+
+    format: str | None = None
+    token_column: str | int = 1
+    label_column: str | None = None  # None: the format's default (last column, or upos)
 
 
 def default_label_column(format_name: str) -> str:
@@ -50,15 +60,20 @@ def read_corpus(
     """
     lines = read_lines(path)
     head: list[tuple[int, str]] = []
+    for item in lines:
+        head.append(item)
+        text = strip_ending(item[1]).strip()
+        if text and not text.startswith("#"):
+            break
     if format_name is None:
-        for item in lines:
-            head.append(item)
-            text = strip_ending(item[1]).strip()
-            if text and not text.startswith("#"):
-                break
         format_name = _detect(head)
     if format_name not in FORMATS:
         raise InputError(path, None, f"unknown format {format_name!r}; expected one of {', '.join(FORMATS)}")
+    if format_name == CONLL and head and conll.column_index(token_column, path) == 0 and looks_like_conllu(head[-1][1]):
+        raise InputError(path, head[-1][0], "looks like CoNLL-U (10 tab-separated fields, an integer id first), but is read "
+                                            "as a column file whose first column is the token: that would read the ids as "
+                                            "tokens; use the conllu format (--format/--input-format conllu) or name "
+                                            "the --token-column")
     stream = itertools.chain(head, lines)
     column = (label_column or default_label_column(format_name)) if with_labels else None
     columns = (column,) if column is not None else ()
@@ -76,6 +91,11 @@ def _non_empty(sentences: Iterator[Sentence], path: str) -> Iterator[Sentence]:
         yield sentence
     if not seen:
         raise InputError(path, 1, "no sentences: the file is empty or has no token lines")
+
+
+def read_layout(path: str, layout: Layout, with_labels: bool = True) -> tuple[str, str | None, Iterator[Sentence]]:
+    """`read_corpus` with the format and columns of a Layout."""
+    return read_corpus(path, layout.format, layout.label_column, layout.token_column, with_labels)
 
 
 def read_all(path: str, **options) -> tuple[str, str | None, list[Sentence]]:

@@ -41,7 +41,7 @@ _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": 
 
 def write_jsonl(record: dict, stream: IO[str]) -> None:
     """One record per line: UTF-8 text as is, but every line-breaking character escaped."""
-    stream.write(json.dumps(record, ensure_ascii=False).translate(_LINE_BREAKS) + "\n")
+    stream.write(json.dumps(record, ensure_ascii=False, allow_nan=False).translate(_LINE_BREAKS) + "\n")
 
 
 def inline_line(sentence: Sentence, label_key: str) -> str:

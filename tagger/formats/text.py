@@ -3,15 +3,20 @@
 A rule-based tokenizer for English-like text following the conventions of the training
 corpora (Penn Treebank, UD EWT, CoNLL-2003): punctuation split off, `don't` -> `do n't`,
 `it's` -> `it 's`; URLs, e-mail addresses, numbers with separators (`1,200.50`,
-`1996-08-22`) and abbreviations (`U.S.`, `Mr.`) kept whole. Paragraphs (separated by
-blank lines) are split into sentences after `.`, `!` or `?` when what follows starts a
-new sentence. Offsets index the decoded input string, so `text[start:end]` is the token.
+`1996-08-22`), abbreviations (`U.S.`, `Mr.`), `@user` and `#hashtag` kept whole. A token
+never ends inside a Unicode grapheme cluster (accents written as combining marks,
+Devanagari syllables, flags and other emoji sequences). Paragraphs (separated by blank
+lines) are split into sentences after `.`, `!` or `?` when what follows starts a new
+sentence, or each line is one sentence. Offsets index the decoded input string, so
+`text[start:end]` is the token.
 """
+
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+
+import regex
 
 from tagger.data import Sentence
 
@@ -21,19 +26,22 @@ ABBREVIATIONS = (
 ).split()
 _SPACE = r"[\s\u200b\u200c\u200d\u2060\ufeff]+"
 _ABBREVIATION = "|".join(re.escape(word) for word in sorted(set(ABBREVIATIONS), key=len, reverse=True))
-TOKEN = re.compile(
+# `regex` rather than `re`: its \w includes combining marks, and \X is a grapheme cluster.
+TOKEN = regex.compile(
     rf"""
     (?P<space>{_SPACE})
     |(?P<url>(?:https?://|www\.)[^\s<>"]{{0,2048}}[^\s<>".,;:!?)\]}}'])
     |(?P<email>[\w.+-]{{1,64}}@[\w-]{{1,63}}(?:\.[\w-]{{1,63}}){{1,8}})
+    |(?P<social>(?<!\w)(?:@\w{{1,64}}|\#\w{{0,139}}[^\W\d_]\w{{0,139}}))
     |(?P<abbreviation>(?:[^\W\d_]\.){{2,}}|(?:{_ABBREVIATION})\.(?!\w))
     |(?P<number>\d+(?:[.,:/-]\d+){{0,8}}(?:st|nd|rd|th)?(?![^\W\d_]))
     |(?P<word>[^\W_](?:[\w]|[-'’](?=\w))*)
     |(?P<ellipsis>\.\.\.|--|[!?]+)
-    |(?P<other>.)
+    |(?P<other>\X)
     """,
-    re.VERBOSE | re.DOTALL,
+    regex.VERBOSE | regex.DOTALL | regex.VERSION0,
 )
+GRAPHEME = regex.compile(r"\X", regex.DOTALL)
 CLITIC = re.compile(r"(?i)(?:(?<=\w)(n['’]t)|(['’](?:s|re|ve|ll|d|m)))$")
 SENTENCE_END = {".", "!", "?", "...", "!!", "??", "?!", "!?"}
 CLOSERS = {'"', "'", ")", "]", "}", "’", "”", "»"}
@@ -48,11 +56,23 @@ def _split_clitics(word: str, start: int) -> list[tuple[int, int]]:
     return [(start, cut), (cut, start + len(word))]
 
 
-def _extend_marks(text: str, end: int) -> int:
-    """Combining marks (accents, variation selectors) stay with the character before them."""
-    while end < len(text) and unicodedata.category(text[end]).startswith("M"):
-        end += 1
-    return end
+def _grapheme_ends(text: str, start: int, end: int) -> int:
+    """`end` moved forward to the end of the grapheme cluster it falls in (unchanged on a boundary)."""
+    cluster = GRAPHEME.match(text, start)
+    while cluster is not None and cluster.end() < end:
+        cluster = GRAPHEME.match(text, cluster.end())
+    return end if cluster is None else max(end, cluster.end())
+
+
+def _whole_graphemes(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge tokens that would end inside a grapheme cluster (ZWJ sequences, a mark after punctuation)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            continue
+        merged.append((start, _grapheme_ends(text, start, end)))
+    return merged
 
 
 def tokenize(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -61,15 +81,17 @@ def tokenize(text: str, offset: int = 0) -> list[tuple[int, int]]:
     position = 0
     while position < len(text):
         match = TOKEN.match(text, position)
-        kind, start, end = match.lastgroup, match.start(), _extend_marks(text, match.end())
+        kind, start, end = match.lastgroup, match.start(), match.end()
         position = end
         if kind == "space":
             continue
         if kind == "word":
-            spans.extend((offset + s, offset + e) for s, e in _split_clitics(text[start:end], start))
+            spans.extend(_split_clitics(text[start:end], start))
         else:
-            spans.append((offset + start, offset + end))
-    return spans
+            spans.append((start, end))
+    if not text.isascii():
+        spans = _whole_graphemes(text, spans)
+    return [(offset + start, offset + end) for start, end in spans]
 
 
 def _starts_sentence(token: str) -> bool:
@@ -97,47 +119,62 @@ def split_sentences(text: str, spans: list[tuple[int, int]], offset: int = 0) ->
     return sentences
 
 
+def _sentence(text: str, spans: list[tuple[int, int]], offset: int) -> Sentence:
+    tokens = [text[start - offset : end - offset] for start, end in spans]
+    return Sentence(tokens, {}, None, spans, text[spans[0][0] - offset : spans[-1][1] - offset])
+
+
 def sentences_of(text: str, offset: int = 0) -> list[Sentence]:
     """Sentences of one paragraph of text; offsets index the whole input when `offset` is its start."""
-    result: list[Sentence] = []
-    for spans in split_sentences(text, tokenize(text, offset), offset):
-        tokens = [text[start - offset : end - offset] for start, end in spans]
-        sentence_text = text[spans[0][0] - offset : spans[-1][1] - offset]
-        result.append(Sentence(tokens, {}, None, spans, sentence_text))
-    return result
+    return [_sentence(text, spans, offset) for spans in split_sentences(text, tokenize(text, offset), offset)]
+
+
+def line_sentence(text: str, offset: int = 0) -> list[Sentence]:
+    """A line of text as one sentence (none for a blank line)."""
+    spans = tokenize(text, offset)
+    return [_sentence(text, spans, offset)] if spans else []
 
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u200b\ufeff]*\n")
+LINE_BREAK = re.compile(r"\n")
+WHITE_SPACE = re.compile(r"\s")
 MAX_PARAGRAPH_CHARS = 1 << 20
 
 
-def _soft_cut(buffer: str) -> int:
-    """Where to cut an over-long paragraph: after the last white space within the limit."""
+def _soft_cut(buffer: str) -> int | None:
+    """Where to cut an over-long paragraph: after the last white space within the limit.
+
+    A token longer than the limit is kept whole: the cut is after it, or None while the
+    buffer holds no white space after it yet.
+    """
     cut = max(buffer.rfind(" ", 0, MAX_PARAGRAPH_CHARS), buffer.rfind("\n", 0, MAX_PARAGRAPH_CHARS))
-    return cut + 1 if cut > 0 else MAX_PARAGRAPH_CHARS
+    if cut > 0:
+        return cut + 1
+    after = WHITE_SPACE.search(buffer, MAX_PARAGRAPH_CHARS)
+    return after.end() if after is not None else None
 
 
-def read_text(chunks: Iterable[str]) -> Iterator[Sentence]:
+def read_text(chunks: Iterable[str], sentence_per_line: bool = False) -> Iterator[Sentence]:
     """Sentences of raw text given in pieces of any size; paragraphs end at blank lines.
 
-    Memory stays bounded: a paragraph longer than MAX_PARAGRAPH_CHARS is cut at white
-    space (a sentence running across the cut is split there). Offsets index the whole input.
+    With `sentence_per_line`, each non-blank line is one sentence. Memory stays bounded:
+    a paragraph longer than MAX_PARAGRAPH_CHARS is cut at white space (a sentence running
+    across the cut is split there). Offsets index the whole input.
     """
+    boundary = LINE_BREAK if sentence_per_line else PARAGRAPH_BREAK
+    segment: Callable[[str, int], list[Sentence]] = line_sentence if sentence_per_line else sentences_of
     buffer, base = "", 0
     for chunk in chunks:
         buffer += chunk
         while True:
-            match = PARAGRAPH_BREAK.search(buffer)
-            if match is not None:
-                cut = match.end()
-            elif len(buffer) > MAX_PARAGRAPH_CHARS:
-                cut = _soft_cut(buffer)
-            else:
+            match = boundary.search(buffer)
+            cut = match.end() if match is not None else _soft_cut(buffer) if len(buffer) > MAX_PARAGRAPH_CHARS else None
+            if cut is None:
                 break
-            yield from sentences_of(buffer[:cut], base)
+            yield from segment(buffer[:cut], base)
             buffer, base = buffer[cut:], base + cut
     if buffer:
-        yield from sentences_of(buffer, base)
+        yield from segment(buffer, base)
 
 
 def read_token_lines(lines: Iterable[tuple[int, str]]) -> Iterator[Sentence]:
