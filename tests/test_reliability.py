@@ -188,3 +188,97 @@ def test_training_on_a_corpus_of_one_token_sentences(tmp_path):
     assert metrics["epochs_run"] == 3
     predicted = Predictor.load(tmp_path / "run", "cpu").predict([["Paris"], ["run"]])
     assert all(len(labels) == 1 for labels in predicted)
+
+
+KILL_ARGS = ["configs/sample-ner.toml", "--epochs", "4", "--set", "train.patience=100", "--set", "train.threads=1",
+             "--set", "model.hidden=16", "--quiet"]
+
+
+def run_train(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "tagger", "train", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted") / "run"
+    assert run_train(*KILL_ARGS, "--out", str(out)).returncode == 0
+    return out
+
+
+@pytest.mark.parametrize("kill_at", ["definition", "write:model.safetensors", "weights", "metrics-line@2",
+                                     "write:state.json@2", "checkpoint@3", "write:metrics.json", "final"])
+def test_a_kill_at_each_point_of_training_resumes_to_the_uninterrupted_model(uninterrupted, tmp_path, kill_at):
+    out = tmp_path / "run"
+    killed = run_train(*KILL_ARGS, "--out", str(out), env={**os.environ, "TAGGER_KILL_AT": kill_at})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert_consistent(out)
+    resumed = run_train("--resume", str(out), "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "model.safetensors").read_bytes() == (uninterrupted / "model.safetensors").read_bytes()
+    epochs = [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 3, 4]
+    assert json.loads((out / "metrics.json").read_text())["best_epoch"] == json.loads(
+        (uninterrupted / "metrics.json").read_text())["best_epoch"]
+    Predictor.load(out, "cpu")
+    assert not list(out.glob(".*"))
+
+
+def test_a_run_killed_before_its_first_checkpoint_can_be_started_again_with_out(tmp_path):
+    out = tmp_path / "run"
+    killed = run_train(*KILL_ARGS, "--out", str(out), env={**os.environ, "TAGGER_KILL_AT": "weights"})
+    assert killed.returncode == -signal.SIGKILL
+    again = run_train(*KILL_ARGS, "--epochs", "1", "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    Predictor.load(out, "cpu")
+
+
+def test_resuming_a_finished_run_says_it_is_complete_and_how_to_go_on(uninterrupted, tmp_path):
+    import shutil
+
+    shutil.copytree(uninterrupted, tmp_path / "run")
+    result = run_train("--resume", str(tmp_path / "run"), "--quiet")
+    assert result.returncode == 0
+    assert "training is already complete (4 epochs" in result.stderr and "--set train.epochs=" in result.stderr
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == (uninterrupted / "model.safetensors").read_bytes()
+
+
+def test_a_config_given_with_resume_is_refused_not_ignored(uninterrupted):
+    result = run_train("configs/sample-ner.toml", "--resume", str(uninterrupted))
+    assert result.returncode == 2
+    assert "would be ignored" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("damage", ["config.json", "checkpoint/state.json", "checkpoint/optimizer.safetensors"])
+def test_a_damaged_run_directory_on_resume_is_one_line(uninterrupted, tmp_path, damage):
+    import shutil
+
+    shutil.copytree(uninterrupted, tmp_path / "run")
+    (tmp_path / "run" / damage).write_text('{"truncated": ')
+    result = run_train("--resume", str(tmp_path / "run"), "--set", "train.epochs=5")
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and damage.split("/")[-1] in last
+    assert "Traceback" not in result.stderr
+
+
+def test_disk_full_while_saving_says_what_is_kept_and_resume_works(tmp_path, monkeypatch):
+    from tagger import config as config_module
+    from tagger import training
+    from tagger.files import WriteError
+
+    config = config_module.from_dict(
+        {"data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
+         "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
+         "train": {"epochs": 2, "device": "cpu", "threads": 1}}, "test")
+
+    def disk_full(directory, model):
+        raise WriteError(f"{directory / 'model.safetensors'}: write failed (No space left on device)")
+
+    monkeypatch.setattr(store, "save_weights", disk_full)
+    with pytest.raises(TaggerError, match="No space left.*holds no trained weights yet.*--resume"):
+        training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
+    monkeypatch.undo()
+    metrics = training.train(config, tmp_path / "run", resume=True, show_progress=False, log=lambda message: None)
+    assert metrics["epochs_run"] == 2
+    Predictor.load(tmp_path / "run", "cpu")

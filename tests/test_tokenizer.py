@@ -1,7 +1,11 @@
 """The raw-text tokenizer and sentence splitter on tricky strings; offsets must slice the input."""
-import pytest
 
-from tagger.formats.text import read_text, sentences_of
+import unicodedata
+
+import pytest
+import regex
+
+from tagger.formats.text import read_text, sentences_of, tokenize
 
 
 @pytest.mark.parametrize(
@@ -70,3 +74,44 @@ def test_paragraph_longer_than_the_buffer_is_cut_at_white_space(monkeypatch):
     tokens = [token for sentence in sentences for token in sentence.tokens]
     assert tokens == text.replace(".", " .").split()
     assert all(text[a:b] == t for s in sentences for (a, b), t in zip(s.offsets, s.tokens))
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (unicodedata.normalize("NFD", "München ist schön."), unicodedata.normalize("NFD", "München ist schön .").split()),
+        ("नमस्ते दुनिया", ["नमस्ते", "दुनिया"]),
+        ("I ❤️ 🇳🇴 and 👩\u200d👩\u200d👧!", ["I", "❤️", "🇳🇴", "and", "👩\u200d👩\u200d👧", "!"]),
+        ("e\u0301te\u0301 ,\u0301 x", ["e\u0301te\u0301", ",\u0301", "x"]),
+    ],
+)
+def test_tokens_never_split_a_grapheme_cluster(text, expected):
+    spans = tokenize(text)
+    assert [text[start:end] for start, end in spans] == expected
+    clusters = {match.end() for match in regex.finditer(r"\X", text)} | {0}
+    assert all(start in clusters and end in clusters for start, end in spans)
+
+
+def test_mentions_and_hashtags_stay_whole():
+    text = "Thanks @maria_l! #NLP2026 rocks, C# too, #1 fan, me@example.org"
+    assert [text[s:e] for s, e in tokenize(text)] == [
+        "Thanks", "@maria_l", "!", "#NLP2026", "rocks", ",", "C", "#", "too", ",", "#", "1", "fan", ",", "me@example.org"]
+
+
+def test_a_token_longer_than_the_read_piece_stays_one_token():
+    from tagger.formats.text import MAX_PARAGRAPH_CHARS
+
+    long_token = "x" * (MAX_PARAGRAPH_CHARS + 5000)
+    text = f"{long_token} end"
+    pieces = [text[i : i + 65536] for i in range(0, len(text), 65536)]
+    sentences = list(read_text(pieces))
+    assert [len(t) for s in sentences for t in s.tokens] == [len(long_token), 3]
+    assert sentences[-1].offsets[-1] == (len(text) - 3, len(text))
+
+
+def test_sentence_per_line_makes_each_line_one_sentence_with_offsets():
+    text = "no final stop here\nlol what. Another one\n\n  indented line\n"
+    sentences = list(read_text([text], sentence_per_line=True))
+    assert [s.tokens for s in sentences] == [["no", "final", "stop", "here"], ["lol", "what", ".", "Another", "one"],
+                                             ["indented", "line"]]
+    assert all(text[start:end] == token for s in sentences for token, (start, end) in zip(s.tokens, s.offsets))

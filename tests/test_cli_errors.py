@@ -1,0 +1,238 @@
+"""Whatever a user types: outputs that would destroy data are refused, bad input gets one line and exit 2."""
+
+import bz2
+import gzip
+import json
+import lzma
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from click.testing import CliRunner
+from safetensors.torch import load_file, save_file
+
+from tagger.cli import main
+from tagger.predict import Predictor
+from tagger.store import ModelDirError
+from tests.conftest import ROOT, SAMPLES, write
+
+NER_TEST = SAMPLES / "sample-ner" / "test.conll"
+
+
+def run_cli(*args, stdin=None):
+    return CliRunner().invoke(main, [str(arg) for arg in args], input=stdin)
+
+
+def assert_one_line_error(result, fragment):
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert fragment in message and "\n" not in message and "Traceback" not in message, message
+
+
+# 1-2: outputs that would destroy data
+
+
+def test_tag_output_equal_to_the_input_is_refused_and_the_input_kept(ner_model, tmp_path):
+    text = write(tmp_path / "x.txt", "Maria flew to Oslo.\n")
+    assert_one_line_error(run_cli("tag", ner_model, text, "--output", text), "would overwrite the input")
+    link = tmp_path / "link.txt"
+    link.symlink_to(text)
+    assert_one_line_error(run_cli("tag", ner_model, text, "--output", tmp_path / "sub" / ".." / "link.txt"),
+                          "would overwrite the input")
+    assert text.read_text() == "Maria flew to Oslo.\n"
+
+
+def test_evaluate_output_equal_to_the_gold_file_is_refused(ner_model, tmp_path):
+    gold = write(tmp_path / "gold.conll", NER_TEST.read_text())
+    assert_one_line_error(run_cli("evaluate", ner_model, gold, "--output", gold), "would overwrite the input")
+    assert gold.read_text() == NER_TEST.read_text()
+
+
+def test_outputs_inside_a_model_directory_are_refused(ner_model, tmp_path):
+    before = (ner_model / "model.safetensors").read_bytes()
+    for args in (["tag", ner_model, NER_TEST, "--input-format", "conll"], ["evaluate", ner_model, NER_TEST]):
+        result = run_cli(*args, "--output", ner_model / "model.safetensors", "--force")
+        assert_one_line_error(result, "inside the model directory")
+    assert (ner_model / "model.safetensors").read_bytes() == before
+
+
+def test_an_existing_output_is_replaced_only_with_force(ner_model, tmp_path):
+    out = write(tmp_path / "out.jsonl", "keep me\n")
+    assert_one_line_error(run_cli("tag", ner_model, "--output", out, stdin="Oslo.\n"), "--force")
+    assert out.read_text() == "keep me\n"
+    assert run_cli("tag", ner_model, "--output", out, "--force", stdin="Oslo.\n").exit_code == 0
+    assert json.loads(out.read_text())["tokens"][0]["text"] == "Oslo"
+
+
+# 5: SIGTERM
+
+
+def test_sigterm_while_writing_an_output_exits_143_and_leaves_nothing(ner_model, tmp_path):
+    out = tmp_path / "out.jsonl"
+    process = subprocess.Popen([sys.executable, "-m", "tagger", "tag", str(ner_model), "--output", str(out)], cwd=ROOT,
+                               stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdin.write(b"Maria flew to Oslo.\n")
+    process.stdin.flush()
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".out.jsonl.*.tmp")) and time.time() < deadline:
+        time.sleep(0.1)
+    assert list(tmp_path.glob(".out.jsonl.*.tmp")), "the output's temporary file never appeared"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 143
+    assert b"Traceback" not in process.stderr.read()
+    assert list(tmp_path.iterdir()) == []
+
+
+# 7: numbers
+
+
+@pytest.mark.parametrize("setting, value", [("lr", "-1.0"), ("lr", "nan"), ("lr", "inf"), ("seed", "99999999999999999999"),
+                                            ("momentum", "1.5"), ("patience", "0"), ("clip", "-1")])
+def test_out_of_range_numbers_are_refused_naming_the_setting(tmp_path, setting, value):
+    train = SAMPLES / "sample-ner" / "train.conll"
+    config = write(tmp_path / "c.toml", f'[data]\ntrain = "{train}"\n[train]\n{setting} = {value}\n')
+    assert_one_line_error(run_cli("train", config, "--out", tmp_path / "run"), f"train.{setting}")
+    assert not (tmp_path / "run").exists()
+
+
+def test_set_errors_name_the_set_option_not_the_file(tmp_path):
+    result = run_cli("train", ROOT / "configs" / "sample-ner.toml", "--set", "train.lr=-0.1", "--out", tmp_path / "run")
+    assert_one_line_error(result, "--set train.lr: -0.1 is out of range")
+    assert_one_line_error(run_cli("benchmark", "train", ROOT / "configs" / "sample-ner.toml", "--set", "train.lr=-1"),
+                          "--set train.lr")
+
+
+def test_a_diverging_run_stops_with_a_message_and_never_writes_nan(tmp_path):
+    from tagger import config as config_module
+    from tagger import training
+    from tagger.errors import TaggerError
+
+    config = config_module.from_dict(
+        {"data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
+         "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
+         "train": {"epochs": 3, "lr": 1e38, "clip": 0.0, "optimizer": "sgd", "momentum": 0.0, "device": "cpu"}}, "test")
+    with pytest.raises(TaggerError, match="training diverged"):
+        training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
+    if (tmp_path / "run" / "model.safetensors").exists():
+        Predictor.load(tmp_path / "run", "cpu")  # whatever was kept is finite
+
+
+def test_weights_with_nan_are_refused_on_load(ner_model, tmp_path):
+    import shutil
+
+    shutil.copytree(ner_model, tmp_path / "m")
+    tensors = load_file(str(tmp_path / "m" / "model.safetensors"))
+    tensors["output.weight"] = torch.full_like(tensors["output.weight"], float("nan"))
+    save_file(tensors, str(tmp_path / "m" / "model.safetensors"))
+    with pytest.raises(ModelDirError, match="NaN"):
+        Predictor.load(tmp_path / "m", "cpu")
+
+
+# 8, 20: the file system and paths
+
+
+def test_symlink_loop_as_input_is_one_line(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert_one_line_error(run_cli("corpora", "stats", tmp_path / "a"), "cannot open")
+
+
+def test_train_out_naming_a_file_or_an_unwritable_place_is_one_line(tmp_path):
+    existing = write(tmp_path / "file", "x")
+    args = ["train", ROOT / "configs" / "sample-ner.toml", "--epochs", "1", "--out"]
+    assert_one_line_error(run_cli(*args, existing), "is a file")
+    assert_one_line_error(run_cli(*args, "/proc/tagger-run"), "cannot create the run directory")
+
+
+def test_data_train_naming_a_directory_says_so(tmp_path):
+    assert_one_line_error(run_cli("train", "--train", tmp_path, "--out", tmp_path / "run"), "is a directory")
+
+
+def test_damaged_model_config_names_the_file_once(ner_model, tmp_path):
+    import shutil
+
+    shutil.copytree(ner_model, tmp_path / "m")
+    data = json.loads((tmp_path / "m" / "config.json").read_text())
+    data["config"]["train"]["lr"] = "fast"
+    (tmp_path / "m" / "config.json").write_text(json.dumps(data))
+    result = run_cli("tag", tmp_path / "m", stdin="Oslo.\n")
+    assert_one_line_error(result, "config.json: train.lr")
+    assert result.stderr.count(str(tmp_path / "m")) == 1
+
+
+# 10-13: silent garbage
+
+
+def test_one_file_score_needs_three_columns(tmp_path):
+    two = write(tmp_path / "two.conll", "Maria B-PER\nflew O\n")
+    assert_one_line_error(run_cli("score", two), "has 2 columns")
+
+
+def test_score_refuses_two_standard_inputs():
+    assert_one_line_error(run_cli("score", "-", "-", stdin="a O O\n"), "both standard input")
+
+
+def test_conllu_given_as_conll_input_is_refused(upos_model):
+    result = run_cli("tag", upos_model, SAMPLES / "sample-upos" / "test.conllu", "--input-format", "conll")
+    assert_one_line_error(result, "looks like CoNLL-U")
+
+
+@pytest.mark.parametrize("output_format", ["inline", "conll", "conllu"])
+def test_scores_with_a_format_that_cannot_carry_them_is_refused(ner_model, output_format):
+    result = run_cli("tag", ner_model, "--scores", "--output-format", output_format, stdin="Oslo.\n")
+    assert_one_line_error(result, "--scores")
+
+
+# 19: what the bytes are
+
+
+def test_utf16_input_is_named(ner_model, tmp_path):
+    path = write(tmp_path / "u16.txt", "Maria flew to Oslo.\n".encode("utf-16"))
+    assert_one_line_error(run_cli("tag", ner_model, path), "UTF-16")
+    assert_one_line_error(run_cli("corpora", "stats", path), "UTF-16")
+
+
+@pytest.mark.parametrize("compress, suffix", [(gzip.compress, ".gz"), (bz2.compress, ".bz2"), (lzma.compress, ".xz")])
+def test_compressed_inputs_are_read_transparently(ner_model, tmp_path, compress, suffix):
+    plain = NER_TEST.read_bytes()
+    packed = write(tmp_path / ("test.conll" + suffix), compress(plain))
+    result = run_cli("corpora", "stats", packed, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == json.loads(run_cli("corpora", "stats", NER_TEST, "--json").stdout)
+    text = write(tmp_path / ("t.txt" + suffix), compress(b"Maria flew to Oslo.\n"))
+    tagged = run_cli("tag", ner_model, text)
+    assert tagged.exit_code == 0 and json.loads(tagged.stdout)["text"] == "Maria flew to Oslo."
+
+
+def test_damaged_gzip_is_one_line(tmp_path):
+    path = write(tmp_path / "cut.conll.gz", gzip.compress(NER_TEST.read_bytes())[:200])
+    assert_one_line_error(run_cli("corpora", "stats", path), "damaged gzip data")
+
+
+def test_cr_only_line_endings_are_named(tmp_path):
+    path = write(tmp_path / "mac.conll", "Maria B-PER\rflew O\r\r")
+    assert_one_line_error(run_cli("corpora", "stats", path), "CR-only line endings")
+
+
+# 14: no dev set
+
+
+def test_training_without_dev_reports_the_kept_epoch_by_training_loss(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tagger", "train", "--train", str(SAMPLES / "sample-ner" / "train.conll"),
+                             "--epochs", "2", "--set", "model.hidden=16", "--threads", "1", "--out", str(tmp_path / "run"),
+                             "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "no dev set: kept epoch" in result.stderr and "best dev" not in result.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["best_dev_metric"] == "train_loss" and metrics["best_dev_score"] > 0
+
+
+# 21: exit codes
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("tag").exit_code == 2
+    assert run_cli("evaluate", "--no-such-option").exit_code == 2
