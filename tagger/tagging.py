@@ -18,7 +18,7 @@ from tagger import distributed
 from tagger.data import Sentence
 from tagger.errors import TaggerError
 from tagger.files import atomic_output, check_output, read_lines, read_text_chunks, strip_ending
-from tagger.formats import CONLLU, Layout, conll, read_layout, write_corpus
+from tagger.formats import CONLLU, FORMATS, Layout, conll, read_layout, write_corpus
 from tagger.formats.jsonl import inline_line, sentence_record, write_jsonl
 from tagger.formats.text import read_text, read_token_lines
 from tagger.predict import Predictor, choose_device
@@ -176,7 +176,8 @@ def tag_files(model_dir: str, paths: list[str], output: str = "-", options: TagO
 
 def _tag_into(output: str, predictor: Predictor, paths: list[str], options: TagOptions, workers: int | None = None) -> int:
     show_progress = "-" not in paths and not sys.stdout.isatty()
-    layout = predictor.layout(options.input_format, options.token_column, labelled=False)
+    column_input = options.input_format in FORMATS
+    layout = predictor.layout(options.input_format, options.token_column, labelled=False) if column_input else None
     count = 0
     with atomic_output(output) as stream:
         writer = SentenceWriter(stream, options.output_format, predictor, options.input_format)
