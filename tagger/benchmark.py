@@ -1,4 +1,5 @@
 """`tagger benchmark`: tagging and training throughput on this machine, reported for people and as JSON."""
+
 from __future__ import annotations
 
 import platform
@@ -30,7 +31,12 @@ def _sync(device: torch.device) -> None:
 
 
 def tagging_speed(
-    model_dir: str, path: str, batch_size: int = 256, device: str = "auto", passes: int = 5, input_format: str | None = None,
+    model_dir: str,
+    path: str,
+    batch_size: int = 256,
+    device: str = "auto",
+    passes: int = 5,
+    input_format: str | None = None,
     token_column: str | int | None = None,
 ) -> dict:
     """Tokens/s and sentences/s of tokens -> labels (encoding included), median of `passes` after a warm-up.
@@ -53,10 +59,20 @@ def tagging_speed(
         _sync(predictor.device)
         timings.append(time.perf_counter() - begin)
     seconds = statistics.median(timings)
-    result = {"kind": "tag", "model": model_dir, "file": path, "batch_size": batch_size, "sentences": len(sentences),
-              "tokens": tokens, "tokens_per_s": tokens / seconds, "sentences_per_s": len(sentences) / seconds,
-              "pass_seconds": timings, "load_seconds": load_seconds, "peak_rss_mib": _peak_rss_mib(),
-              **_machine(predictor.device)}
+    result = {
+        "kind": "tag",
+        "model": model_dir,
+        "file": path,
+        "batch_size": batch_size,
+        "sentences": len(sentences),
+        "tokens": tokens,
+        "tokens_per_s": tokens / seconds,
+        "sentences_per_s": len(sentences) / seconds,
+        "pass_seconds": timings,
+        "load_seconds": load_seconds,
+        "peak_rss_mib": _peak_rss_mib(),
+        **_machine(predictor.device),
+    }
     if predictor.device.type == "cuda":
         result["peak_gpu_mib"] = torch.cuda.max_memory_allocated(predictor.device) / 2**20
     return result
@@ -76,17 +92,26 @@ def training_speed(config: Config, epochs: int = 1, max_batches: int | None = No
         loss, tokens, seconds = run_epoch(run.loss_module, run.optimizer, items, config, epoch, run.device, show_progress=False)
         _sync(run.device)
         per_epoch.append({"epoch": epoch, "tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds, "loss": loss})
-    return {"kind": "train", "batch_size": config.train.batch_size, "epochs": per_epoch,
-            "tokens_per_s": statistics.median(e["tokens_per_s"] for e in per_epoch),
-            "peak_rss_mib": _peak_rss_mib(), **_machine(run.device)}
+    return {
+        "kind": "train",
+        "batch_size": config.train.batch_size,
+        "epochs": per_epoch,
+        "tokens_per_s": statistics.median(e["tokens_per_s"] for e in per_epoch),
+        "peak_rss_mib": _peak_rss_mib(),
+        **_machine(run.device),
+    }
 
 
 def format_result(result: dict) -> str:
-    lines = [f"{result['kind']} on {result['device']} ({result['device_name']}, {result['threads']} threads), "
-             f"batch size {result['batch_size']}"]
+    lines = [
+        f"{result['kind']} on {result['device']} ({result['device_name']}, {result['threads']} threads), "
+        f"batch size {result['batch_size']}"
+    ]
     if result["kind"] == "tag":
-        lines.append(f"{result['tokens_per_s']:,.0f} tokens/s, {result['sentences_per_s']:,.0f} sentences/s "
-                     f"(median of {len(result['pass_seconds'])} passes over {result['tokens']:,} tokens)")
+        lines.append(
+            f"{result['tokens_per_s']:,.0f} tokens/s, {result['sentences_per_s']:,.0f} sentences/s "
+            f"(median of {len(result['pass_seconds'])} passes over {result['tokens']:,} tokens)"
+        )
         lines.append(f"model load {result['load_seconds']:.2f}s, peak RSS {result['peak_rss_mib']:,.0f} MiB")
     else:
         for epoch in result["epochs"]:

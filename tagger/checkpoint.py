@@ -43,7 +43,10 @@ def _join_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
 
 
 def save(
-    run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, progress: dict,
+    run_directory: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    progress: dict,
     rng_states: list[dict[str, torch.Tensor]],
 ) -> None:
     """Write the checkpoint of a finished epoch (`progress` is JSON: epoch, early stopping, ...).
@@ -95,8 +98,9 @@ def restore(run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.
             torch.cuda.set_rng_state(rng[f"cuda.rank{own}"])
         return dict(data["progress"])
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise ModelDirError(f"{directory}: the checkpoint is damaged ({error.__class__.__name__}: {error}); "
-                            "train again with --out") from None
+        raise ModelDirError(
+            f"{directory}: the checkpoint is damaged ({error.__class__.__name__}: {error}); train again with --out"
+        ) from None
 
 
 def _tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -104,4 +108,3 @@ def _tensors(path: Path) -> dict[str, torch.Tensor]:
         return load_file(str(path))
     except (SafetensorError, OSError) as error:
         raise ModelDirError(f"{path}: not a readable safetensors file ({error})") from None
-

@@ -138,7 +138,12 @@ def corpora_stats(file: str, format_name: str | None, token_column: str, label_c
 @label_column_option
 @force_option
 def corpora_convert(
-    source: str, target: str, scheme: str, format_name: str | None, token_column: str, label_column: str | None,
+    source: str,
+    target: str,
+    scheme: str,
+    format_name: str | None,
+    token_column: str,
+    label_column: str | None,
     force: bool,
 ) -> None:
     """Write SOURCE to TARGET with the label column in another tagging scheme.
@@ -208,8 +213,10 @@ def train_command(
     from tagger.training_setup import config_for_run
 
     if config_file is not None and resume_dir is not None:
-        raise click.UsageError(f"--resume {resume_dir} continues that run with its own saved config.json, so "
-                               f"{config_file} would be ignored; change training settings with --set section.key=value")
+        raise click.UsageError(
+            f"--resume {resume_dir} continues that run with its own saved config.json, so "
+            f"{config_file} would be ignored; change training settings with --set section.key=value"
+        )
     flags = {
         "data.train": train_file,
         "data.dev": dev_file,
@@ -230,12 +237,18 @@ def train_command(
 
 
 mode_option = click.option(
-    "--mode", type=click.Choice(["conlleval", "strict", "default"]), default="conlleval", show_default=True,
+    "--mode",
+    type=click.Choice(["conlleval", "strict", "default"]),
+    default="conlleval",
+    show_default=True,
     help="Span scoring: conlleval counts spans as conlleval does (default is an alias); strict (seqeval) "
     "needs well-formed tags of --scheme.",
 )
 scheme_option = click.option(
-    "--scheme", type=click.Choice(["IOB2", "IOBES"], case_sensitive=False), default="IOB2", show_default=True,
+    "--scheme",
+    type=click.Choice(["IOB2", "IOBES"], case_sensitive=False),
+    default="IOB2",
+    show_default=True,
     help="The tagging scheme seqeval's --mode strict checks the tags against (not the model's scheme).",
 )
 
@@ -273,9 +286,20 @@ def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
 @mode_option
 @scheme_option
 def evaluate_command(
-    model_dir: str, files: tuple[str, ...], as_json: bool, markdown: bool, output: str | None, force: bool,
-    batch_size: int, device: str, format_name: str | None, token_column: str | None, label_column: str | None,
-    workers: int, mode: str, scheme: str,
+    model_dir: str,
+    files: tuple[str, ...],
+    as_json: bool,
+    markdown: bool,
+    output: str | None,
+    force: bool,
+    batch_size: int,
+    device: str,
+    format_name: str | None,
+    token_column: str | None,
+    label_column: str | None,
+    workers: int,
+    mode: str,
+    scheme: str,
 ) -> None:
     """Predict the label column of FILES with MODEL_DIR and report the scores.
 
@@ -313,8 +337,14 @@ def evaluate_command(
 @mode_option
 @scheme_option
 def score_command(
-    gold: str, predicted: str | None, as_json: bool, format_name: str | None, token_column: str, label_column: str | None,
-    mode: str, scheme: str,
+    gold: str,
+    predicted: str | None,
+    as_json: bool,
+    format_name: str | None,
+    token_column: str,
+    label_column: str | None,
+    mode: str,
+    scheme: str,
 ) -> None:
     """Score predictions without a model: GOLD PREDICTED, or one file in conlleval's layout.
 
@@ -339,22 +369,47 @@ def score_command(
 @main.command("tag")
 @click.argument("model_dir", type=click.Path())
 @click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
-@click.option("--input-format", type=click.Choice(["text", "tokens", "conll", "conllu"]), default="text", show_default=True,
-              help="text: raw text, split into sentences and tokens; tokens: one sentence per line, tokens split by spaces.")
-@click.option("--output-format", type=click.Choice(["conll", "conllu", "jsonl", "inline"]), default="jsonl",
-              show_default=True, help="How to write the labelled sentences.")
+@click.option(
+    "--input-format",
+    type=click.Choice(["text", "tokens", "conll", "conllu"]),
+    default="text",
+    show_default=True,
+    help="text: raw text, split into sentences and tokens; tokens: one sentence per line, tokens split by spaces.",
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(["conll", "conllu", "jsonl", "inline"]),
+    default="jsonl",
+    show_default=True,
+    help="How to write the labelled sentences.",
+)
 @click.option("--output", default="-", show_default=True, help="Output file ('-' is stdout); written atomically.")
 @force_option
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
 @click.option("--scores", is_flag=True, help="Add each label's probability (jsonl output only).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1),
-              help="CPU processes for tagging (each loads the model; output order is kept).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="CPU processes for tagging (each loads the model; output order is kept).",
+)
 @model_token_column_option
 @click.option("--sentence-per-line", is_flag=True, help="Text input: each line is one sentence (tweets, lists, titles).")
 def tag_command(
-    model_dir: str, files: tuple[str, ...], input_format: str, output_format: str, output: str, force: bool,
-    batch_size: int, scores: bool, device: str, workers: int, token_column: str | None, sentence_per_line: bool,
+    model_dir: str,
+    files: tuple[str, ...],
+    input_format: str,
+    output_format: str,
+    output: str,
+    force: bool,
+    batch_size: int,
+    scores: bool,
+    device: str,
+    workers: int,
+    token_column: str | None,
+    sentence_per_line: bool,
 ) -> None:
     """Label raw text or token files with MODEL_DIR; reads stdin when no FILES are given.
 
@@ -387,14 +442,25 @@ def benchmark() -> None:
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 @click.option("--passes", default=5, show_default=True, type=click.IntRange(1), help="Timed passes (median reported).")
-@click.option("--input-format", type=click.Choice(["text", "tokens", "conll", "conllu"]), default=None,
-              help="Format of FILE (default: the model's training format).")
+@click.option(
+    "--input-format",
+    type=click.Choice(["text", "tokens", "conll", "conllu"]),
+    default=None,
+    help="Format of FILE (default: the model's training format).",
+)
 @model_token_column_option
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: torch's choice).")
 @click.option("--json", "as_json", is_flag=True)
 def benchmark_speed(
-    model_dir: str, file: str, batch_size: int, device: str, passes: int, input_format: str | None,
-    token_column: str | None, threads: int | None, as_json: bool,
+    model_dir: str,
+    file: str,
+    batch_size: int,
+    device: str,
+    passes: int,
+    input_format: str | None,
+    token_column: str | None,
+    threads: int | None,
+    as_json: bool,
 ) -> None:
     """Tagging throughput of MODEL_DIR on FILE: tokens/s, sentences/s, load time, peak memory.
 

@@ -184,7 +184,8 @@ def _validate(config: Config, origin: _Origin) -> None:
         if not _in_range(value, low, high, open_high):
             bound = f"below {high}" if open_high else f"at most {high}"
             problem = f"{value!r} is out of range: must be a finite number, at least {low}" + (
-                f" and {bound}" if high != math.inf else "")
+                f" and {bound}" if high != math.inf else ""
+            )
             raise origin.error(f"{section}.{key}", problem)
     if config.data.token_column == 0:
         raise origin.error("data.token_column", "columns are counted from 1 (as `cut -f` counts); 0 is not a column")

@@ -49,4 +49,3 @@ def convert(
     with atomic_output(target) as stream:
         write_corpus(converted(), stream, detected, column, column)
     return count
-

@@ -3,6 +3,7 @@
 Without torchrun (no WORLD_SIZE in the environment) everything here is a no-op for one
 process, so the same code paths serve single-process and distributed runs.
 """
+
 from __future__ import annotations
 
 import os

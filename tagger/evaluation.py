@@ -89,8 +89,11 @@ def conlleval_spans(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[
     types = sorted(set(counts.gold) | set(counts.predicted))
     per_type = {label: counts.scores(label) for label in types}
     micro = counts.scores()
-    return {**{key: micro[key] for key in ("precision", "recall", "f1")}, "per_type": per_type,
-            "averages": _averages(per_type, micro)}
+    return {
+        **{key: micro[key] for key in ("precision", "recall", "f1")},
+        "per_type": per_type,
+        "averages": _averages(per_type, micro),
+    }
 
 
 def strict_spans(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], scheme: str) -> dict:
@@ -108,19 +111,34 @@ def strict_spans(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str
     table = classification_report(gold, predicted, mode="strict", scheme=seqeval_scheme, output_dict=True, zero_division=0)
 
     def percent(row: dict) -> dict[str, float]:
-        return {"precision": 100 * row["precision"], "recall": 100 * row["recall"], "f1": 100 * row["f1-score"],
-                "support": int(row["support"])}
+        return {
+            "precision": 100 * row["precision"],
+            "recall": 100 * row["recall"],
+            "f1": 100 * row["f1-score"],
+            "support": int(row["support"]),
+        }
 
-    averages = {"micro": percent(table.pop("micro avg")), "macro": percent(table.pop("macro avg")),
-                "weighted": percent(table.pop("weighted avg"))}
+    averages = {
+        "micro": percent(table.pop("micro avg")),
+        "macro": percent(table.pop("macro avg")),
+        "weighted": percent(table.pop("weighted avg")),
+    }
     per_type = {label: percent(row) for label, row in sorted(table.items())}
     micro = averages["micro"]
-    return {"precision": micro["precision"], "recall": micro["recall"], "f1": micro["f1"], "per_type": per_type,
-            "averages": averages}
+    return {
+        "precision": micro["precision"],
+        "recall": micro["recall"],
+        "f1": micro["f1"],
+        "per_type": per_type,
+        "averages": averages,
+    }
 
 
 def build_report(
-    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], spans: bool, mode: str = "conlleval",
+    gold: Sequence[Sequence[str]],
+    predicted: Sequence[Sequence[str]],
+    spans: bool,
+    mode: str = "conlleval",
     scheme: str | None = None,
 ) -> dict:
     """The full report of `tagger evaluate` and `tagger score` (percentages).
@@ -128,8 +146,11 @@ def build_report(
     `mode` conlleval (alias default) counts spans as conlleval does; strict is seqeval's strict mode in `scheme`.
     """
     mode = "conlleval" if mode == "default" else mode
-    report: dict = {"sentences": len(gold), "tokens": sum(len(tags) for tags in gold),
-                    "accuracy": token_accuracy(gold, predicted)}
+    report: dict = {
+        "sentences": len(gold),
+        "tokens": sum(len(tags) for tags in gold),
+        "accuracy": token_accuracy(gold, predicted),
+    }
     token_table = token_label_table(gold, predicted)
     if spans:
         span_scores = conlleval_spans(gold, predicted) if mode == "conlleval" else strict_spans(gold, predicted, scheme)
@@ -138,8 +159,15 @@ def build_report(
         report["per_tag"] = token_table
     else:
         report["per_label"] = token_table
-        report["averages"] = _averages(token_table, {"precision": report["accuracy"], "recall": report["accuracy"],
-                                                     "f1": report["accuracy"], "support": report["tokens"]})
+        report["averages"] = _averages(
+            token_table,
+            {
+                "precision": report["accuracy"],
+                "recall": report["accuracy"],
+                "f1": report["accuracy"],
+                "support": report["tokens"],
+            },
+        )
     report["confusions"] = confusions(gold, predicted)
     return report
 
@@ -152,8 +180,9 @@ def format_report(report: dict) -> str:
         lines.append(f"file {report.get('file', '-')}  label column {report['label_column']}{token}")
     lines.append(f"sentences {report['sentences']:,}  tokens {report['tokens']:,}  accuracy {report['accuracy']:.2f}")
     if "f1" in report:
-        lines.append(f"spans ({report['mode']}): precision {report['precision']:.2f}  recall {report['recall']:.2f}  "
-                     f"F1 {report['f1']:.2f}")
+        lines.append(
+            f"spans ({report['mode']}): precision {report['precision']:.2f}  recall {report['recall']:.2f}  F1 {report['f1']:.2f}"
+        )
     if "tokens_per_s" in report:
         lines.append(f"prediction speed {report['tokens_per_s']:,.0f} tokens/s")
     if "unknown_tokens" in report:
@@ -173,8 +202,16 @@ def format_report(report: dict) -> str:
 def summary_table(reports: Sequence[dict], markdown: bool = False) -> str:
     """One row per evaluated file: sentences, tokens, accuracy and span P/R/F1."""
     header = ["file", "sentences", "tokens", "accuracy", "precision", "recall", "f1"]
-    rows = [[r.get("file", "-"), f"{r['sentences']:,}", f"{r['tokens']:,}", f"{r['accuracy']:.2f}",
-             *(f"{r[key]:.2f}" if key in r else "-" for key in ("precision", "recall", "f1"))] for r in reports]
+    rows = [
+        [
+            r.get("file", "-"),
+            f"{r['sentences']:,}",
+            f"{r['tokens']:,}",
+            f"{r['accuracy']:.2f}",
+            *(f"{r[key]:.2f}" if key in r else "-" for key in ("precision", "recall", "f1")),
+        ]
+        for r in reports
+    ]
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]

@@ -18,6 +18,7 @@ from tagger.errors import InputError, TaggerError
 class WriteError(TaggerError):
     """An output could not be written (disk full, permissions); what was there before is intact."""
 
+
 STDIO = "-"
 BOM = "\ufeff"
 
@@ -108,8 +109,12 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
             if b"\x00" in raw or (number == 1 and raw.startswith(_UTF16_BOMS)):
                 raise InputError(path, number, _nul_problem(raw, number == 1))
             if number == 1 and b"\r" in raw.rstrip(b"\r\n"):
-                raise InputError(path, number, "has CR-only line endings (old Mac style); convert them to LF first "
-                                               "(for example: tr '\\r' '\\n' < FILE > FILE.txt)")
+                raise InputError(
+                    path,
+                    number,
+                    "has CR-only line endings (old Mac style); convert them to LF first "
+                    "(for example: tr '\\r' '\\n' < FILE > FILE.txt)",
+                )
             yield number, decode_line(raw, path, number)
     finally:
         if stream is not sys.stdin.buffer:

@@ -35,9 +35,9 @@ class CharCNN(nn.Module):
         sequence = with_separator[keep]  # word 1, 0, word 2, 0, ...
         features = self.conv(self.embedding(sequence).T.unsqueeze(0)).squeeze(0).T  # (positions, hidden)
         real = sequence != 0
-        owners = torch.repeat_interleave(
-            torch.arange(len(chars), device=chars.device), lengths + 1, output_size=len(sequence)
-        )[real]
+        owners = torch.repeat_interleave(torch.arange(len(chars), device=chars.device), lengths + 1, output_size=len(sequence))[
+            real
+        ]
         features = features[real]
         pooled = features.new_zeros(len(chars), features.size(1))
         return pooled.scatter_reduce(0, owners.unsqueeze(1).expand_as(features), features, "amax", include_self=False)

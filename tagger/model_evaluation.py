@@ -43,8 +43,13 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
     started = time.perf_counter()
     predicted = _predict(predictor, token_lists, options)
     seconds = time.perf_counter() - started
-    report = {"file": path, "label_column": column, "token_column": str(layout.token_column), "format": format_name,
-              **build_report(gold, predicted, predictor.task.corpus_scheme is not None, options.mode, options.scheme)}
+    report = {
+        "file": path,
+        "label_column": column,
+        "token_column": str(layout.token_column),
+        "format": format_name,
+        **build_report(gold, predicted, predictor.task.corpus_scheme is not None, options.mode, options.scheme),
+    }
     report["tokens_per_s"] = report["tokens"] / seconds if seconds > 0 else 0.0
     report["unknown_tokens"] = predictor.unknown_token_rate(token_lists)
     report["warnings"] = _layout_warnings(predictor, path, layout, token_lists, gold, report["unknown_tokens"])
@@ -58,8 +63,9 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
 def _predict(predictor: Predictor, token_lists: list[list[str]], options: EvaluateOptions) -> list[list[str]]:
     size = options.batch_size * CHUNK_BATCHES
     chunks = (token_lists[start : start + size] for start in range(0, len(token_lists), size))
-    return [labels for chunk, _ in label_chunks(predictor, chunks, options.batch_size, False, options.workers)
-            for labels in chunk]
+    return [
+        labels for chunk, _ in label_chunks(predictor, chunks, options.batch_size, False, options.workers) for labels in chunk
+    ]
 
 
 def _with_labels(sentence: Sentence, column: str, labels: list[str]) -> Sentence:
@@ -79,15 +85,20 @@ def _layout_warnings(
     warnings = []
     column = f"token column {layout.token_column}" if layout.format == "conll" else "the FORM field"
     if _looks_like_positions(token_lists):
-        warnings.append(f"{path}: the tokens read from {column} are sentence positions (1, 2, 3, ...); "
-                        "name the token column with --token-column")
+        warnings.append(
+            f"{path}: the tokens read from {column} are sentence positions (1, 2, 3, ...); "
+            "name the token column with --token-column"
+        )
     elif unknown > UNKNOWN_TOKEN_WARNING:
-        warnings.append(f"{path}: {unknown:.0%} of the tokens read from {column} are unknown to the model; "
-                        "is --token-column right?")
+        warnings.append(
+            f"{path}: {unknown:.0%} of the tokens read from {column} are unknown to the model; is --token-column right?"
+        )
     labels = [label for tags in gold for label in tags]
     known = predictor.known_corpus_labels()
     foreign = sum(label not in known for label in labels) / max(len(labels), 1)
     if foreign > UNKNOWN_LABEL_WARNING:
-        warnings.append(f"{path}: {foreign:.0%} of the gold labels in column {layout.label_column} are labels the model "
-                        "never predicts; is --label-column right?")
+        warnings.append(
+            f"{path}: {foreign:.0%} of the gold labels in column {layout.label_column} are labels the model "
+            "never predicts; is --label-column right?"
+        )
     return warnings

@@ -3,6 +3,7 @@
 Each worker loads the model once and uses one thread; at most two chunks per worker are in
 flight, so memory stays bounded however long the input is.
 """
+
 from __future__ import annotations
 
 import multiprocessing

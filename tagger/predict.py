@@ -50,7 +50,10 @@ class Predictor:
         return cls(model, vocab, task, config, target, Path(directory))
 
     def layout(
-        self, format_name: str | None = None, token_column: str | int | None = None, label_column: str | None = None,
+        self,
+        format_name: str | None = None,
+        token_column: str | int | None = None,
+        label_column: str | None = None,
         labelled: bool = True,
     ) -> Layout:
         """How to read a file for this model: the format and columns it was trained on, unless overridden.
@@ -62,8 +65,10 @@ class Predictor:
         format_name = format_name or task.format
         same_format = format_name == task.format
         if labelled and label_column is None and not same_format:
-            raise TaggerError(f"--format {format_name}: the model was trained on {task.format} files; "
-                              "name the gold label column with --label-column")
+            raise TaggerError(
+                f"--format {format_name}: the model was trained on {task.format} files; "
+                "name the gold label column with --label-column"
+            )
         if token_column is None:
             token_column = self.config.data.token_column if same_format and format_name == CONLL else 1
         return Layout(format_name, token_column, (label_column or task.label_column) if labelled else None)

@@ -3,6 +3,7 @@
 Either two files (GOLD and PRED, same tokens, label column of each) or one file in
 conlleval's layout, whose last two columns are gold and predicted labels.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -34,14 +35,23 @@ def _require_three_columns(path: str, first: Sentence) -> None:
     line = first.raw.lines[first.raw.token_rows[0]]
     count = len(conll.split_fields(strip_ending(line), first.raw.separator))
     if count < 3:
-        raise InputError(path, first.line_number(0), f"has {count} columns; one file is scored in conlleval's layout "
-                                                      "(token ... gold predicted, at least 3 columns); "
-                                                      "to compare two files give GOLD and PREDICTED")
+        raise InputError(
+            path,
+            first.line_number(0),
+            f"has {count} columns; one file is scored in conlleval's layout "
+            "(token ... gold predicted, at least 3 columns); "
+            "to compare two files give GOLD and PREDICTED",
+        )
 
 
 def score_files(
-    gold_path: str, predicted_path: str, label_column: str | None = None, format_name: str | None = None,
-    mode: str = "conlleval", scheme: str | None = None, token_column: str | int = 1,
+    gold_path: str,
+    predicted_path: str,
+    label_column: str | None = None,
+    format_name: str | None = None,
+    mode: str = "conlleval",
+    scheme: str | None = None,
+    token_column: str | int = 1,
 ) -> dict:
     """Scores of PRED against GOLD; both must hold the same sentences and tokens."""
     if gold_path == STDIO and predicted_path == STDIO:
@@ -58,10 +68,14 @@ def score_files(
 def _check_alignment(gold_path: str, gold: list, predicted_path: str, predicted: list) -> None:
     for gold_sentence, predicted_sentence in zip(gold, predicted):
         if gold_sentence.tokens != predicted_sentence.tokens:
-            index = next((i for i, (g, p) in enumerate(zip(gold_sentence.tokens, predicted_sentence.tokens)) if g != p),
-                         min(len(gold_sentence), len(predicted_sentence)) - 1)
-            problem = (f"tokens do not line up with {gold_path}:{gold_sentence.line_number(index)} "
-                       f"({len(predicted_sentence)} tokens here, {len(gold_sentence)} there)")
+            index = next(
+                (i for i, (g, p) in enumerate(zip(gold_sentence.tokens, predicted_sentence.tokens)) if g != p),
+                min(len(gold_sentence), len(predicted_sentence)) - 1,
+            )
+            problem = (
+                f"tokens do not line up with {gold_path}:{gold_sentence.line_number(index)} "
+                f"({len(predicted_sentence)} tokens here, {len(gold_sentence)} there)"
+            )
             raise InputError(predicted_path, predicted_sentence.line_number(index), problem)
     if len(gold) != len(predicted):
         raise InputError(predicted_path, None, f"has {len(predicted):,} sentences, {gold_path} has {len(gold):,}")

@@ -1,4 +1,5 @@
 """Tagging streams of sentences with a model, and the Python API (`tagger.Tagger`)."""
+
 from __future__ import annotations
 
 import os
@@ -58,7 +59,10 @@ def read_input(path: str, input_format: str, layout: Layout | None = None, sente
 
 
 def tag_stream(
-    predictor: Predictor, sentences: Iterable[Sentence], batch_size: int = 256, with_scores: bool = False,
+    predictor: Predictor,
+    sentences: Iterable[Sentence],
+    batch_size: int = 256,
+    with_scores: bool = False,
     workers: int = 1,
 ) -> Iterator[tuple[Sentence, list[float] | None]]:
     """Label sentences in input order, holding a bounded number of them (chunks of batch_size * 16).
@@ -146,8 +150,10 @@ class Tagger:
 
     def _records(self, sentences: Iterable[Sentence], scores: bool) -> list[dict]:
         spans = self.predictor.task.corpus_scheme is not None
-        return [sentence_record(sentence, self.label_column, spans, sentence_scores)
-                for sentence, sentence_scores in tag_stream(self.predictor, sentences, self.batch_size, scores)]
+        return [
+            sentence_record(sentence, self.label_column, spans, sentence_scores)
+            for sentence, sentence_scores in tag_stream(self.predictor, sentences, self.batch_size, scores)
+        ]
 
     def tag(self, text: str, scores: bool = False, sentence_per_line: bool = False) -> list[dict]:
         """Split raw text into sentences (or one per line) and tokens, with offsets into `text`, and label them."""
@@ -158,8 +164,9 @@ class Tagger:
         return self._records((Sentence(list(tokens)) for tokens in token_lists), scores)
 
 
-def tag_files(model_dir: str, paths: list[str], output: str = "-", options: TagOptions | None = None,
-              device: str = "auto") -> int:
+def tag_files(
+    model_dir: str, paths: list[str], output: str = "-", options: TagOptions | None = None, device: str = "auto"
+) -> int:
     """What `tagger tag` does: read, tag in batches and write as it goes; returns the sentence count.
 
     Under torchrun, each rank tags its share of the input files and rank 0 writes all
@@ -184,8 +191,9 @@ def _tag_into(output: str, predictor: Predictor, paths: list[str], options: TagO
         with tqdm(unit=" sentences", disable=not show_progress, file=sys.stderr, leave=False) as bar:
             for path in paths:
                 sentences = read_input(path, options.input_format, layout, options.sentence_per_line)
-                tagged = tag_stream(predictor, sentences, options.batch_size, options.with_scores,
-                                    options.workers if workers is None else workers)
+                tagged = tag_stream(
+                    predictor, sentences, options.batch_size, options.with_scores, options.workers if workers is None else workers
+                )
                 for sentence, scores in tagged:
                     writer.write(sentence, scores)
                     count += 1

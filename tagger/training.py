@@ -80,8 +80,14 @@ def run_epoch(
     batches = epoch_batches(items, config, epoch, world)
     started = time.perf_counter()
     total_loss, total_tokens, sentences = torch.zeros((), device=device), 0, 0
-    bar = tqdm(total=sum(batch.tokens for batch in batches), desc=f"epoch {epoch}", unit="tok",
-               disable=None if show_progress and world.is_main else True, leave=False, file=sys.stderr)
+    bar = tqdm(
+        total=sum(batch.tokens for batch in batches),
+        desc=f"epoch {epoch}",
+        unit="tok",
+        disable=None if show_progress and world.is_main else True,
+        leave=False,
+        file=sys.stderr,
+    )
     for step, batch in enumerate(batches):
         batch = batch.to(device)
         loss = loss_module(batch)
@@ -107,8 +113,10 @@ def _finite_loss(total_loss: torch.Tensor, sentences: int, epoch: int, config: C
     """The mean loss so far; stops training with a clear error once it is NaN or infinite."""
     mean = total_loss.item() / max(sentences, 1)
     if not math.isfinite(mean):
-        raise TaggerError(f"training diverged in epoch {epoch}: the loss became {mean}; lower train.lr "
-                          f"(now {config.train.lr}) or set train.clip; the weights of the best earlier epoch are kept")
+        raise TaggerError(
+            f"training diverged in epoch {epoch}: the loss became {mean}; lower train.lr "
+            f"(now {config.train.lr}) or set train.clip; the weights of the best earlier epoch are kept"
+        )
     return mean
 
 
@@ -216,8 +224,10 @@ class Trainer:
     def resume(self) -> None:
         progress = checkpoint.restore(self.out, self.run.model, self.run.optimizer, self.run.world.rank)
         if set(progress) != set(self.progress):
-            raise store.ModelDirError(f"{self.out / checkpoint.DIRECTORY}: the checkpoint's progress is damaged "
-                                      f"(keys {sorted(progress)}); train again with --out")
+            raise store.ModelDirError(
+                f"{self.out / checkpoint.DIRECTORY}: the checkpoint's progress is damaged "
+                f"(keys {sorted(progress)}); train again with --out"
+            )
         self.progress = progress
         if self.run.world.is_main:
             _truncate_metrics_log(self.out / METRICS_LOG, self.progress["epoch"])
@@ -226,10 +236,12 @@ class Trainer:
                 # that landed before or during the write of model.safetensors.
                 store.save_weights(self.out, self.run.model)
         if self.finished():
-            self.log(f"{self.out}: training is already complete ({self.progress['epoch']} epochs; "
-                     f"{describe_best(_final_metrics(self.progress, self.run.task, self.run.config))}); to train "
-                     f"longer: tagger train --resume {self.out} --set train.epochs={self.progress['epoch'] + 10}"
-                     + (f" --set train.patience={self.run.config.train.patience + 5}" if self._stopped_early() else ""))
+            self.log(
+                f"{self.out}: training is already complete ({self.progress['epoch']} epochs; "
+                f"{describe_best(_final_metrics(self.progress, self.run.task, self.run.config))}); to train "
+                f"longer: tagger train --resume {self.out} --set train.epochs={self.progress['epoch'] + 10}"
+                + (f" --set train.patience={self.run.config.train.patience + 5}" if self._stopped_early() else "")
+            )
         else:
             self.log(f"resuming {self.out} after epoch {self.progress['epoch']}")
 
@@ -244,13 +256,16 @@ class Trainer:
         run, config = self.run, self.run.config
         self.log(_describe(run.train_items, run.dev_items, run.task, config, run.device))
         if run.world.distributed:
-            self.log(f"distributed: {run.world.size} processes; effective batch size "
-                     f"{config.train.batch_size * run.world.size}, learning rate {config.train.lr}")
+            self.log(
+                f"distributed: {run.world.size} processes; effective batch size "
+                f"{config.train.batch_size * run.world.size}, learning rate {config.train.lr}"
+            )
         try:
             first = self.progress["epoch"] + 1
             for epoch in range(first, config.train.epochs + 1) if not self.finished() else ():
-                loss, tokens, seconds = run_epoch(run.loss_module, run.optimizer, run.train_items, config, epoch,
-                                                  run.device, self.show_progress, run.world)
+                loss, tokens, seconds = run_epoch(
+                    run.loss_module, run.optimizer, run.train_items, config, epoch, run.device, self.show_progress, run.world
+                )
                 states = distributed.rng_states(run.world)
                 stop = self.end_epoch(epoch, loss, tokens * run.world.size, seconds, states) if run.world.is_main else False
                 if distributed.broadcast_flag(run.world, stop, run.device):
@@ -259,11 +274,13 @@ class Trainer:
                 faults.point("final")
                 store.save_metrics(self.out, _final_metrics(self.progress, run.task, config))
         except KeyboardInterrupt as interrupt:
-            raise Interrupted(f"interrupted; {self._kept()}. Resume with: tagger train --resume {self.out}",
-                              interrupt_exit_code(interrupt)) from None
+            raise Interrupted(
+                f"interrupted; {self._kept()}. Resume with: tagger train --resume {self.out}", interrupt_exit_code(interrupt)
+            ) from None
         except WriteError as error:
-            raise TaggerError(f"{error}; {self._kept()}. Once there is room, continue with: "
-                              f"tagger train --resume {self.out}") from None
+            raise TaggerError(
+                f"{error}; {self._kept()}. Once there is room, continue with: tagger train --resume {self.out}"
+            ) from None
         distributed.barrier(run.world)
         return json.loads((self.out / store.METRICS).read_text(encoding="utf-8"))
 
@@ -284,9 +301,15 @@ class Trainer:
             faults.point("weights")
         else:
             updated["bad_epochs"] += 1
-        record = {"epoch": epoch, "train_loss": round(loss, 5), "lr": learning_rate(run.config, epoch),
-                  "dev": {key: round(value, 4) for key, value in scores.items()}, "best_epoch": updated["best_epoch"],
-                  "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds)}
+        record = {
+            "epoch": epoch,
+            "train_loss": round(loss, 5),
+            "lr": learning_rate(run.config, epoch),
+            "dev": {key: round(value, 4) for key, value in scores.items()},
+            "best_epoch": updated["best_epoch"],
+            "seconds": round(seconds, 2),
+            "tokens_per_s": round(tokens / seconds),
+        }
         _append_metrics(self.out / METRICS_LOG, record)
         faults.point("metrics-line")
         checkpoint.save(self.out, run.model, run.optimizer, updated, rng_states)

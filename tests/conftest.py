@@ -32,10 +32,12 @@ def _train_tiny(directory: Path, corpus: str, label_column: str, crf: bool) -> P
     suffix = "conll" if corpus == "sample-ner" else "conllu"
     config = config_module.from_dict(
         {
-            "data": {"train": str(SAMPLES / corpus / f"train.{suffix}"), "dev": str(SAMPLES / corpus / f"dev.{suffix}"),
-                     "label_column": label_column},
-            "model": {"word_dim": 24, "char_dim": 12, "char_hidden": 16, "hidden": 32, "case_dim": 4, "dropout": 0.2,
-                      "crf": crf},
+            "data": {
+                "train": str(SAMPLES / corpus / f"train.{suffix}"),
+                "dev": str(SAMPLES / corpus / f"dev.{suffix}"),
+                "label_column": label_column,
+            },
+            "model": {"word_dim": 24, "char_dim": 12, "char_hidden": 16, "hidden": 32, "case_dim": 4, "dropout": 0.2, "crf": crf},
             "train": {"epochs": 6, "batch_size": 16, "lr": 0.01, "device": "cpu", "threads": 1},
         },
         "test",

@@ -40,8 +40,9 @@ def test_tag_output_equal_to_the_input_is_refused_and_the_input_kept(ner_model, 
     assert_one_line_error(run_cli("tag", ner_model, text, "--output", text), "would overwrite the input")
     link = tmp_path / "link.txt"
     link.symlink_to(text)
-    assert_one_line_error(run_cli("tag", ner_model, text, "--output", tmp_path / "sub" / ".." / "link.txt"),
-                          "would overwrite the input")
+    assert_one_line_error(
+        run_cli("tag", ner_model, text, "--output", tmp_path / "sub" / ".." / "link.txt"), "would overwrite the input"
+    )
     assert text.read_text() == "Maria flew to Oslo.\n"
 
 
@@ -72,8 +73,12 @@ def test_an_existing_output_is_replaced_only_with_force(ner_model, tmp_path):
 
 def test_sigterm_while_writing_an_output_exits_143_and_leaves_nothing(ner_model, tmp_path):
     out = tmp_path / "out.jsonl"
-    process = subprocess.Popen([sys.executable, "-m", "tagger", "tag", str(ner_model), "--output", str(out)], cwd=ROOT,
-                               stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tagger", "tag", str(ner_model), "--output", str(out)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     process.stdin.write(b"Maria flew to Oslo.\n")
     process.stdin.flush()
     deadline = time.time() + 60
@@ -89,8 +94,18 @@ def test_sigterm_while_writing_an_output_exits_143_and_leaves_nothing(ner_model,
 # 7: numbers
 
 
-@pytest.mark.parametrize("setting, value", [("lr", "-1.0"), ("lr", "nan"), ("lr", "inf"), ("seed", "99999999999999999999"),
-                                            ("momentum", "1.5"), ("patience", "0"), ("clip", "-1")])
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("lr", "-1.0"),
+        ("lr", "nan"),
+        ("lr", "inf"),
+        ("seed", "99999999999999999999"),
+        ("momentum", "1.5"),
+        ("patience", "0"),
+        ("clip", "-1"),
+    ],
+)
 def test_out_of_range_numbers_are_refused_naming_the_setting(tmp_path, setting, value):
     train = SAMPLES / "sample-ner" / "train.conll"
     config = write(tmp_path / "c.toml", f'[data]\ntrain = "{train}"\n[train]\n{setting} = {value}\n')
@@ -101,8 +116,9 @@ def test_out_of_range_numbers_are_refused_naming_the_setting(tmp_path, setting, 
 def test_set_errors_name_the_set_option_not_the_file(tmp_path):
     result = run_cli("train", ROOT / "configs" / "sample-ner.toml", "--set", "train.lr=-0.1", "--out", tmp_path / "run")
     assert_one_line_error(result, "--set train.lr: -0.1 is out of range")
-    assert_one_line_error(run_cli("benchmark", "train", ROOT / "configs" / "sample-ner.toml", "--set", "train.lr=-1"),
-                          "--set train.lr")
+    assert_one_line_error(
+        run_cli("benchmark", "train", ROOT / "configs" / "sample-ner.toml", "--set", "train.lr=-1"), "--set train.lr"
+    )
 
 
 def test_a_diverging_run_stops_with_a_message_and_never_writes_nan(tmp_path):
@@ -111,9 +127,13 @@ def test_a_diverging_run_stops_with_a_message_and_never_writes_nan(tmp_path):
     from tagger.errors import TaggerError
 
     config = config_module.from_dict(
-        {"data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
-         "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
-         "train": {"epochs": 3, "lr": 1e38, "clip": 0.0, "optimizer": "sgd", "momentum": 0.0, "device": "cpu"}}, "test")
+        {
+            "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
+            "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
+            "train": {"epochs": 3, "lr": 1e38, "clip": 0.0, "optimizer": "sgd", "momentum": 0.0, "device": "cpu"},
+        },
+        "test",
+    )
     with pytest.raises(TaggerError, match="training diverged"):
         training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
     if (tmp_path / "run" / "model.safetensors").exists():
@@ -221,9 +241,29 @@ def test_cr_only_line_endings_are_named(tmp_path):
 
 
 def test_training_without_dev_reports_the_kept_epoch_by_training_loss(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "tagger", "train", "--train", str(SAMPLES / "sample-ner" / "train.conll"),
-                             "--epochs", "2", "--set", "model.hidden=16", "--threads", "1", "--out", str(tmp_path / "run"),
-                             "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tagger",
+            "train",
+            "--train",
+            str(SAMPLES / "sample-ner" / "train.conll"),
+            "--epochs",
+            "2",
+            "--set",
+            "model.hidden=16",
+            "--threads",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert "no dev set: kept epoch" in result.stderr and "best dev" not in result.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())

@@ -2,6 +2,7 @@
 
 Bounded examples keep CI fast; `python tests/benchmarks/fuzz_long.py` runs the same properties longer.
 """
+
 import os
 
 from click.testing import CliRunner

@@ -32,9 +32,13 @@ def id_layout_run(tmp_path_factory):
     train = id_token_label_file(SAMPLES / "sample-ner" / "train.conll", directory / "train.tsv")
     dev = id_token_label_file(SAMPLES / "sample-ner" / "dev.conll", directory / "dev.tsv")
     config = config_module.from_dict(
-        {"data": {"train": str(train), "dev": str(dev), "format": "conll", "token_column": 2, "label_column": "3"},
-         "model": {"word_dim": 24, "char_dim": 12, "char_hidden": 16, "hidden": 32, "case_dim": 4, "dropout": 0.2},
-         "train": {"epochs": 4, "batch_size": 16, "lr": 0.01, "device": "cpu", "threads": 1}}, "test")
+        {
+            "data": {"train": str(train), "dev": str(dev), "format": "conll", "token_column": 2, "label_column": "3"},
+            "model": {"word_dim": 24, "char_dim": 12, "char_hidden": 16, "hidden": 32, "case_dim": 4, "dropout": 0.2},
+            "train": {"epochs": 4, "batch_size": 16, "lr": 0.01, "device": "cpu", "threads": 1},
+        },
+        "test",
+    )
     metrics = training.train(config, directory / "run", show_progress=False, log=lambda message: None)
     return directory, metrics
 
@@ -58,8 +62,9 @@ def test_tag_conll_input_writes_the_labels_evaluate_predicts(id_layout_run, tmp_
     evaluated = tmp_path / "evaluated.tsv"
     assert run_cli("evaluate", directory / "run", directory / "dev.tsv", "--output", evaluated).exit_code == 0
     tagged = tmp_path / "tagged.tsv"
-    result = run_cli("tag", directory / "run", directory / "dev.tsv", "--input-format", "conll", "--output-format", "conll",
-                     "--output", tagged)
+    result = run_cli(
+        "tag", directory / "run", directory / "dev.tsv", "--input-format", "conll", "--output-format", "conll", "--output", tagged
+    )
     assert result.exit_code == 0, result.output
     predicted = [s.labels["3"] for s in read_all(str(evaluated), format_name="conll", token_column=2, label_column="3")[2]]
     appended = [s.labels["last"] for s in read_all(str(tagged), format_name="conll", token_column=2, label_column="last")[2]]
@@ -109,8 +114,11 @@ def untrained_predictor(train_path, label_column):
 @pytest.mark.shared
 @pytest.mark.parametrize(
     "train, test, label_column",
-    [("conll2003-en/eng.train", "conll2003-en/eng.testb", "4"), ("conll2003-en/eng.train", "btc-en/btc.test", "2"),
-     ("ud-en-ewt/en_ewt-ud-train.conllu", "ud-en-ewt/en_ewt-ud-test.conllu", "upos")],
+    [
+        ("conll2003-en/eng.train", "conll2003-en/eng.testb", "4"),
+        ("conll2003-en/eng.train", "btc-en/btc.test", "2"),
+        ("ud-en-ewt/en_ewt-ud-train.conllu", "ud-en-ewt/en_ewt-ud-test.conllu", "upos"),
+    ],
 )
 def test_no_layout_warning_on_the_shared_corpora(shared_corpora, train, test, label_column):
     predictor = untrained_predictor(shared_corpora / train, "4" if train.startswith("conll") else "upos")

@@ -1,4 +1,5 @@
 """What must survive: killed training, interrupted writes, hostile model directories, odd inputs."""
+
 import json
 import os
 import random
@@ -17,13 +18,27 @@ from tagger.files import atomic_output
 from tagger.predict import Predictor
 from tests.conftest import ROOT, SAMPLES, write
 
-TRAIN_ARGS = ["configs/sample-ner.toml", "--epochs", "6", "--set", "train.patience=100", "--set", "train.threads=1",
-              "--set", "model.hidden=32", "--quiet"]
+TRAIN_ARGS = [
+    "configs/sample-ner.toml",
+    "--epochs",
+    "6",
+    "--set",
+    "train.patience=100",
+    "--set",
+    "train.threads=1",
+    "--set",
+    "model.hidden=32",
+    "--quiet",
+]
 
 
 def train_process(out, *extra):
-    return subprocess.Popen([sys.executable, "-m", "tagger", "train", *TRAIN_ARGS, "--out", str(out), *extra], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tagger", "train", *TRAIN_ARGS, "--out", str(out), *extra],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def assert_consistent(run_dir):
@@ -48,16 +63,27 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_result(tm
     for _ in range(4):
         resume = ["--resume", str(run_dir)] if checkpoint.find(run_dir) is not None else []
         process = subprocess.Popen(
-            [sys.executable, "-m", "tagger", "train", *(TRAIN_ARGS if not resume else ["--quiet"]), *resume,
-             *([] if resume else ["--out", str(run_dir)])],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "tagger",
+                "train",
+                *(TRAIN_ARGS if not resume else ["--quiet"]),
+                *resume,
+                *([] if resume else ["--out", str(run_dir)]),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(2.5, 6.0))
         process.send_signal(signal.SIGKILL)
         process.wait()
         assert_consistent(run_dir)
     resume = ["--resume", str(run_dir)] if checkpoint.find(run_dir) is not None else TRAIN_ARGS + ["--out", str(run_dir)]
-    finished = subprocess.run([sys.executable, "-m", "tagger", "train", *resume, "--quiet"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=300)
+    finished = subprocess.run(
+        [sys.executable, "-m", "tagger", "train", *resume, "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert finished.returncode == 0, finished.stderr
     assert (run_dir / "model.safetensors").read_bytes() == (full / "model.safetensors").read_bytes()
     epochs = [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -100,8 +126,21 @@ def test_failed_write_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, mon
 
 
 def test_output_in_a_read_only_place_is_a_clear_error():
-    result = subprocess.run([sys.executable, "-m", "tagger", "corpora", "convert", str(SAMPLES / "sample-ner" / "dev.conll"),
-                             "/proc/tagger-output.conll", "--to", "iob2"], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tagger",
+            "corpora",
+            "convert",
+            str(SAMPLES / "sample-ner" / "dev.conll"),
+            "/proc/tagger-output.conll",
+            "--to",
+            "iob2",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert "cannot write here" in result.stderr and "Traceback" not in result.stderr
 
@@ -166,8 +205,14 @@ def test_labels_with_unusual_characters_round_trip(tmp_path):
     for index in range(40):
         lines += [f"word{index % 5} lab/él-{index % 3}", f"other{index % 4} ∅|x=y", ""]
     train = write(tmp_path / "odd.conll", "\n".join(lines) + "\n")
-    config = config_module.from_dict({"data": {"train": str(train)}, "model": {"hidden": 8, "word_dim": 8, "char_dim": 4,
-                                      "char_hidden": 4, "case_dim": 2}, "train": {"epochs": 1, "device": "cpu"}}, "test")
+    config = config_module.from_dict(
+        {
+            "data": {"train": str(train)},
+            "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
+            "train": {"epochs": 1, "device": "cpu"},
+        },
+        "test",
+    )
     training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
     predicted = Predictor.load(tmp_path / "run", "cpu").predict([["word1", "other2"]])
     assert set(predicted[0]) <= {"lab/él-0", "lab/él-1", "lab/él-2", "∅|x=y"}
@@ -181,22 +226,38 @@ def test_training_on_a_corpus_of_one_token_sentences(tmp_path):
     labels = ["I-LOC", "O", "I-LOC", "O", "I-PER", "O"]
     text = "".join(f"{words[i % 6]} {labels[i % 6]}\n\n" for i in range(60))
     train = write(tmp_path / "single.conll", text)
-    config = config_module.from_dict({"data": {"train": str(train), "dev": str(train)},
-                                      "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
-                                      "train": {"epochs": 3, "device": "cpu", "lr": 0.05}}, "test")
+    config = config_module.from_dict(
+        {
+            "data": {"train": str(train), "dev": str(train)},
+            "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
+            "train": {"epochs": 3, "device": "cpu", "lr": 0.05},
+        },
+        "test",
+    )
     metrics = training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
     assert metrics["epochs_run"] == 3
     predicted = Predictor.load(tmp_path / "run", "cpu").predict([["Paris"], ["run"]])
     assert all(len(labels) == 1 for labels in predicted)
 
 
-KILL_ARGS = ["configs/sample-ner.toml", "--epochs", "4", "--set", "train.patience=100", "--set", "train.threads=1",
-             "--set", "model.hidden=16", "--quiet"]
+KILL_ARGS = [
+    "configs/sample-ner.toml",
+    "--epochs",
+    "4",
+    "--set",
+    "train.patience=100",
+    "--set",
+    "train.threads=1",
+    "--set",
+    "model.hidden=16",
+    "--quiet",
+]
 
 
 def run_train(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "tagger", "train", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "tagger", "train", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 @pytest.fixture(scope="module")
@@ -206,8 +267,19 @@ def uninterrupted(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("kill_at", ["definition", "write:model.safetensors", "weights", "metrics-line@2",
-                                     "write:state.json@2", "checkpoint@3", "write:metrics.json", "final"])
+@pytest.mark.parametrize(
+    "kill_at",
+    [
+        "definition",
+        "write:model.safetensors",
+        "weights",
+        "metrics-line@2",
+        "write:state.json@2",
+        "checkpoint@3",
+        "write:metrics.json",
+        "final",
+    ],
+)
 def test_a_kill_at_each_point_of_training_resumes_to_the_uninterrupted_model(uninterrupted, tmp_path, kill_at):
     out = tmp_path / "run"
     killed = run_train(*KILL_ARGS, "--out", str(out), env={**os.environ, "TAGGER_KILL_AT": kill_at})
@@ -218,8 +290,10 @@ def test_a_kill_at_each_point_of_training_resumes_to_the_uninterrupted_model(uni
     assert (out / "model.safetensors").read_bytes() == (uninterrupted / "model.safetensors").read_bytes()
     epochs = [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert epochs == [1, 2, 3, 4]
-    assert json.loads((out / "metrics.json").read_text())["best_epoch"] == json.loads(
-        (uninterrupted / "metrics.json").read_text())["best_epoch"]
+    assert (
+        json.loads((out / "metrics.json").read_text())["best_epoch"]
+        == json.loads((uninterrupted / "metrics.json").read_text())["best_epoch"]
+    )
     Predictor.load(out, "cpu")
     assert not list(out.glob(".*"))
 
@@ -268,9 +342,13 @@ def test_disk_full_while_saving_says_what_is_kept_and_resume_works(tmp_path, mon
     from tagger.files import WriteError
 
     config = config_module.from_dict(
-        {"data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
-         "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
-         "train": {"epochs": 2, "device": "cpu", "threads": 1}}, "test")
+        {
+            "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
+            "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
+            "train": {"epochs": 2, "device": "cpu", "threads": 1},
+        },
+        "test",
+    )
 
     def disk_full(directory, model):
         raise WriteError(f"{directory / 'model.safetensors'}: write failed (No space left on device)")

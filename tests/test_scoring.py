@@ -1,4 +1,5 @@
 """Scoring against hand-computed counts for each conlleval rule, and the seqeval strict mode."""
+
 import json
 import subprocess
 import sys

@@ -1,4 +1,5 @@
 """`tagger tag` and `tagger evaluate` as a user runs them, and the Python API."""
+
 import json
 import subprocess
 import sys
@@ -42,10 +43,13 @@ def test_inline_and_conll_outputs_parse_back(ner_model, tmp_path):
     inline = tagger("tag", str(ner_model), str(source), "--input-format", "tokens", "--output-format", "inline")
     lines = inline.stdout.decode().splitlines()
     assert [[item.rsplit("/", 1)[0] for item in line.split()] for line in lines] == [
-        ["Maria", "Lopez", "visited", "Oslo", "."], ["John", "Smith", "left", "."]]
+        ["Maria", "Lopez", "visited", "Oslo", "."],
+        ["John", "Smith", "left", "."],
+    ]
     out = tmp_path / "out.conll"
-    result = tagger("tag", str(ner_model), str(source), "--input-format", "tokens", "--output-format", "conll",
-                    "--output", str(out))
+    result = tagger(
+        "tag", str(ner_model), str(source), "--input-format", "tokens", "--output-format", "conll", "--output", str(out)
+    )
     assert result.returncode == 0, result.stderr
     _, column, sentences = read_all(str(out))
     assert [s.tokens for s in sentences] == [["Maria", "Lopez", "visited", "Oslo", "."], ["John", "Smith", "left", "."]]

@@ -95,7 +95,22 @@ def test_tokens_never_split_a_grapheme_cluster(text, expected):
 def test_mentions_and_hashtags_stay_whole():
     text = "Thanks @maria_l! #NLP2026 rocks, C# too, #1 fan, me@example.org"
     assert [text[s:e] for s, e in tokenize(text)] == [
-        "Thanks", "@maria_l", "!", "#NLP2026", "rocks", ",", "C", "#", "too", ",", "#", "1", "fan", ",", "me@example.org"]
+        "Thanks",
+        "@maria_l",
+        "!",
+        "#NLP2026",
+        "rocks",
+        ",",
+        "C",
+        "#",
+        "too",
+        ",",
+        "#",
+        "1",
+        "fan",
+        ",",
+        "me@example.org",
+    ]
 
 
 def test_a_token_longer_than_the_read_piece_stays_one_token():
@@ -112,6 +127,9 @@ def test_a_token_longer_than_the_read_piece_stays_one_token():
 def test_sentence_per_line_makes_each_line_one_sentence_with_offsets():
     text = "no final stop here\nlol what. Another one\n\n  indented line\n"
     sentences = list(read_text([text], sentence_per_line=True))
-    assert [s.tokens for s in sentences] == [["no", "final", "stop", "here"], ["lol", "what", ".", "Another", "one"],
-                                             ["indented", "line"]]
+    assert [s.tokens for s in sentences] == [
+        ["no", "final", "stop", "here"],
+        ["lol", "what", ".", "Another", "one"],
+        ["indented", "line"],
+    ]
     assert all(text[start:end] == token for s in sentences for token, (start, end) in zip(s.tokens, s.offsets))

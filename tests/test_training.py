@@ -27,8 +27,15 @@ TINY = {
         "dev": str(SAMPLES / "sample-ner" / "dev.conll"),
         "label_column": "4",
     },
-    "model": {"word_dim": 16, "char_dim": 8, "char_hidden": 12, "hidden": 16, "case_dim": 4, "dropout": 0.2,
-              "singleton_dropout": 0.5},
+    "model": {
+        "word_dim": 16,
+        "char_dim": 8,
+        "char_hidden": 12,
+        "hidden": 16,
+        "case_dim": 4,
+        "dropout": 0.2,
+        "singleton_dropout": 0.5,
+    },
     "train": {"epochs": 4, "batch_size": 32, "lr": 0.01, "patience": 10, "device": "cpu", "threads": 1},
 }
 
@@ -58,8 +65,9 @@ def test_save_load_gives_the_same_predictions(tmp_path, model):
 
 def test_singleton_dropout_hides_exactly_the_words_seen_once_and_only_in_training():
     run = training.prepare_run(tiny_config(model={"singleton_dropout": 1.0, "word_dropout": 0.0}), out=None)
-    counts = Counter(run.vocab.word_id(token) for sentence in read_all(TINY["data"]["train"], label_column="4")[2]
-                     for token in sentence.tokens)
+    counts = Counter(
+        run.vocab.word_id(token) for sentence in read_all(TINY["data"]["train"], label_column="4")[2] for token in sentence.tokens
+    )
     assert 1 in counts.values() and max(counts.values()) > 1
     batch = next(bucketed_batches(run.train_items, 64))
     run.model.train()
@@ -99,12 +107,16 @@ def test_resume_takes_new_training_settings_and_refuses_new_model_settings(tmp_p
     training.train(tiny_config(train={"epochs": 1}), run, show_progress=False, log=lambda message: None)
     saved = (run / "config.json").read_bytes()
     with pytest.raises(config_module.ConfigError, match=r"model\.hidden is 16 in this run .* train a new model with --out"):
-        training.train(tiny_config(model={"hidden": 32}, train={"epochs": 2}), run, resume=True, show_progress=False,
-                       log=lambda message: None)
+        training.train(
+            tiny_config(model={"hidden": 32}, train={"epochs": 2}),
+            run,
+            resume=True,
+            show_progress=False,
+            log=lambda message: None,
+        )
     assert (run / "config.json").read_bytes() == saved
     messages = []
-    training.train(tiny_config(train={"epochs": 2, "patience": 3}), run, resume=True, show_progress=False,
-                   log=messages.append)
+    training.train(tiny_config(train={"epochs": 2, "patience": 3}), run, resume=True, show_progress=False, log=messages.append)
     recorded = store.load_definition(run)[0]
     assert (recorded.train.epochs, recorded.train.patience) == (2, 3)
     assert any("train.patience: 10 -> 3" in message for message in messages)

@@ -70,10 +70,14 @@ def read_corpus(
     if format_name not in FORMATS:
         raise InputError(path, None, f"unknown format {format_name!r}; expected one of {', '.join(FORMATS)}")
     if format_name == CONLL and head and conll.column_index(token_column, path) == 0 and looks_like_conllu(head[-1][1]):
-        raise InputError(path, head[-1][0], "looks like CoNLL-U (10 tab-separated fields, an integer id first), but is read "
-                                            "as a column file whose first column is the token: that would read the ids as "
-                                            "tokens; use the conllu format (--format/--input-format conllu) or name "
-                                            "the --token-column")
+        raise InputError(
+            path,
+            head[-1][0],
+            "looks like CoNLL-U (10 tab-separated fields, an integer id first), but is read "
+            "as a column file whose first column is the token: that would read the ids as "
+            "tokens; use the conllu format (--format/--input-format conllu) or name "
+            "the --token-column",
+        )
     stream = itertools.chain(head, lines)
     column = (label_column or default_label_column(format_name)) if with_labels else None
     columns = (column,) if column is not None else ()

@@ -1,4 +1,5 @@
 """JSON Lines and inline output of tagged sentences."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ def sentence_record(sentence: Sentence, label_key: str, spans: bool, scores: lis
     record = {"text": sentence.text if sentence.text is not None else " ".join(sentence.tokens), "tokens": tokens}
     if spans:
         record["spans"] = [
-            {"start": tokens[span.start]["start"], "end": tokens[span.end - 1]["end"], "label": span.label,
-             "text": _span_text(sentence, span.start, span.end)}
+            {
+                "start": tokens[span.start]["start"],
+                "end": tokens[span.end - 1]["end"],
+                "label": span.label,
+                "text": _span_text(sentence, span.start, span.end),
+            }
             for span in extract_spans(labels)
         ]
     return record

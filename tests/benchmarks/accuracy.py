@@ -12,6 +12,7 @@ in another, same `--out`); `--report` then gathers them, one table per config an
 Each run is `tagger train CONFIG --set train.seed=N`; results are also written as JSON
 lines to OUT/results.jsonl.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,22 +48,37 @@ def run_seed(config_path: str, overrides: list[str], seed: int, out: Path, threa
     for split in ("dev", "test"):
         report = evaluate_file(predictor, getattr(config.data, split))
         scores[split] = report.get("f1", report["accuracy"])
-    return {"config": config_path, "overrides": overrides, "seed": seed, "dev": scores["dev"], "test": scores["test"],
-            "metric": metrics["best_dev_metric"], "epochs": metrics["epochs_run"], "best_epoch": metrics["best_epoch"],
-            "train_seconds": metrics["training_seconds"], "wall_seconds": round(time.time() - started, 1),
-            "machine": f"{platform.machine()} {platform.processor() or ''} threads={threads}".strip(),
-            "date": date.today().isoformat(), "commit": commit(), "run_dir": str(run_dir)}
+    return {
+        "config": config_path,
+        "overrides": overrides,
+        "seed": seed,
+        "dev": scores["dev"],
+        "test": scores["test"],
+        "metric": metrics["best_dev_metric"],
+        "epochs": metrics["epochs_run"],
+        "best_epoch": metrics["best_epoch"],
+        "train_seconds": metrics["training_seconds"],
+        "wall_seconds": round(time.time() - started, 1),
+        "machine": f"{platform.machine()} {platform.processor() or ''} threads={threads}".strip(),
+        "date": date.today().isoformat(),
+        "commit": commit(),
+        "run_dir": str(run_dir),
+    }
 
 
 def table(results: list[dict]) -> str:
     lines = ["| config | seed | dev | test | epochs (best) | train s |", "|---|---|---|---|---|---|"]
     for r in results:
         name = r["config"] + (" " + " ".join(r["overrides"]) if r["overrides"] else "")
-        lines.append(f"| {name} | {r['seed']} | {r['dev']:.2f} | {r['test']:.2f} | {r['epochs']} ({r['best_epoch']}) | "
-                     f"{r['train_seconds']:.0f} |")
+        lines.append(
+            f"| {name} | {r['seed']} | {r['dev']:.2f} | {r['test']:.2f} | {r['epochs']} ({r['best_epoch']}) | "
+            f"{r['train_seconds']:.0f} |"
+        )
     if len(results) > 1:
-        spread = [f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}" for v in
-                  ([r["dev"] for r in results], [r["test"] for r in results])]
+        spread = [
+            f"{statistics.mean(v):.2f} ± {statistics.stdev(v):.2f}"
+            for v in ([r["dev"] for r in results], [r["test"] for r in results])
+        ]
         lines.append(f"| mean ± sd | {len(results)} seeds | {spread[0]} | {spread[1]} | | |")
     return "\n".join(lines)
 
@@ -87,8 +103,11 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--out", default="runs/bench")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue existing runs from their last checkpoint (after raising epochs or patience)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue existing runs from their last checkpoint (after raising epochs or patience)",
+    )
     args = parser.parse_args()
     if args.report:
         print(report(Path(args.report)))

@@ -1,7 +1,8 @@
 """The fuzz properties of tests/test_fuzz.py with many more examples (minutes, not a CI test).
 
-    python tests/benchmarks/fuzz_long.py [EXAMPLES]      # default 5000 per property
+python tests/benchmarks/fuzz_long.py [EXAMPLES]      # default 5000 per property
 """
+
 import os
 import subprocess
 import sys

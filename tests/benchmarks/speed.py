@@ -9,6 +9,7 @@
 4. tags a generated text file of --text-mb MB and reports the peak RSS of that process.
 Prints one JSON object with the figures and the ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,9 +34,26 @@ def tagger(*args: str, stdin: bytes | None = None) -> str:
 
 
 def ceiling(config, device: str, train_batch: int, infer_batch: int, seconds: float) -> dict:
-    command = [sys.executable, str(CEILING), "--device", device, "--lengths", str(LENGTHS), "--seconds", str(seconds),
-               "--hidden", str(config.model.hidden), "--emb", str(config.model.word_dim), "--cell", config.model.cell,
-               "--train-batches", str(train_batch), "--infer-batches", str(infer_batch)]
+    command = [
+        sys.executable,
+        str(CEILING),
+        "--device",
+        device,
+        "--lengths",
+        str(LENGTHS),
+        "--seconds",
+        str(seconds),
+        "--hidden",
+        str(config.model.hidden),
+        "--emb",
+        str(config.model.word_dim),
+        "--cell",
+        config.model.cell,
+        "--train-batches",
+        str(train_batch),
+        "--infer-batches",
+        str(infer_batch),
+    ]
     return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
 
@@ -74,11 +92,17 @@ def big_text(model_dir: Path, megabytes: int, device: str) -> dict:
     command = [sys.executable, "-m", "tagger", "tag", str(model_dir), path, "--device", device, "--output-format", "inline"]
     # a fresh watcher process, so that the peak RSS is the tagging process's alone; it also
     # notes when the first output arrives, which shows that output is written as it goes
-    measured = json.loads(subprocess.run([sys.executable, "-c", WATCHER, *command], capture_output=True, text=True,
-                                         check=True).stdout)
+    measured = json.loads(
+        subprocess.run([sys.executable, "-c", WATCHER, *command], capture_output=True, text=True, check=True).stdout
+    )
     os.unlink(path)
-    return {"text_mb": megabytes, "seconds": measured["seconds"], "peak_rss_mib": measured["peak_kib"] / 1024,
-            "first_output_s": measured["first_output_s"], "output_mb": measured["output_bytes"] / 1e6}
+    return {
+        "text_mb": megabytes,
+        "seconds": measured["seconds"],
+        "peak_rss_mib": measured["peak_kib"] / 1024,
+        "first_output_s": measured["first_output_s"],
+        "output_mb": measured["output_bytes"] / 1e6,
+    }
 
 
 WATCHER = """
@@ -110,9 +134,15 @@ def main() -> None:
     args = parser.parse_args()
     overrides = [f"train.batch_size={args.train_batch}", f"train.device={args.device}"]
     config = config_module.load(args.config, overrides)
-    result = {"config": args.config, "date": date.today().isoformat(), "machine": platform.platform(),
-              "cpu_count": os.cpu_count(), "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                                                     capture_output=True, text=True).stdout.strip()}
+    result = {
+        "config": args.config,
+        "date": date.today().isoformat(),
+        "machine": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+    }
     result["ceiling"] = ceiling(config, args.device, args.train_batch, args.infer_batch, args.seconds)
     with tempfile.TemporaryDirectory() as temporary:
         model_dir = Path(temporary) / "model"
@@ -120,10 +150,32 @@ def main() -> None:
         max_batches = max(20, int(args.seconds * 10))
         config_file = Path(temporary) / "config.toml"
         config_file.write_text(Path(args.config).read_text())
-        train = json.loads(tagger("benchmark", "train", str(config_file), "--max-batches", str(max_batches), "--epochs", "2",
-                                  "--json", *[item for o in overrides for item in ("--set", o)]))
-        tag = json.loads(tagger("benchmark", "speed", str(model_dir), args.tag_file, "--batch-size", str(args.infer_batch),
-                                "--device", args.device, "--json"))
+        train = json.loads(
+            tagger(
+                "benchmark",
+                "train",
+                str(config_file),
+                "--max-batches",
+                str(max_batches),
+                "--epochs",
+                "2",
+                "--json",
+                *[item for o in overrides for item in ("--set", o)],
+            )
+        )
+        tag = json.loads(
+            tagger(
+                "benchmark",
+                "speed",
+                str(model_dir),
+                args.tag_file,
+                "--batch-size",
+                str(args.infer_batch),
+                "--device",
+                args.device,
+                "--json",
+            )
+        )
         result["train"] = {"tokens_per_s": train["epochs"][-1]["tokens_per_s"], "batch_size": args.train_batch}
         result["tag"] = {"tokens_per_s": tag["tokens_per_s"], "batch_size": args.infer_batch, "load_s": tag["load_seconds"]}
         result["ratio_train"] = result["train"]["tokens_per_s"] / result["ceiling"][f"train_tok_s_b{args.train_batch}"]
