@@ -1,0 +1,38 @@
+"""Model directories written by earlier versions load and tag exactly as they did."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, SAMPLES
+
+V1 = ROOT / "tests" / "data" / "v1-models"
+
+
+def tag(model, *args):
+    result = subprocess.run(
+        [sys.executable, "-m", "tagger", "tag", str(model), *map(str, args)], cwd=ROOT, capture_output=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout
+
+
+@pytest.mark.parametrize("name", ["ner-crf", "ner-softmax"])
+def test_a_v1_model_directory_tags_byte_for_byte_as_before(name):
+    model = V1 / name
+    assert tag(model, V1 / "input.txt") == (model / "expected.jsonl").read_bytes()
+    assert tag(model, V1 / "input.txt", "--output-format", "inline") == (model / "expected.inline").read_bytes()
+    conll = tag(model, SAMPLES / "sample-ner" / "test.conll", "--input-format", "conll", "--output-format", "conll")
+    assert conll == (model / "expected-test.conll").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["ner-crf", "ner-softmax"])
+def test_a_v1_model_gives_the_same_label_scores(name):
+    model = V1 / name
+    now = [json.loads(line) for line in tag(model, V1 / "input.txt", "--scores").splitlines()]
+    before = [json.loads(line) for line in (model / "expected-scores.jsonl").read_text().splitlines()]
+    assert [[t["label"] for t in s["tokens"]] for s in now] == [[t["label"] for t in s["tokens"]] for s in before]
+    pairs = [(a["score"], b["score"]) for s, r in zip(now, before) for a, b in zip(s["tokens"], r["tokens"])]
+    assert all(a == pytest.approx(b, abs=1e-6) for a, b in pairs)
