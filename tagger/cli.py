@@ -158,7 +158,7 @@ def corpora_convert(
     """
     from tagger import corpora as corpus_tools
 
-    count = corpus_tools.convert(source, target, scheme, format_name, label_column, token_column, force)
+    count = corpus_tools.convert_file(source, target, scheme, format_name, label_column, token_column, force)
     if target != "-":
         click.echo(f"wrote {count:,} sentences to {target}", err=True)
 
@@ -254,7 +254,7 @@ scheme_option = click.option(
 
 
 def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
-    from tagger.evaluation import format_report, summary_table
+    from tagger.reports import format_report, summary_table
 
     for report in reports:
         for warning in report.get("warnings", ()):
@@ -315,7 +315,7 @@ def evaluate_command(
       tagger evaluate runs/ewt-upos en_ewt-ud-test.conllu --json --output predicted.conllu
       tagger evaluate runs/ner uner-test.iob2 --token-column 2 --label-column 3
     """
-    from tagger.model_evaluation import EvaluateOptions, evaluate_file
+    from tagger.evaluate import EvaluateOptions, evaluate_file
     from tagger.predict import Predictor
 
     if output is not None and len(files) > 1:
@@ -357,7 +357,7 @@ def score_command(
       tagger score eng.testb predicted.conll --json
       tagger score gold.conllu pred.conllu --label-column upos
     """
-    from tagger.scoring import score_conlleval_file, score_files
+    from tagger.evaluate import score_conlleval_file, score_files
 
     if predicted is None:
         report = score_conlleval_file(gold, mode, scheme.upper())

@@ -2,12 +2,62 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 from tagger import schemes
-from tagger.data import CorpusStats, Sentence, corpus_stats, first_invalid_span_tag
+from tagger.data import Sentence
 from tagger.files import atomic_output, check_output
 from tagger.formats import read_corpus, write_corpus
+
+
+@dataclass
+class CorpusStats:
+    """What `tagger corpora stats` reports for one label column."""
+
+    sentences: int = 0
+    tokens: int = 0
+    labels: Counter = field(default_factory=Counter)
+    scheme: str | None = None
+    entities: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict:
+        return {
+            "sentences": self.sentences,
+            "tokens": self.tokens,
+            "labels": dict(sorted(self.labels.items())),
+            "scheme": self.scheme,
+            "entities": dict(sorted(self.entities.items())),
+            "entity_total": sum(self.entities.values()),
+        }
+
+
+def corpus_stats(sentences: Iterable[Sentence], label_column: str | None, path: str = "") -> CorpusStats:
+    """Count sentences, tokens, labels and, for span labels, entities per type (streaming).
+
+    Raises InputError at the first tag that is not valid in a span-labelled column.
+    """
+    stats = CorpusStats()
+    detector = schemes.SchemeDetector()
+    entities: Counter = Counter()
+    first_odd: Sentence | None = None  # the first sentence with a tag that is no span tag
+    for sentence in sentences:
+        stats.sentences += 1
+        stats.tokens += len(sentence)
+        if label_column is None:
+            continue
+        tags = sentence.labels[label_column]
+        stats.labels.update(tags)
+        detector.observe(tags)
+        entities.update(span.label for span in schemes.extract_spans(tags))
+        if first_odd is None and schemes.first_invalid_tag(tags) is not None:
+            first_odd = sentence
+    if label_column is not None and schemes.is_span_labelling(stats.labels):
+        stats.scheme = detector.scheme
+        stats.entities = entities
+        schemes.check_span_tags([first_odd] if first_odd else [], label_column, path, stats.scheme)
+    return stats
 
 
 def stats(path: str, format_name: str | None = None, label_column: str | None = None, token_column: str | int = 1) -> CorpusStats:
@@ -16,7 +66,7 @@ def stats(path: str, format_name: str | None = None, label_column: str | None = 
     return corpus_stats(sentences, column, path)
 
 
-def convert(
+def convert_file(
     source: str,
     target: str,
     scheme: str,
@@ -39,9 +89,7 @@ def convert(
     def converted() -> Iterator[Sentence]:
         nonlocal count
         for sentence in sentences:
-            invalid = first_invalid_span_tag(sentence, column)
-            if invalid is not None:
-                raise schemes.invalid_tag_error(source, invalid[1], invalid[0], scheme)
+            schemes.check_span_tags([sentence], column, source, scheme)
             sentence.labels[column] = schemes.convert(sentence.labels[column], scheme)
             count += 1
             yield sentence

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import torch
 
-from tagger import schemes
 from tagger.batching import Encoded, bucketed_batches, encode
 from tagger.config import Config
 from tagger.errors import TaggerError
 from tagger.formats import CONLL, Layout
 from tagger.model import TaggerModel
-from tagger.store import Task, load_model
+from tagger.store import load_model
+from tagger.task import Task
 from tagger.vocab import UNK, Vocab
 
 
@@ -76,7 +76,7 @@ class Predictor:
     def known_corpus_labels(self) -> set[str]:
         """The labels this model can write, in any span scheme (its labels themselves for token labels)."""
         symbols = self.vocab.labels.symbols
-        if self.task.corpus_scheme is None:
+        if not self.task.spans:
             return set(symbols)
         types = {label[2:] for label in symbols if label != "O"}
         return {"O"} | {f"{prefix}-{kind}" for kind in types for prefix in "BIES"}
@@ -107,7 +107,7 @@ class Predictor:
                 for row, position in enumerate(batch.positions):
                     length = int(batch.lengths[row])
                     ids = decoded[row, :length].tolist()
-                    labels[position] = self._to_corpus_scheme([self.vocab.labels.symbols[i] for i in ids])
+                    labels[position] = self.task.to_corpus([self.vocab.labels.symbols[i] for i in ids])
                     if probabilities is not None:
                         scores[position] = probabilities[row, torch.arange(length), decoded[row, :length]].tolist()
         self.model.train(was_training)
@@ -116,8 +116,3 @@ class Predictor:
     def predict(self, token_lists: Sequence[Sequence[str]], batch_size: int = 256) -> list[list[str]]:
         """Labels for each token list, in the order given."""
         return self.predict_encoded(self.encode(token_lists), batch_size)[0]
-
-    def _to_corpus_scheme(self, tags: list[str]) -> list[str]:
-        if self.task.corpus_scheme is None or self.task.corpus_scheme == self.task.internal_scheme:
-            return tags
-        return schemes.convert(tags, self.task.corpus_scheme)

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tagger.data import Sentence
 from tagger.errors import InputError
 
 OUTSIDE = "O"
@@ -54,17 +55,19 @@ def is_span_labelling(label_counts: Counter) -> bool:
     return total > 0 and valid * 2 >= total
 
 
-def raise_on_invalid_tags(first_lines: dict[str, int | None], scheme: str, path: str) -> None:
-    """Report the earliest tag that is no span tag in a span-labelled column."""
-    if not first_lines:
-        return
-    tag, line = min(first_lines.items(), key=lambda item: item[1] or 0)
-    raise invalid_tag_error(path, line, tag, scheme)
+def first_invalid_tag(tags: Sequence[str]) -> int | None:
+    """The index of the first tag that is no span tag (`X-PER`, `B-`), or None."""
+    return next((index for index, tag in enumerate(tags) if not is_valid_tag(tag)), None)
 
 
-def invalid_tag_error(path: str, line: int | None, tag: str, scheme: str) -> InputError:
-    """The message for a tag that is no span tag in a span-labelled column."""
-    return InputError(path, line, f"tag {tag!r} is not valid in the {scheme} scheme (expected O or B-, I-, E-, S- and a type)")
+def check_span_tags(sentences: Iterable[Sentence], column: str, path: str, scheme: str) -> None:
+    """Raise InputError, naming the file, line and tag, at the first tag of `column` that is no span tag."""
+    for sentence in sentences:
+        index = first_invalid_tag(sentence.labels[column])
+        if index is not None:
+            tag = sentence.labels[column][index]
+            problem = f"tag {tag!r} is not valid in the {scheme} scheme (expected O or B-, I-, E-, S- and a type)"
+            raise InputError(path, sentence.line_number(index), problem)
 
 
 def _chunk_ends(prev_prefix: str, prefix: str, prev_type: str, type_: str) -> bool:

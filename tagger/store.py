@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -23,6 +23,7 @@ from tagger.config import Config, ConfigError
 from tagger.errors import TaggerError
 from tagger.files import atomic_output
 from tagger.model import TaggerModel
+from tagger.task import Task
 from tagger.vocab import Vocab
 
 FORMAT_VERSION = 1
@@ -31,22 +32,6 @@ PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 # Sizes far beyond any tagger; a larger declared size is a damaged or hostile directory.
 LIMITS = {"word_dim": 4096, "case_dim": 256, "char_dim": 1024, "char_hidden": 4096, "hidden": 8192, "layers": 16}
 MAX_VOCAB = 5_000_000
-
-
-@dataclass
-class Task:
-    """What the model labels and how its labels are written."""
-
-    label_column: str
-    format: str
-    corpus_scheme: str | None  # the scheme of the training file (outputs use it); None for token labels
-    internal_scheme: str | None  # the scheme the model predicts in
-
-    @classmethod
-    def from_json(cls, data: dict) -> Task:
-        if not isinstance(data, dict) or set(data) != {"label_column", "format", "corpus_scheme", "internal_scheme"}:
-            raise ValueError("task must have label_column, format, corpus_scheme and internal_scheme")
-        return cls(**data)
 
 
 class ModelDirError(TaggerError):

@@ -110,7 +110,7 @@ class SentenceWriter:
         self.output_format = output_format
         self.input_format = input_format
         self.key = predictor.task.label_column
-        self.spans = predictor.task.corpus_scheme is not None
+        self.spans = predictor.task.spans
         self.conllu_column = self.key if predictor.task.format == CONLLU else "Label"
 
     def write(self, sentence: Sentence, scores: list[float] | None) -> None:
@@ -149,7 +149,7 @@ class Tagger:
         return self.predictor.task.label_column
 
     def _records(self, sentences: Iterable[Sentence], scores: bool) -> list[dict]:
-        spans = self.predictor.task.corpus_scheme is not None
+        spans = self.predictor.task.spans
         return [
             sentence_record(sentence, self.label_column, spans, sentence_scores)
             for sentence, sentence_scores in tag_stream(self.predictor, sentences, self.batch_size, scores)

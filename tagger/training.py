@@ -19,10 +19,10 @@ from tagger.batching import Encoded, bucketed_batches, encode
 from tagger.config import Config
 from tagger.distributed import World
 from tagger.errors import Interrupted, TaggerError, interrupt_exit_code
-from tagger.evaluation import dev_score
 from tagger.files import WriteError
+from tagger.metrics import dev_score
 from tagger.predict import Predictor, choose_device
-from tagger.store import Task
+from tagger.task import Task
 from tagger.training_data import Log, build_vocab, log_to_stderr, read_corpus_for_training, singleton_ids
 from tagger.training_setup import resume_changes
 from tagger.vocab import Vocab
@@ -122,7 +122,7 @@ def _finite_loss(total_loss: torch.Tensor, sentences: int, epoch: int, config: C
 
 def evaluate_dev(predictor: Predictor, items: list[Encoded], gold: list[list[str]], config: Config) -> dict[str, float]:
     predicted, _ = predictor.predict_encoded(items, config.train.eval_batch_size)
-    return dev_score(gold, predicted, spans=predictor.task.corpus_scheme is not None)
+    return dev_score(gold, predicted, spans=predictor.task.spans)
 
 
 def main_score(scores: dict[str, float]) -> float:

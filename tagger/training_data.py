@@ -11,10 +11,10 @@ import torch
 
 from tagger import schemes
 from tagger.config import Config, check_files
-from tagger.data import Sentence, first_invalid_span_tag
+from tagger.data import Sentence
 from tagger.errors import TaggerError
 from tagger.formats import read_all
-from tagger.store import Task
+from tagger.task import Task
 from tagger.vectors import read_vectors
 from tagger.vocab import UNK, Vocab
 
@@ -35,11 +35,6 @@ class Corpus:
     train_labels: list[list[str]]  # in the model's internal scheme
 
 
-def internal_labels(tags: list[str], task: Task) -> list[str]:
-    """Training labels in the model's scheme (span labels are re-encoded, canonically)."""
-    return schemes.convert(tags, task.internal_scheme) if task.internal_scheme else tags
-
-
 def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus:
     """Read train and dev, work out the task, reject bad labels before any training."""
     check_files(config)
@@ -56,19 +51,12 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
         corpus_scheme = schemes.detect_scheme(s.labels[column] for s in train)
         internal_scheme = schemes.normalise_scheme_name(config.model.scheme)
         for path, sentences in ((config.data.train, train), (config.data.dev, dev)):
-            _check_span_tags(path, sentences, column, corpus_scheme)
+            schemes.check_span_tags(sentences, column, path, corpus_scheme)
     unseen = sorted({label for s in dev for label in s.labels[column]} - set(counts))
     if unseen:
         log(f"warning: {config.data.dev}: labels never seen in training, counted as errors: {', '.join(unseen[:20])}")
     task = Task(column, format_name, corpus_scheme, internal_scheme)
-    return Corpus(task, train, dev, [internal_labels(s.labels[column], task) for s in train])
-
-
-def _check_span_tags(path: str, sentences: list[Sentence], column: str, scheme: str) -> None:
-    for sentence in sentences:
-        invalid = first_invalid_span_tag(sentence, column)
-        if invalid is not None:
-            raise schemes.invalid_tag_error(path, invalid[1], invalid[0], scheme)
+    return Corpus(task, train, dev, [task.to_internal(s.labels[column]) for s in train])
 
 
 def build_vocab(config: Config, corpus: Corpus, log: Log = log_to_stderr) -> tuple[Vocab, torch.Tensor | None]:

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from tagger.evaluation import build_report, conlleval_spans
-from tagger.scoring import score_conlleval_file, score_files
+from tagger.evaluate import score_conlleval_file, score_files
+from tagger.metrics import build_report, conlleval_spans
 from tests.conftest import write
 
 

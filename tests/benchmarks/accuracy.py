@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tagger import config as config_module
 from tagger import training
-from tagger.model_evaluation import evaluate_file
+from tagger.evaluate import evaluate_file
 from tagger.predict import Predictor
 
 

@@ -8,9 +8,10 @@ from click.testing import CliRunner
 from tagger import config as config_module
 from tagger import store, training
 from tagger.cli import main
+from tagger.evaluate import evaluate_file
 from tagger.formats import read_all
-from tagger.model_evaluation import evaluate_file
 from tagger.predict import Predictor
+from tagger.task import Task
 from tagger.vocab import Vocab
 from tests.conftest import SAMPLES, write
 
@@ -107,7 +108,7 @@ def untrained_predictor(train_path, label_column):
     internal = [f"{p}-{label[2:]}" for label in labels if label != "O" for p in "BIES"] + ["O"] if scheme else labels
     vocab = Vocab.build((s.tokens for s in sentences), [internal], True)
     config = config_module.from_dict({"model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4}}, "test")
-    task = store.Task(column, format_name, scheme, "IOBES" if scheme else None)
+    task = Task(column, format_name, scheme, "IOBES" if scheme else None)
     return Predictor(store.build_model(config, vocab, task), vocab, task, config, __import__("torch").device("cpu"))
 
 
