@@ -10,24 +10,30 @@ from tagger.schemes import allowed_transition
 IMPOSSIBLE = -10000.0
 
 
-def transition_constraints(labels: list[str], scheme: str | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Additive masks (0 allowed, IMPOSSIBLE forbidden) for start, transitions and end.
+class TransitionConstraints(nn.Module):
+    """Additive masks (0 allowed, IMPOSSIBLE forbidden) for a scheme's start, transitions and end.
 
-    With no scheme (token labels such as POS) every transition is allowed.
+    With no scheme (token labels such as POS) every transition is allowed. The masks are
+    non-persistent buffers: derived from the labels, never saved with the weights.
     """
-    size = len(labels)
-    start, end, pairs = torch.zeros(size), torch.zeros(size), torch.zeros(size, size)
-    if scheme is None:
-        return start, pairs, end
-    for j, label in enumerate(labels):
-        if not allowed_transition(None, label, scheme):
-            start[j] = IMPOSSIBLE
-        if not allowed_transition(label, None, scheme):
-            end[j] = IMPOSSIBLE
-        for i, previous in enumerate(labels):
-            if not allowed_transition(previous, label, scheme):
-                pairs[i, j] = IMPOSSIBLE
-    return start, pairs, end
+
+    def __init__(self, labels: list[str], scheme: str | None) -> None:
+        super().__init__()
+        size = len(labels)
+        start, end, pairs = torch.zeros(size), torch.zeros(size), torch.zeros(size, size)
+        if scheme is not None:
+            for j, label in enumerate(labels):
+                start[j] = 0.0 if allowed_transition(None, label, scheme) else IMPOSSIBLE
+                end[j] = 0.0 if allowed_transition(label, None, scheme) else IMPOSSIBLE
+                for i, previous in enumerate(labels):
+                    pairs[i, j] = 0.0 if allowed_transition(previous, label, scheme) else IMPOSSIBLE
+        self.register_buffer("start", start, persistent=False)  # (labels,)
+        self.register_buffer("pairs", pairs, persistent=False)  # (previous label, label)
+        self.register_buffer("end", end, persistent=False)  # (labels,)
+
+    def decode(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Viterbi over per-token scores (batch, time, labels) under the constraints alone -> ids (batch, time)."""
+        return viterbi(scores, mask, self.start, self.pairs, self.end)
 
 
 class CRF(nn.Module):
@@ -38,31 +44,38 @@ class CRF(nn.Module):
     in decoding, so predictions are always well-formed in the scheme.
     """
 
-    def __init__(self, labels: list[str], scheme: str | None, learn: bool = True) -> None:
+    def __init__(self, labels: list[str], scheme: str | None) -> None:
         super().__init__()
         size = len(labels)
-        self.transitions = nn.Parameter(torch.zeros(size, size), requires_grad=learn)
-        self.start = nn.Parameter(torch.zeros(size), requires_grad=learn)
-        self.end = nn.Parameter(torch.zeros(size), requires_grad=learn)
-        start_mask, pair_mask, end_mask = transition_constraints(labels, scheme)
-        self.register_buffer("start_mask", start_mask, persistent=False)
-        self.register_buffer("pair_mask", pair_mask, persistent=False)
-        self.register_buffer("end_mask", end_mask, persistent=False)
+        self.transitions = nn.Parameter(torch.zeros(size, size))
+        self.start = nn.Parameter(torch.zeros(size))
+        self.end = nn.Parameter(torch.zeros(size))
+        self.constraints = TransitionConstraints(labels, scheme)
 
     def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self.start + self.start_mask, self.transitions + self.pair_mask, self.end + self.end_mask
+        """Start (labels,), transition (labels, labels) and end (labels,) scores, constraints added."""
+        constraints = self.constraints
+        return self.start + constraints.start, self.transitions + constraints.pairs, self.end + constraints.end
+
+    def _alphas(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
+        """Forward variables: for each step t, log-sum of the scores of all paths ending in each label at t.
+
+        emissions (batch, time, labels), mask (batch, time) -> `time` tensors of (batch, labels);
+        past a sentence's end its last value is carried forward.
+        """
+        start, transitions, _ = self._scores()
+        alphas = [start + emissions[:, 0]]
+        for t in range(1, emissions.size(1)):
+            step = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions.unsqueeze(0), dim=1) + emissions[:, t]
+            alphas.append(torch.where(mask[:, t].unsqueeze(1), step, alphas[-1]))
+        return alphas
 
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """log Z per sentence, by the forward algorithm."""
-        start, transitions, end = self._scores()
-        alpha = start + emissions[:, 0]
-        for t in range(1, emissions.size(1)):
-            step = torch.logsumexp(alpha.unsqueeze(2) + transitions.unsqueeze(0), dim=1) + emissions[:, t]
-            alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
-        return torch.logsumexp(alpha + end, dim=1)
+        """log Z per sentence by the forward algorithm: emissions (batch, time, labels), mask (batch, time) -> (batch,)."""
+        return torch.logsumexp(self._alphas(emissions, mask)[-1] + self._scores()[2], dim=1)
 
     def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The unnormalised score of the given tag sequences."""
+        """Unnormalised score of given tag sequences: emissions (batch, time, labels), tags and mask (batch, time) -> (batch,)."""
         start, transitions, end = self._scores()
         maskf = mask.to(emissions.dtype)
         emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)
@@ -73,16 +86,13 @@ class CRF(nn.Module):
         return score + end[last]
 
     def neg_log_likelihood(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Summed negative log-likelihood of the batch."""
+        """Summed negative log-likelihood of the batch: emissions (batch, time, labels), tags and mask (batch, time) -> ()."""
         return (self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)).sum()
 
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """P(label at t = j | sentence), by the forward-backward algorithm (batch, time, labels)."""
-        start, transitions, end = self._scores()
-        alphas = [start + emissions[:, 0]]
-        for t in range(1, emissions.size(1)):
-            step = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions.unsqueeze(0), dim=1) + emissions[:, t]
-            alphas.append(torch.where(mask[:, t].unsqueeze(1), step, alphas[-1]))
+        """P(label at t = j | sentence) by forward-backward: emissions (batch, time, labels) -> (batch, time, labels)."""
+        _, transitions, end = self._scores()
+        alphas = self._alphas(emissions, mask)
         betas = [end.expand_as(alphas[0])]
         for t in range(emissions.size(1) - 2, -1, -1):
             following = (emissions[:, t + 1] + betas[-1]).unsqueeze(1) + transitions.unsqueeze(0)
@@ -94,7 +104,7 @@ class CRF(nn.Module):
         return scores.exp() * mask.unsqueeze(2)
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Best tag sequence per sentence (batch, time); positions past a sentence's end are 0."""
+        """Best tag sequence per sentence: emissions (batch, time, labels) -> ids (batch, time), 0 past each end."""
         start, transitions, end = self._scores()
         return viterbi(emissions, mask, start, transitions, end)
 
@@ -102,7 +112,11 @@ class CRF(nn.Module):
 def viterbi(
     emissions: torch.Tensor, mask: torch.Tensor, start: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor
 ) -> torch.Tensor:
-    """Batched Viterbi: the argmax path under emission and transition scores."""
+    """Batched Viterbi: the argmax path under emission and transition scores.
+
+    emissions (batch, time, labels), mask (batch, time) bool, start and end (labels,),
+    transitions (previous label, label) -> label ids (batch, time), 0 past each sentence's end.
+    """
     batch, steps, size = emissions.shape
     score = start + emissions[:, 0]
     backpointers = []

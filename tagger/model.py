@@ -8,10 +8,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from tagger.batching import Batch
 from tagger.config import ModelConfig
-from tagger.crf import CRF, transition_constraints, viterbi
-from tagger.vocab import CASES
-
-UNKNOWN_WORD = 1
+from tagger.crf import CRF, TransitionConstraints
+from tagger.vocab import CASES, UNKNOWN_ID
 
 
 class CharCNN(nn.Module):
@@ -53,6 +51,7 @@ class CharLSTM(nn.Module):
         self.output_dim = 2 * hidden
 
     def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        """(words, max characters) ids, left-aligned and 0-padded -> (words, 2 * hidden)."""
         lengths = (chars != 0).sum(1).clamp(min=1).cpu()
         packed = pack_padded_sequence(self.embedding(chars), lengths, batch_first=True, enforce_sorted=False)
         _, (final, _) = self.lstm(packed)
@@ -80,12 +79,9 @@ class TaggerModel(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.output = nn.Linear(2 * config.hidden, len(labels))
         self.crf = CRF(labels, scheme) if config.crf else None
+        # the softmax head decodes under the scheme's constraints too (the CRF holds its own)
+        self.constraints = TransitionConstraints(labels, scheme) if self.crf is None and scheme else None
         self.register_buffer("singletons", torch.zeros(words, dtype=torch.bool), persistent=False)
-        if self.crf is None:
-            start, pairs, end = transition_constraints(labels, scheme)
-            self.register_buffer("start_mask", start, persistent=False)
-            self.register_buffer("pair_mask", pairs, persistent=False)
-            self.register_buffer("end_mask", end, persistent=False)
 
     @staticmethod
     def _char_encoder(config: ModelConfig, chars: int) -> nn.Module | None:
@@ -114,9 +110,10 @@ class TaggerModel(nn.Module):
         chance = torch.full(words.shape, config.word_dropout, device=words.device)
         chance = chance.masked_fill(self.singletons[words], max(config.word_dropout, config.singleton_dropout))
         drop = torch.rand(words.shape, device=words.device) < chance
-        return words.masked_fill(drop & batch.mask, UNKNOWN_WORD)
+        return words.masked_fill(drop & batch.mask, UNKNOWN_ID)
 
     def features(self, batch: Batch) -> torch.Tensor:
+        """Token features (batch, time, word_dim + case_dim + character features), dropout applied."""
         parts = [self.words(self._dropped_words(batch))]
         if self.cases is not None:
             parts.append(self.cases(batch.cases))
@@ -148,10 +145,9 @@ class TaggerModel(nn.Module):
         """Label ids (batch, time): CRF Viterbi, or Viterbi over softmax scores with the scheme's constraints."""
         if self.crf is not None:
             return self.crf.decode(emissions, mask)
-        if self.scheme is None:
+        if self.constraints is None:
             return emissions.argmax(dim=2) * mask.long()
-        log_probs = emissions.log_softmax(dim=2)
-        return viterbi(log_probs, mask, self.start_mask, self.pair_mask, self.end_mask)
+        return self.constraints.decode(emissions.log_softmax(dim=2), mask)
 
     def label_probabilities(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Per-token label probabilities: CRF marginals, or the softmax."""

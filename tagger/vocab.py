@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNKNOWN_ID = 0, 1  # every word and character index starts with PAD, UNK (see Vocab.build)
 TOKEN_CACHE_SIZE = 500_000
 MAX_WORD_CHARS = 40  # longer tokens (URLs, hashes) keep their first and last 20 characters
 
@@ -40,7 +41,7 @@ def clip_word(token: str) -> str:
 
 @dataclass
 class Index:
-    """A list of symbols with their positions; 0 is padding and 1 unknown where `specials`."""
+    """A list of symbols with their positions (words and characters start with PAD and UNK; labels do not)."""
 
     symbols: list[str]
     positions: dict[str, int] = field(init=False, repr=False)
@@ -53,7 +54,7 @@ class Index:
     def __len__(self) -> int:
         return len(self.symbols)
 
-    def get(self, symbol: str, default: int = 1) -> int:
+    def get(self, symbol: str, default: int = UNKNOWN_ID) -> int:
         return self.positions.get(symbol, default)
 
 
@@ -115,4 +116,6 @@ class Vocab:
         lists = [data["words"], data["chars"], data["labels"]]
         if not all(isinstance(items, list) and all(isinstance(item, str) for item in items) for items in lists):
             raise ValueError("words, chars and labels must be lists of strings")
+        if data["words"][:2] != [PAD, UNK] or data["chars"][:2] != [PAD, UNK]:
+            raise ValueError(f"words and chars must start with {PAD!r} and {UNK!r}")
         return cls(Index(data["words"]), Index(data["chars"]), Index(data["labels"]), bool(data["lowercase"]))
