@@ -80,8 +80,9 @@ def tagging_speed(
 
 def training_speed(config: Config, epochs: int = 1, max_batches: int | None = None) -> dict:
     """Training tokens/s per epoch for a config (no dev evaluation, nothing written)."""
-    from tagger.training import prepare_run, run_epoch
+    from tagger.training import prepare_run, run_epoch, set_process_state
 
+    set_process_state(config)
     run = prepare_run(config, None, log=lambda message: None)
     items = run.train_items
     if max_batches is not None:
@@ -89,7 +90,7 @@ def training_speed(config: Config, epochs: int = 1, max_batches: int | None = No
     per_epoch = []
     for epoch in range(1, epochs + 1):
         _sync(run.device)
-        loss, tokens, seconds = run_epoch(run.loss_module, run.optimizer, items, config, epoch, run.device, show_progress=False)
+        loss, tokens, seconds = run_epoch(run, epoch, items=items)
         _sync(run.device)
         per_epoch.append({"epoch": epoch, "tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds, "loss": loss})
     return {

@@ -13,9 +13,11 @@ import sys
 
 import click
 
+from tagger import choices
 from tagger.errors import Interrupted, TaggerError, Terminated, interrupt_exit_code
 
-FORMAT_CHOICE = click.Choice(["conll", "conllu"])
+FORMAT_CHOICE = click.Choice(choices.FORMATS)
+DEVICE_CHOICE = click.Choice(choices.DEVICES)
 EXIT_USAGE, EXIT_BROKEN_PIPE = 2, 141
 
 
@@ -130,8 +132,8 @@ def corpora_stats(file: str, format_name: str | None, token_column: str, label_c
     "--to",
     "scheme",
     required=True,
-    type=click.Choice(["iob1", "iob2", "iobes", "bioes"], case_sensitive=False),
-    help="Target tagging scheme.",
+    type=click.Choice([*choices.SCHEMES, "bioes"], case_sensitive=False),
+    help="The span tagging scheme to write the label column in.",
 )
 @format_option
 @token_column_option
@@ -157,8 +159,10 @@ def corpora_convert(
       tagger corpora convert ner.conll - --to iobes --label-column 2
     """
     from tagger import corpora as corpus_tools
+    from tagger.formats import Layout
 
-    count = corpus_tools.convert_file(source, target, scheme, format_name, label_column, token_column, force)
+    layout = Layout(format_name, token_column, label_column)
+    count = corpus_tools.convert_file(source, target, scheme, layout, force)
     if target != "-":
         click.echo(f"wrote {count:,} sentences to {target}", err=True)
 
@@ -172,10 +176,10 @@ def corpora_convert(
 @click.option("--dev", "dev_file", default=None, help="Dev file for evaluation after each epoch and early stopping.")
 @format_option
 @label_column_option
-@click.option("--cell", type=click.Choice(["lstm", "gru"]), default=None, help="Recurrent cell.")
+@click.option("--cell", type=click.Choice(choices.CELLS), default=None, help="Recurrent cell.")
 @click.option("--crf/--no-crf", default=None, help="CRF output layer (default) or a softmax per token.")
 @click.option("--epochs", type=int, default=None, help="Maximum number of epochs.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None, help="Where to train.")
+@click.option("--device", type=DEVICE_CHOICE, default=None, help="Where to train.")
 @click.option("--threads", type=click.IntRange(0), default=None, help="CPU threads (default: torch's choice).")
 @click.option("--seed", type=int, default=None, help="Random seed; the same seed gives the same model on CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -238,7 +242,7 @@ def train_command(
 
 mode_option = click.option(
     "--mode",
-    type=click.Choice(["conlleval", "strict", "default"]),
+    type=click.Choice(choices.SCORING_MODES),
     default="conlleval",
     show_default=True,
     help="Span scoring: conlleval counts spans as conlleval does (default is an alias); strict (seqeval) "
@@ -246,7 +250,7 @@ mode_option = click.option(
 )
 scheme_option = click.option(
     "--scheme",
-    type=click.Choice(["IOB2", "IOBES"], case_sensitive=False),
+    type=click.Choice(choices.STRICT_SCHEMES, case_sensitive=False),
     default="IOB2",
     show_default=True,
     help="The tagging scheme seqeval's --mode strict checks the tags against (not the model's scheme).",
@@ -278,7 +282,7 @@ def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
 @click.option("--output", default=None, help="Write the predictions here, in the input's format (one input file only).")
 @force_option
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
+@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
 @model_format_option
 @model_token_column_option
 @click.option("--label-column", default=None, help="Gold label column (default: the model's training column).")
@@ -371,14 +375,14 @@ def score_command(
 @click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option(
     "--input-format",
-    type=click.Choice(["text", "tokens", "conll", "conllu"]),
+    type=click.Choice(choices.INPUT_FORMATS),
     default="text",
     show_default=True,
     help="text: raw text, split into sentences and tokens; tokens: one sentence per line, tokens split by spaces.",
 )
 @click.option(
     "--output-format",
-    type=click.Choice(["conll", "conllu", "jsonl", "inline"]),
+    type=click.Choice(choices.OUTPUT_FORMATS),
     default="jsonl",
     show_default=True,
     help="How to write the labelled sentences.",
@@ -387,7 +391,7 @@ def score_command(
 @force_option
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
 @click.option("--scores", is_flag=True, help="Add each label's probability (jsonl output only).")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
+@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
 @click.option(
     "--workers",
     default=1,
@@ -440,11 +444,11 @@ def benchmark() -> None:
 @click.argument("model_dir", type=click.Path())
 @click.argument("file", type=click.Path(allow_dash=False))
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
+@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
 @click.option("--passes", default=5, show_default=True, type=click.IntRange(1), help="Timed passes (median reported).")
 @click.option(
     "--input-format",
-    type=click.Choice(["text", "tokens", "conll", "conllu"]),
+    type=click.Choice(choices.INPUT_FORMATS),
     default=None,
     help="Format of FILE (default: the model's training format).",
 )

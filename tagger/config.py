@@ -14,6 +14,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from tagger import choices
 from tagger.errors import TaggerError
 
 
@@ -46,7 +47,7 @@ class ModelConfig:
     word_dropout: float = 0.05
     singleton_dropout: float = 0.0  # chance that a word seen once in training is read as <unk> while training
     crf: bool = True
-    scheme: str = "iobes"  # internal scheme for span labels; outputs keep the corpus's own
+    scheme: str = "iobes"  # the span scheme the model learns and predicts in; outputs keep the training file's own
     vectors: str = ""  # GloVe / word2vec text / fastText .vec file
     freeze_vectors: bool = False
 
@@ -80,12 +81,12 @@ class Config:
 
 
 CHOICES = {
-    ("model", "cell"): ("lstm", "gru"),
-    ("model", "char_encoder"): ("cnn", "lstm", "none"),
-    ("model", "scheme"): ("iob1", "iob2", "iobes"),
-    ("train", "optimizer"): ("adam", "sgd"),
-    ("train", "device"): ("cpu", "cuda", "auto"),
-    ("data", "format"): ("", "conll", "conllu"),
+    ("model", "cell"): choices.CELLS,
+    ("model", "char_encoder"): choices.CHAR_ENCODERS,
+    ("model", "scheme"): choices.SCHEMES,
+    ("train", "optimizer"): choices.OPTIMIZERS,
+    ("train", "device"): choices.DEVICES,
+    ("data", "format"): ("", *choices.FORMATS),
 }
 
 

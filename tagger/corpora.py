@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from tagger import schemes
 from tagger.data import Sentence
 from tagger.files import atomic_output, check_output
-from tagger.formats import read_corpus, write_corpus
+from tagger.formats import Layout, read_corpus, read_layout, write_corpus
 
 
 @dataclass
@@ -66,15 +66,7 @@ def stats(path: str, format_name: str | None = None, label_column: str | None = 
     return corpus_stats(sentences, column, path)
 
 
-def convert_file(
-    source: str,
-    target: str,
-    scheme: str,
-    format_name: str | None = None,
-    label_column: str | None = None,
-    token_column: str | int = 1,
-    force: bool = False,
-) -> int:
+def convert_file(source: str, target: str, scheme: str, layout: Layout | None = None, force: bool = False) -> int:
     """Write `source` to `target` with its span labels in `scheme`; returns the sentence count.
 
     Every byte but the label column stays as it was. The target is written atomically,
@@ -83,7 +75,7 @@ def convert_file(
     """
     scheme = schemes.normalise_scheme_name(scheme)
     check_output(target, [source], force)
-    detected, column, sentences = read_corpus(source, format_name, label_column, token_column)
+    detected, column, sentences = read_layout(source, layout or Layout())
     count = 0
 
     def converted() -> Iterator[Sentence]:

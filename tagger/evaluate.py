@@ -112,7 +112,6 @@ def _layout_warnings(
     return warnings
 
 
-
 def _is_span(gold: list[list[str]]) -> bool:
     return schemes.is_span_labelling(Counter(tag for tags in gold for tag in tags))
 

@@ -13,6 +13,7 @@ import os
 import shutil
 from dataclasses import asdict
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -145,7 +146,16 @@ def read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, tor
     return tensors
 
 
-def load_model(directory: str | Path, device: torch.device | None = None) -> tuple[Config, Vocab, Task, TaggerModel]:
+class LoadedModel(NamedTuple):
+    """A model directory, rebuilt."""
+
+    config: Config
+    vocab: Vocab
+    task: Task
+    model: TaggerModel
+
+
+def load_model(directory: str | Path, device: torch.device | None = None) -> LoadedModel:
     """Rebuild a trained model from its directory (no pickle, no imports named by the files)."""
     directory = Path(directory)
     config, vocab, task = load_definition(directory)
@@ -155,7 +165,7 @@ def load_model(directory: str | Path, device: torch.device | None = None) -> tup
     model.eval()
     if device is not None:
         model.to(device)
-    return config, vocab, task, model
+    return LoadedModel(config, vocab, task, model)
 
 
 def save_metrics(directory: Path, metrics: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -55,7 +56,7 @@ def read_input(path: str, input_format: str, layout: Layout | None = None, sente
     if input_format == "tokens":
         return read_token_lines(read_lines(path))
     layout = layout or Layout()
-    return read_layout(path, Layout(input_format, layout.token_column), with_labels=False)[2]
+    return read_layout(path, Layout(input_format, layout.token_column), with_labels=False).sentences
 
 
 def tag_stream(
@@ -65,7 +66,9 @@ def tag_stream(
     with_scores: bool = False,
     workers: int = 1,
 ) -> Iterator[tuple[Sentence, list[float] | None]]:
-    """Label sentences in input order, holding a bounded number of them (chunks of batch_size * 16).
+    """Label sentences in input order, holding a bounded number of them (chunks of batch_size * CHUNK_BATCHES).
+
+    Yields new sentences with the model's label column added; the given ones are not changed.
 
     With `workers` > 1 the chunks are labelled by that many CPU processes.
     """
@@ -80,8 +83,8 @@ def tag_stream(
 
     for labels, scores in label_chunks(predictor, token_chunks(), batch_size, with_scores, workers):
         for index, sentence in enumerate(held.popleft()):
-            sentence.labels[key] = labels[index]
-            yield sentence, (scores[index] if scores is not None else None)
+            labelled = dataclasses.replace(sentence, labels={**sentence.labels, key: labels[index]})
+            yield labelled, (scores[index] if scores is not None else None)
 
 
 def label_chunks(
@@ -120,7 +123,7 @@ class SentenceWriter:
             self.stream.write(inline_line(sentence, self.key) + "\n")
         else:
             if self.input_format != self.output_format:
-                sentence.raw = None
+                sentence = dataclasses.replace(sentence, raw=None)  # a fresh file, not the input's lines
             column = self.conllu_column if self.output_format == CONLLU else _new_column(sentence)
             write_corpus([sentence], self.stream, self.output_format, self.key, column)
 

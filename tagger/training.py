@@ -63,17 +63,10 @@ def epoch_batches(items: list[Encoded], config: Config, epoch: int, world: World
     return batches[world.rank : usable : world.size]
 
 
-def run_epoch(
-    loss_module: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    items: list[Encoded],
-    config: Config,
-    epoch: int,
-    device: torch.device,
-    show_progress: bool,
-    world: World = distributed.SINGLE,
-) -> tuple[float, int, float]:
-    """One pass over (this rank's share of) the training data: mean loss per sentence, tokens, seconds."""
+def run_epoch(run: Run, epoch: int, show_progress: bool = False, items: list[Encoded] | None = None) -> tuple[float, int, float]:
+    """One pass over (this rank's share of) the training data, or of `items`: mean loss per sentence, tokens, seconds."""
+    loss_module, optimizer, config, device, world = run.loss_module, run.optimizer, run.config, run.device, run.world
+    items = run.train_items if items is None else items
     loss_module.train()
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(config, epoch)
@@ -148,15 +141,12 @@ class Run:
 
 
 def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log = log_to_stderr) -> Run:
-    """Seed, read and check the data, build (or reload) vocabulary, model and optimizer.
+    """Read and check the data, build (or reload) vocabulary, model and optimizer.
 
     With `out` and not `resume`, the run directory gets config.json and vocab.json (from
-    rank 0; every rank builds the same vocabulary from the same data).
+    rank 0; every rank builds the same vocabulary from the same data). The caller sets the
+    process-wide state first (`set_process_state`).
     """
-    random.seed(config.train.seed)
-    torch.manual_seed(config.train.seed)
-    if config.train.threads > 0:
-        torch.set_num_threads(config.train.threads)
     device = distributed.device_for(choose_device(config.train.device))
     world = distributed.start(device)
     corpus = read_corpus_for_training(config, log if world.is_main else _quiet)
@@ -187,6 +177,17 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     dev_gold = [s.labels[task.label_column] for s in corpus.dev]
     optimizer = make_optimizer(model, config)
     return Run(config, device, world, task, vocab, model, loss_module, optimizer, train_items, dev_items, dev_gold)
+
+
+def set_process_state(config: Config) -> None:
+    """Seed Python's and torch's global generators with train.seed and apply train.threads.
+
+    Process-wide, so only entry points call it: `train` and the training benchmark.
+    """
+    random.seed(config.train.seed)
+    torch.manual_seed(config.train.seed)
+    if config.train.threads > 0:
+        torch.set_num_threads(config.train.threads)
 
 
 def _write_definition(out: Path, config: Config, vocab: Vocab, task: Task) -> None:
@@ -263,9 +264,7 @@ class Trainer:
         try:
             first = self.progress["epoch"] + 1
             for epoch in range(first, config.train.epochs + 1) if not self.finished() else ():
-                loss, tokens, seconds = run_epoch(
-                    run.loss_module, run.optimizer, run.train_items, config, epoch, run.device, self.show_progress, run.world
-                )
+                loss, tokens, seconds = run_epoch(run, epoch, self.show_progress)
                 states = distributed.rng_states(run.world)
                 stop = self.end_epoch(epoch, loss, tokens * run.world.size, seconds, states) if run.world.is_main else False
                 if distributed.broadcast_flag(run.world, stop, run.device):
@@ -326,9 +325,11 @@ def train(config: Config, out: str | Path, resume: bool = False, show_progress: 
     """Train a model into `out` (the model directory); returns the final metrics.
 
     Under `torchrun`, every process trains on its share of each epoch's batches and
-    rank 0 alone evaluates, logs and writes the run directory.
+    rank 0 alone evaluates, logs and writes the run directory. Seeds the global random
+    generators and sets torch's threads from the config (`set_process_state`).
     """
     out = Path(out)
+    set_process_state(config)
     if resume and checkpoint.find(out) is None:
         if (out / store.METRICS).exists():
             raise TaggerError(f"--resume {out}: the run is finished and has no checkpoint/ left to continue from")

@@ -44,7 +44,7 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
         "token_column": config.data.token_column,
     }
     format_name, column, train = read_all(config.data.train, **options)
-    dev = read_all(config.data.dev, **{**options, "format_name": format_name})[2] if config.data.dev else []
+    dev = read_all(config.data.dev, **{**options, "format_name": format_name}).sentences if config.data.dev else []
     counts = Counter(label for sentence in train for label in sentence.labels[column])
     corpus_scheme = internal_scheme = None
     if schemes.is_span_labelling(counts):

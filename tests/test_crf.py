@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tagger.crf import CRF
-from tagger.schemes import IOB2, allowed_transition
+from tagger.schemes import IOB1, IOB2, IOBES, allowed_transition
 
 LABELS = ["B-PER", "I-PER", "O"]
 
@@ -89,3 +89,68 @@ def test_marginals_equal_enumeration():
             assert marginals[0, t, label].item() == pytest.approx(expected.item(), abs=1e-4)
     assert marginals[1, :2].sum(1).tolist() == pytest.approx([1.0, 1.0], abs=1e-4)
     assert marginals[1, 2].sum().item() == 0
+
+
+def scheme_labels(scheme):
+    """Two types in a scheme's tags, so that constraints between types are exercised too."""
+    prefixes = {IOB1: "BI", IOB2: "BI", IOBES: "BIES"}[scheme]
+    return [f"{prefix}-{kind}" for kind in ("PER", "LOC") for prefix in prefixes] + ["O"]
+
+
+def allowed_path(labels, path, scheme):
+    names = [None, *(labels[index] for index in path), None]
+    return all(allowed_transition(a, b, scheme) for a, b in zip(names, names[1:]))
+
+
+def enumerate_paths(labels, start, transitions, end, emissions, length):
+    """Every path's score and whether the scheme allows it."""
+    result = {}
+    for path in itertools.product(range(len(labels)), repeat=length):
+        score = start[path[0]] + end[path[-1]] + sum(emissions[t, path[t]] for t in range(length))
+        result[path] = score + sum(transitions[path[t - 1], path[t]] for t in range(1, length))
+    return result
+
+
+@pytest.mark.parametrize("scheme", [IOB1, IOB2, IOBES])
+def test_constrained_crf_equals_enumeration_of_the_allowed_paths(scheme):
+    labels = scheme_labels(scheme)
+    torch.manual_seed(11)
+    crf = CRF(labels, scheme)
+    with torch.no_grad():
+        for parameter in crf.parameters():
+            parameter.normal_()
+    lengths = [4, 1, 3]
+    emissions = torch.randn(len(lengths), max(lengths), len(labels))
+    mask = torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]
+    start, transitions, end = (crf.start.detach(), crf.transitions.detach(), crf.end.detach())
+    log_z, decoded, marginals = crf.log_partition(emissions, mask), crf.decode(emissions, mask), crf.marginals(emissions, mask)
+    for row, length in enumerate(lengths):
+        scores = enumerate_paths(labels, start, transitions, end, emissions[row], length)
+        allowed = {path: score for path, score in scores.items() if allowed_path(labels, path, scheme)}
+        assert log_z[row].item() == pytest.approx(torch.logsumexp(torch.stack(list(allowed.values())), 0).item(), abs=1e-4)
+        assert tuple(decoded[row, :length].tolist()) == max(allowed, key=lambda path: allowed[path].item())
+        total = torch.logsumexp(torch.stack(list(allowed.values())), 0)
+        for t in range(length):
+            for label in range(len(labels)):
+                expected = sum((s - total).exp() for p, s in allowed.items() if p[t] == label) if allowed else 0.0
+                assert marginals[row, t, label].item() == pytest.approx(float(expected), abs=1e-4)
+
+
+@pytest.mark.parametrize("scheme", [IOB1, IOB2, IOBES])
+def test_softmax_head_decodes_the_best_allowed_path_of_log_probabilities(scheme):
+    from tagger.config import ModelConfig
+    from tagger.model import TaggerModel
+
+    labels = scheme_labels(scheme)
+    model = TaggerModel(ModelConfig(crf=False, hidden=4, word_dim=4, char_dim=4, char_hidden=4), 10, 10, labels, scheme)
+    torch.manual_seed(12)
+    lengths = [4, 2, 3, 1]
+    emissions = torch.randn(len(lengths), max(lengths), len(labels)) * 3
+    mask = torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]
+    decoded = model.decode(emissions, mask)
+    zeros = torch.zeros(len(labels))
+    for row, length in enumerate(lengths):
+        log_probs = emissions[row].log_softmax(dim=1)
+        scores = enumerate_paths(labels, zeros, torch.zeros(len(labels), len(labels)), zeros, log_probs, length)
+        allowed = {path: score for path, score in scores.items() if allowed_path(labels, path, scheme)}
+        assert tuple(decoded[row, :length].tolist()) == max(allowed, key=lambda path: allowed[path].item())

@@ -19,7 +19,7 @@ from tests.conftest import SAMPLES, write
 def id_token_label_file(source, target):
     """The sample rewritten as `id<TAB>token<TAB>label<TAB>x#label<TAB>s` rows with `#` comments (Universal NER style)."""
     lines = []
-    for number, sentence in enumerate(read_all(str(source), label_column="4")[2]):
+    for number, sentence in enumerate(read_all(str(source), label_column="4").sentences):
         lines.append(f"# sent_id = {number}")
         for index, (token, label) in enumerate(zip(sentence.tokens, sentence.labels["4"]), start=1):
             lines.append(f"{index}\t{token}\t{label}\tx#{label}\ts")
@@ -67,8 +67,10 @@ def test_tag_conll_input_writes_the_labels_evaluate_predicts(id_layout_run, tmp_
         "tag", directory / "run", directory / "dev.tsv", "--input-format", "conll", "--output-format", "conll", "--output", tagged
     )
     assert result.exit_code == 0, result.output
-    predicted = [s.labels["3"] for s in read_all(str(evaluated), format_name="conll", token_column=2, label_column="3")[2]]
-    appended = [s.labels["last"] for s in read_all(str(tagged), format_name="conll", token_column=2, label_column="last")[2]]
+    predicted = [s.labels["3"] for s in read_all(str(evaluated), format_name="conll", token_column=2, label_column="3").sentences]
+    appended = [
+        s.labels["last"] for s in read_all(str(tagged), format_name="conll", token_column=2, label_column="last").sentences
+    ]
     assert appended == predicted
 
 
@@ -90,7 +92,7 @@ def test_benchmark_speed_reads_the_trained_token_column(id_layout_run):
     directory, _ = id_layout_run
     result = run_cli("benchmark", "speed", directory / "run", directory / "dev.tsv", "--passes", "1", "--json")
     assert result.exit_code == 0, result.output
-    expected = sum(len(s) for s in read_all(str(directory / "dev.tsv"), token_column=2, label_column="3")[2])
+    expected = sum(len(s) for s in read_all(str(directory / "dev.tsv"), token_column=2, label_column="3").sentences)
     assert json.loads(result.stdout)["tokens"] == expected
 
 

@@ -1,6 +1,8 @@
 from collections import Counter
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tagger import schemes
 from tagger.schemes import IOB1, IOB2, IOBES, Span
@@ -82,3 +84,40 @@ def test_invalid_span_tags(tag):
 )
 def test_allowed_transitions(previous, current, scheme, allowed):
     assert schemes.allowed_transition(previous, current, scheme) is allowed
+
+
+@st.composite
+def span_sets(draw):
+    """Non-overlapping typed spans over a sentence of up to 12 tokens (adjacent same-type spans included)."""
+    length = draw(st.integers(1, 12))
+    spans, position = [], 0
+    while position < length:
+        position += draw(st.integers(0, 2))
+        if position >= length:
+            break
+        end = draw(st.integers(position + 1, min(length, position + 4)))
+        spans.append(schemes.Span(position, end, draw(st.sampled_from(["PER", "LOC", "ORG"]))))
+        position = end
+    return spans, length
+
+
+@given(span_sets(), st.sampled_from(schemes.SCHEMES))
+def test_encoded_spans_are_extracted_back(spans_and_length, scheme):
+    spans, length = spans_and_length
+    assert schemes.extract_spans(schemes.encode_spans(spans, length, scheme)) == spans
+
+
+@given(span_sets(), st.sampled_from(schemes.SCHEMES), st.sampled_from(schemes.SCHEMES))
+def test_conversion_round_trips_through_any_scheme(spans_and_length, first, second):
+    spans, length = spans_and_length
+    tags = schemes.encode_spans(spans, length, first)
+    assert schemes.convert(schemes.convert(tags, second), first) == tags
+
+
+@given(st.lists(st.sampled_from(["O", "B-PER", "I-PER", "E-PER", "S-PER", "I-LOC", "B-LOC"]), min_size=1, max_size=12))
+def test_extraction_of_any_tag_sequence_gives_ordered_disjoint_spans(tags):
+    spans = schemes.extract_spans(tags)
+    assert all(0 <= span.start < span.end <= len(tags) for span in spans)
+    assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+    for scheme in schemes.SCHEMES:
+        assert schemes.extract_spans(schemes.convert(tags, scheme)) == spans

@@ -5,7 +5,7 @@ import io
 import pytest
 
 from tagger import corpora
-from tagger.formats import read_all, write_corpus
+from tagger.formats import Layout, read_all, write_corpus
 
 CONLL03 = {
     "eng.train": (14041, 203621, {"LOC": 7140, "MISC": 3438, "ORG": 6321, "PER": 6600}),
@@ -39,10 +39,10 @@ def test_round_trip_is_byte_identical(shared_corpora, relative):
 
 def test_iob1_to_iob2_and_back_is_lossless(shared_corpora, tmp_path):
     source = shared_corpora / "conll2003-en" / "eng.train"
-    corpora.convert_file(str(source), str(tmp_path / "iob2"), "iob2", label_column="4")
+    corpora.convert_file(str(source), str(tmp_path / "iob2"), "iob2", Layout(label_column="4"))
     converted = corpora.stats(str(tmp_path / "iob2"), label_column="4")
     assert converted.scheme == "IOB2" and sum(converted.entities.values()) == 23499
-    corpora.convert_file(str(tmp_path / "iob2"), str(tmp_path / "iob1"), "iob1", label_column="4")
+    corpora.convert_file(str(tmp_path / "iob2"), str(tmp_path / "iob1"), "iob1", Layout(label_column="4"))
     before = source.read_text().splitlines()
     after = (tmp_path / "iob1").read_text().splitlines()
     changed = [(a, b) for a, b in zip(before, after) if a != b]

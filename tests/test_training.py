@@ -15,10 +15,10 @@ from tagger import store, training
 from tagger.batching import bucketed_batches
 from tagger.errors import TaggerError
 from tagger.formats import read_all
-from tagger.model import UNKNOWN_WORD
 from tagger.predict import Predictor
 from tagger.store import ModelDirError
 from tagger.vectors import read_vectors
+from tagger.vocab import UNKNOWN_ID
 from tests.conftest import ROOT, SAMPLES, write
 
 TINY = {
@@ -48,7 +48,7 @@ def tiny_config(**sections) -> config_module.Config:
 
 
 def dev_tokens():
-    return [s.tokens for s in read_all(str(SAMPLES / "sample-ner" / "dev.conll"), label_column="4")[2]]
+    return [s.tokens for s in read_all(str(SAMPLES / "sample-ner" / "dev.conll"), label_column="4").sentences]
 
 
 @pytest.mark.parametrize("model", [{"cell": "lstm", "crf": True}, {"cell": "gru", "crf": False, "char_encoder": "lstm"}])
@@ -66,14 +66,16 @@ def test_save_load_gives_the_same_predictions(tmp_path, model):
 def test_singleton_dropout_hides_exactly_the_words_seen_once_and_only_in_training():
     run = training.prepare_run(tiny_config(model={"singleton_dropout": 1.0, "word_dropout": 0.0}), out=None)
     counts = Counter(
-        run.vocab.word_id(token) for sentence in read_all(TINY["data"]["train"], label_column="4")[2] for token in sentence.tokens
+        run.vocab.word_id(token)
+        for sentence in read_all(TINY["data"]["train"], label_column="4").sentences
+        for token in sentence.tokens
     )
     assert 1 in counts.values() and max(counts.values()) > 1
     batch = next(bucketed_batches(run.train_items, 64))
     run.model.train()
     dropped = run.model._dropped_words(batch)
     once = torch.tensor([[counts[int(word)] == 1 for word in row] for row in batch.words]) & batch.mask
-    assert torch.equal(dropped == UNKNOWN_WORD, once | (batch.words == UNKNOWN_WORD))
+    assert torch.equal(dropped == UNKNOWN_ID, once | (batch.words == UNKNOWN_ID))
     assert torch.equal(dropped[~once], batch.words[~once])
     run.model.eval()
     assert torch.equal(run.model._dropped_words(batch), batch.words)

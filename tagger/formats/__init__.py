@@ -5,16 +5,31 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, NamedTuple
 
+from tagger.choices import CONLL, CONLLU, FORMATS
 from tagger.data import Sentence
 from tagger.errors import InputError
 from tagger.files import read_lines, strip_ending
 from tagger.formats import conll, conllu
 
-CONLL, CONLLU = "conll", "conllu"
-FORMATS = (CONLL, CONLLU)
 _DEFAULT_LABEL_COLUMN = {CONLL: conll.LAST, CONLLU: "upos"}
+
+
+class CorpusStream(NamedTuple):
+    """A corpus being read: its format, the label column read (None without labels) and the sentences."""
+
+    format: str
+    label_column: str | None
+    sentences: Iterator[Sentence]
+
+
+class Corpus(NamedTuple):
+    """A corpus read into memory."""
+
+    format: str
+    label_column: str | None
+    sentences: list[Sentence]
 
 
 @dataclass(frozen=True)
@@ -51,7 +66,7 @@ def read_corpus(
     label_column: str | None = None,
     token_column: str | int = 1,
     with_labels: bool = True,
-) -> tuple[str, str | None, Iterator[Sentence]]:
+) -> CorpusStream:
     """Open a corpus as a stream of sentences.
 
     Returns the format (detected from the content unless given), the label column used
@@ -85,7 +100,7 @@ def read_corpus(
         sentences = conllu.read_conllu(stream, path, columns)
     else:
         sentences = conll.read_conll(stream, path, token_column, columns)
-    return format_name, column, _non_empty(sentences, path)
+    return CorpusStream(format_name, column, _non_empty(sentences, path))
 
 
 def _non_empty(sentences: Iterator[Sentence], path: str) -> Iterator[Sentence]:
@@ -97,15 +112,15 @@ def _non_empty(sentences: Iterator[Sentence], path: str) -> Iterator[Sentence]:
         raise InputError(path, 1, "no sentences: the file is empty or has no token lines")
 
 
-def read_layout(path: str, layout: Layout, with_labels: bool = True) -> tuple[str, str | None, Iterator[Sentence]]:
+def read_layout(path: str, layout: Layout, with_labels: bool = True) -> CorpusStream:
     """`read_corpus` with the format and columns of a Layout."""
     return read_corpus(path, layout.format, layout.label_column, layout.token_column, with_labels)
 
 
-def read_all(path: str, **options) -> tuple[str, str | None, list[Sentence]]:
+def read_all(path: str, **options) -> Corpus:
     """The whole corpus in memory (for training), with its format and label column."""
     format_name, column, sentences = read_corpus(path, **options)
-    return format_name, column, list(sentences)
+    return Corpus(format_name, column, list(sentences))
 
 
 def write_corpus(

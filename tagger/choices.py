@@ -1,0 +1,15 @@
+"""The names a user may choose from (formats, devices, cells, schemes): one torch-free home for the CLI and the library."""
+
+from __future__ import annotations
+
+CONLL, CONLLU = "conll", "conllu"
+FORMATS = (CONLL, CONLLU)
+INPUT_FORMATS = ("text", "tokens", *FORMATS)
+OUTPUT_FORMATS = ("jsonl", "inline", *FORMATS)
+DEVICES = ("cpu", "cuda", "auto")
+CELLS = ("lstm", "gru")
+CHAR_ENCODERS = ("cnn", "lstm", "none")
+OPTIMIZERS = ("adam", "sgd")
+SCHEMES = ("iob1", "iob2", "iobes")  # span tagging schemes (model.scheme, corpora convert --to)
+STRICT_SCHEMES = ("IOB2", "IOBES")  # what seqeval's strict mode checks tags against
+SCORING_MODES = ("conlleval", "strict", "default")  # default: the old name of conlleval
