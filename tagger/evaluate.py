@@ -11,6 +11,7 @@ import dataclasses
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tagger import schemes
 from tagger.data import Sentence
@@ -18,8 +19,9 @@ from tagger.errors import InputError, TaggerError
 from tagger.files import STDIO, atomic_output, check_output, read_lines, strip_ending
 from tagger.formats import Layout, conll, read_all, read_layout, write_corpus
 from tagger.metrics import build_report
-from tagger.predict import Predictor
-from tagger.tagging import CHUNK_BATCHES, label_chunks
+
+if TYPE_CHECKING:  # `score` must not import torch: only `evaluate` needs a model
+    from tagger.predict import Predictor
 
 # Shares above which a file is probably read in the wrong columns. Real test sets have
 # 7-22 % words unknown to a model trained on another split (EWT, CoNLL-2003, tweets).
@@ -69,6 +71,8 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
 
 
 def _predict(predictor: Predictor, token_lists: list[list[str]], options: EvaluateOptions) -> list[list[str]]:
+    from tagger.tagging import CHUNK_BATCHES, label_chunks
+
     size = options.batch_size * CHUNK_BATCHES
     chunks = (token_lists[start : start + size] for start in range(0, len(token_lists), size))
     return [
