@@ -84,6 +84,7 @@ model_format_option = click.option(
     "--format", "format_name", type=FORMAT_CHOICE, default=None, help="File format (default: the model's training format)."
 )
 force_option = click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no informational messages (warnings stay).")
 label_column_option = click.option(
     "--label-column",
     default=None,
@@ -174,11 +175,16 @@ def corpora_convert(
 @click.option("--resume", "resume_dir", default=None, help="Continue the interrupted run in this directory.")
 @click.option("--train", "train_file", default=None, help="Training file (instead of, or over, the config's).")
 @click.option("--dev", "dev_file", default=None, help="Dev file for evaluation after each epoch and early stopping.")
+@click.option("--test", "test_file", default=None, help="Test file, scored once with the kept model at the end.")
 @format_option
 @label_column_option
 @click.option("--cell", type=click.Choice(choices.CELLS), default=None, help="Recurrent cell.")
 @click.option("--crf/--no-crf", default=None, help="CRF output layer (default) or a softmax per token.")
 @click.option("--epochs", type=int, default=None, help="Maximum number of epochs.")
+@click.option("--lr", type=float, default=None, help="Learning rate (train.lr).")
+@click.option("--batch-size", type=int, default=None, help="Sentences per training batch (train.batch_size).")
+@click.option("--hidden", type=int, default=None, help="Recurrent state size per direction (model.hidden).")
+@click.option("--patience", type=int, default=None, help="Epochs without dev improvement before stopping (train.patience).")
 @click.option("--device", type=DEVICE_CHOICE, default=None, help="Where to train.")
 @click.option("--threads", type=click.IntRange(0), default=None, help="CPU threads (default: torch's choice).")
 @click.option("--seed", type=int, default=None, help="Random seed; the same seed gives the same model on CPU.")
@@ -190,11 +196,16 @@ def train_command(
     resume_dir: str | None,
     train_file: str | None,
     dev_file: str | None,
+    test_file: str | None,
     format_name: str | None,
     label_column: str | None,
     cell: str | None,
     crf: bool | None,
     epochs: int | None,
+    lr: float | None,
+    batch_size: int | None,
+    hidden: int | None,
+    patience: int | None,
     device: str | None,
     threads: int | None,
     seed: int | None,
@@ -202,15 +213,18 @@ def train_command(
 ) -> None:
     """Train a tagger from CONFIG_FILE (TOML) and/or flags; writes a model directory.
 
-    The model directory holds config.json, vocab.json, model.safetensors, metrics.json,
-    metrics.jsonl (one record per epoch) and checkpoint/ (to resume). Ctrl-C keeps the
-    last finished epoch's checkpoint.
+    The model directory holds config.json, vocab.json, model.safetensors, metrics.json
+    (with the test scores when a test file is named), metrics.jsonl (one record per
+    epoch) and checkpoint/ (to resume). Ctrl-C keeps the last finished epoch's
+    checkpoint. Without CONFIG_FILE every setting has its default (see
+    tagger/config.py); the flags and --set change any of them.
 
     \b
     Examples:
       tagger train configs/sample-ner.toml
       tagger train configs/conll03-ner.toml --set model.cell=gru --out runs/ner-gru
-      tagger train --train train.conll --dev dev.conll --label-column 4 --epochs 10 --out runs/x
+      tagger train --train train.conll --dev dev.conll --test test.conll --label-column 4 \\
+          --epochs 10 --lr 0.002 --batch-size 16 --hidden 128 --set model.char_encoder=lstm --out runs/x
       tagger train --resume runs/ner
     """
     from tagger import training
@@ -224,11 +238,16 @@ def train_command(
     flags = {
         "data.train": train_file,
         "data.dev": dev_file,
+        "data.test": test_file,
         "data.format": format_name,
         "data.label_column": label_column,
         "model.cell": cell,
         "model.crf": crf,
         "train.epochs": epochs,
+        "train.lr": lr,
+        "train.batch_size": batch_size,
+        "model.hidden": hidden,
+        "train.patience": patience,
         "train.device": device,
         "train.threads": threads,
         "train.seed": seed,
@@ -289,6 +308,7 @@ def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="CPU processes for prediction.")
 @mode_option
 @scheme_option
+@quiet_option
 def evaluate_command(
     model_dir: str,
     files: tuple[str, ...],
@@ -304,10 +324,11 @@ def evaluate_command(
     workers: int,
     mode: str,
     scheme: str,
+    quiet: bool,
 ) -> None:
     """Predict the label column of FILES with MODEL_DIR and report the scores.
 
-    FILES are read in the model's training format and columns unless --format,
+    FILES (or directories, or quoted patterns) are read in the model's training format and columns unless --format,
     --token-column or --label-column say otherwise. Span labels (NER, chunks) get
     precision, recall and F1 per type and averaged; every label column gets token
     accuracy, per-label scores and the most frequent errors.
@@ -320,8 +341,10 @@ def evaluate_command(
       tagger evaluate runs/ner uner-test.iob2 --token-column 2 --label-column 3
     """
     from tagger.evaluate import EvaluateOptions, evaluate_file
+    from tagger.files import expand_inputs
     from tagger.predict import Predictor
 
+    files = expand_inputs(list(files))
     if output is not None and len(files) > 1:
         raise click.UsageError("--output takes one input file")
     predictor = Predictor.load(model_dir, device)
@@ -401,6 +424,7 @@ def score_command(
 )
 @model_token_column_option
 @click.option("--sentence-per-line", is_flag=True, help="Text input: each line is one sentence (tweets, lists, titles).")
+@quiet_option
 def tag_command(
     model_dir: str,
     files: tuple[str, ...],
@@ -414,16 +438,20 @@ def tag_command(
     workers: int,
     token_column: str | None,
     sentence_per_line: bool,
+    quiet: bool,
 ) -> None:
     """Label raw text or token files with MODEL_DIR; reads stdin when no FILES are given.
 
-    jsonl output has one object per sentence: text, tokens (text, start, end, label,
-    and score with --scores) and, for span labels, spans with character offsets into
-    the input.
+    FILES may be directories (their files, sorted) or quoted patterns ('notes/*.txt');
+    gzip, bz2 and xz files are read as they are. jsonl output has one object per
+    sentence: file, doc (the input's index), sentence (its index in that input), text,
+    tokens (text, start, end, label, and score with --scores) and, for span labels,
+    spans with character offsets into the input.
 
     \b
     Examples:
       tagger tag runs/sample-ner notes.txt > notes.jsonl
+      tagger tag runs/sample-ner notes/ 'mail/*.txt.gz' --output all.jsonl
       echo "Maria Lopez flew to Oslo ." | tagger tag runs/sample-ner --output-format inline
       tagger tag runs/ewt-upos --input-format conllu --output-format conllu < in.conllu > out.conllu
       tagger tag runs/sample-ner big.txt --workers 2 --output big.jsonl
@@ -431,8 +459,25 @@ def tag_command(
     """
     from tagger.tagging import TagOptions, tag_files
 
-    options = TagOptions(input_format, output_format, batch_size, scores, workers, token_column, sentence_per_line, force)
+    options = TagOptions(input_format, output_format, batch_size, scores, workers, token_column, sentence_per_line, force, quiet)
     tag_files(model_dir, list(files) or ["-"], output, options, device)
+
+
+@main.command("info")
+@click.argument("model_dir", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def info_command(model_dir: str, as_json: bool) -> None:
+    """What MODEL_DIR is: task and columns, labels with their training counts, sizes, data, scores, versions.
+
+    \b
+    Examples:
+      tagger info runs/sample-ner
+      tagger info runs/sample-ner --json
+    """
+    from tagger.info import format_info, model_info
+
+    info = model_info(model_dir)
+    click.echo(json.dumps(info, ensure_ascii=False) if as_json else format_info(info))
 
 
 @main.group(cls=TaggerGroup)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import glob
 import os
 import sys
 import tempfile
@@ -146,6 +147,32 @@ def read_text_chunks(path: str | Path, block_size: int = 1 << 20) -> Iterator[st
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def expand_inputs(paths: list[str]) -> list[str]:
+    """Input names as given, with each directory replaced by its files and each glob by its matches (sorted).
+
+    A directory contributes the regular, non-hidden files directly inside it. A name that
+    does not exist and holds `*`, `?` or `[` is a pattern (quote it, so that tagger
+    expands it rather than the shell); one that matches nothing is an error.
+    """
+    expanded: list[str] = []
+    for path in paths:
+        if path == STDIO or Path(path).is_file():
+            expanded.append(path)
+        elif Path(path).is_dir():
+            files = sorted(str(child) for child in Path(path).iterdir() if child.is_file() and not child.name.startswith("."))
+            if not files:
+                raise InputError(path, None, "is a directory with no files in it")
+            expanded.extend(files)
+        elif any(char in path for char in "*?["):
+            matches = sorted(match for match in glob.glob(path) if Path(match).is_file())
+            if not matches:
+                raise InputError(path, None, "no file matches this pattern")
+            expanded.extend(matches)
+        else:
+            expanded.append(path)  # opening it gives the precise error
+    return expanded
 
 
 def _is_model_directory(directory: Path) -> bool:

@@ -17,7 +17,7 @@ def format_report(report: dict) -> str:
             f"spans ({report['mode']}): precision {report['precision']:.2f}  recall {report['recall']:.2f}  F1 {report['f1']:.2f}"
         )
     if "tokens_per_s" in report:
-        lines.append(f"prediction speed {report['tokens_per_s']:,.0f} tokens/s")
+        lines.append(f"prediction speed {report['tokens_per_s']:,.0f} tokens/s (after a warm-up; loading excluded)")
     if "unknown_tokens" in report:
         lines.append(f"tokens unknown to the model {report['unknown_tokens']:.1%}")
     lines.append("")
@@ -33,8 +33,9 @@ def format_report(report: dict) -> str:
 
 
 def summary_table(reports: Sequence[dict], markdown: bool = False) -> str:
-    """One row per evaluated file: sentences, tokens, accuracy and span P/R/F1."""
-    header = ["file", "sentences", "tokens", "accuracy", "precision", "recall", "f1"]
+    """One row per evaluated file: sentences, tokens, accuracy, span P/R/F1 and the F1 of each span type."""
+    types = sorted({kind for r in reports for kind in r.get("per_type", {})})
+    header = ["file", "sentences", "tokens", "accuracy", "precision", "recall", "f1", *(f"f1 {kind}" for kind in types)]
     rows = [
         [
             r.get("file", "-"),
@@ -42,6 +43,7 @@ def summary_table(reports: Sequence[dict], markdown: bool = False) -> str:
             f"{r['tokens']:,}",
             f"{r['accuracy']:.2f}",
             *(f"{r[key]:.2f}" if key in r else "-" for key in ("precision", "recall", "f1")),
+            *(f"{r['per_type'][kind]['f1']:.2f}" if kind in r.get("per_type", {}) else "-" for kind in types),
         ]
         for r in reports
     ]

@@ -19,8 +19,8 @@ from tqdm import tqdm
 from tagger import distributed
 from tagger.data import Sentence
 from tagger.errors import TaggerError
-from tagger.files import atomic_output, check_output, read_lines, read_text_chunks, strip_ending
-from tagger.formats import CONLLU, FORMATS, Layout, conll, read_layout, write_corpus
+from tagger.files import STDIO, atomic_output, check_output, expand_inputs, read_lines, read_text_chunks, strip_ending
+from tagger.formats import CONLLU, FORMATS, Layout, conll, conllu, read_layout, write_corpus
 from tagger.formats.jsonl import inline_line, sentence_record, write_jsonl
 from tagger.formats.text import read_text, read_token_lines
 from tagger.predict import Predictor, choose_device
@@ -41,6 +41,7 @@ class TagOptions:
     token_column: str | int | None = None  # column-file input: the model's training column unless given
     sentence_per_line: bool = False  # text input: each line is one sentence
     force: bool = False  # overwrite an existing output file
+    quiet: bool = False  # no progress bar
 
     def check(self) -> None:
         if self.with_scores and self.output_format not in SCORED_FORMATS:
@@ -101,31 +102,54 @@ def label_chunks(
 
 
 class SentenceWriter:
-    """Writes tagged sentences in one output format as they come.
+    """Writes tagged sentences in one output format as they come, saying which input each came from.
 
+    jsonl records carry `file`, `doc` (the input's index) and `sentence` (its index in the
+    input). Fresh CoNLL-U gets `# newdoc id`, `# sent_id`, `# text` and `SpaceAfter=No`.
     Column-file input written as column files gets the prediction as a new last column;
     CoNLL-U input written as CoNLL-U gets it in the model's column (or MISC `Label=` for
-    models trained on column files). Other combinations write fresh, minimal files.
+    models trained on column files); with several inputs, a `# newdoc id = FILE` (CoNLL-U)
+    or `# file = FILE` (column files) line starts each input's sentences.
     """
 
-    def __init__(self, stream: IO[str], output_format: str, predictor: Predictor, input_format: str) -> None:
+    def __init__(
+        self, stream: IO[str], output_format: str, predictor: Predictor, input_format: str, several_inputs: bool = False
+    ) -> None:
         self.stream = stream
         self.output_format = output_format
         self.input_format = input_format
+        self.several_inputs = several_inputs
         self.key = predictor.task.label_column
         self.spans = predictor.task.spans
         self.conllu_column = self.key if predictor.task.format == CONLLU else "Label"
+        self.file, self.doc, self.sentence = STDIO, 0, 0
+
+    def begin_input(self, path: str, doc: int) -> None:
+        """The sentences written next come from input number `doc`, `path`."""
+        self.file, self.doc, self.sentence = path, doc, 0
 
     def write(self, sentence: Sentence, scores: list[float] | None) -> None:
         if self.output_format == "jsonl":
-            write_jsonl(sentence_record(sentence, self.key, self.spans, scores), self.stream)
+            where = {"file": self.file, "doc": self.doc, "sentence": self.sentence}
+            write_jsonl({**where, **sentence_record(sentence, self.key, self.spans, scores)}, self.stream)
         elif self.output_format == "inline":
             self.stream.write(inline_line(sentence, self.key) + "\n")
         else:
-            if self.input_format != self.output_format:
-                sentence = dataclasses.replace(sentence, raw=None)  # a fresh file, not the input's lines
-            column = self.conllu_column if self.output_format == CONLLU else _new_column(sentence)
-            write_corpus([sentence], self.stream, self.output_format, self.key, column)
+            self._write_columns(sentence)
+        self.sentence += 1
+
+    def _write_columns(self, sentence: Sentence) -> None:
+        if self.input_format != self.output_format:
+            sentence = dataclasses.replace(sentence, raw=None)  # a fresh file, not the input's lines
+        if self.output_format == CONLLU and sentence.raw is None:
+            ids = {"sent_id": f"{Path(self.file).name if self.file != STDIO else 'stdin'}-{self.sentence + 1}"}
+            metadata = {"newdoc id": self.file, **ids} if self.sentence == 0 else ids
+            self.stream.write(conllu.serialize_new(sentence, self.key, self.conllu_column, metadata))
+            return
+        if self.several_inputs and self.sentence == 0:
+            self.stream.write(f"# newdoc id = {self.file}\n" if self.output_format == CONLLU else f"# file = {self.file}\n")
+        column = self.conllu_column if self.output_format == CONLLU else _new_column(sentence)
+        write_corpus([sentence], self.stream, self.output_format, self.key, column)
 
 
 def _new_column(sentence: Sentence) -> str:
@@ -177,6 +201,7 @@ def tag_files(
     """
     options = options or TagOptions()
     options.check()
+    paths = expand_inputs(paths)
     check_output(output, paths, options.force)
     if distributed.launched_by_torchrun():
         return _tag_files_sharded(model_dir, paths, output, options, device)
@@ -184,15 +209,29 @@ def tag_files(
     return _tag_into(output, predictor, paths, options)
 
 
-def _tag_into(output: str, predictor: Predictor, paths: list[str], options: TagOptions, workers: int | None = None) -> int:
-    show_progress = "-" not in paths and not sys.stdout.isatty()
+def show_progress_bar(quiet: bool = False) -> bool:
+    """Bars only for a person watching: stderr is a terminal, and stdout does not print to it."""
+    return not quiet and sys.stderr.isatty() and not sys.stdout.isatty()
+
+
+def _tag_into(
+    output: str,
+    predictor: Predictor,
+    paths: list[str],
+    options: TagOptions,
+    workers: int | None = None,
+    first_doc: int = 0,
+    several_inputs: bool | None = None,
+) -> int:
     column_input = options.input_format in FORMATS
     layout = predictor.layout(options.input_format, options.token_column, labelled=False) if column_input else None
+    several = len(paths) > 1 if several_inputs is None else several_inputs
     count = 0
     with atomic_output(output) as stream:
-        writer = SentenceWriter(stream, options.output_format, predictor, options.input_format)
-        with tqdm(unit=" sentences", disable=not show_progress, file=sys.stderr, leave=False) as bar:
-            for path in paths:
+        writer = SentenceWriter(stream, options.output_format, predictor, options.input_format, several)
+        with tqdm(unit=" sentences", disable=not show_progress_bar(options.quiet), file=sys.stderr, leave=False) as bar:
+            for doc, path in enumerate(paths, start=first_doc):
+                writer.begin_input(path, doc)
                 sentences = read_input(path, options.input_format, layout, options.sentence_per_line)
                 tagged = tag_stream(
                     predictor, sentences, options.batch_size, options.with_scores, options.workers if workers is None else workers
@@ -213,7 +252,7 @@ def _tag_files_sharded(model_dir: str, paths: list[str], output: str, options: T
     count = 0
     try:
         for index in range(world.rank, len(paths), world.size):
-            count += _tag_into(parts[index], predictor, [paths[index]], options, workers=1)
+            count += _tag_into(parts[index], predictor, [paths[index]], options, 1, index, len(paths) > 1)
         distributed.barrier(world)
         if world.is_main:
             with atomic_output(output) as stream:

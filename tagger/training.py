@@ -8,6 +8,7 @@ import math
 import random
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,6 +139,7 @@ class Run:
     train_items: list[Encoded]
     dev_items: list[Encoded]
     dev_gold: list[list[str]]
+    label_counts: dict[str, int]  # of the training file's label column, for `tagger info`
 
 
 def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log = log_to_stderr) -> Run:
@@ -176,7 +178,21 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     dev_items = [encode(s.tokens, vocab) for s in corpus.dev]
     dev_gold = [s.labels[task.label_column] for s in corpus.dev]
     optimizer = make_optimizer(model, config)
-    return Run(config, device, world, task, vocab, model, loss_module, optimizer, train_items, dev_items, dev_gold)
+    counts = Counter(label for sentence in corpus.train for label in sentence.labels[task.label_column])
+    return Run(
+        config,
+        device,
+        world,
+        task,
+        vocab,
+        model,
+        loss_module,
+        optimizer,
+        train_items,
+        dev_items,
+        dev_gold,
+        dict(sorted(counts.items())),
+    )
 
 
 def set_process_state(config: Config) -> None:
@@ -271,7 +287,8 @@ class Trainer:
                     break
             if run.world.is_main:
                 faults.point("final")
-                store.save_metrics(self.out, _final_metrics(self.progress, run.task, config))
+                metrics = {**_final_metrics(self.progress, run.task, config), "label_counts": run.label_counts}
+                store.save_metrics(self.out, {**metrics, **self._test_scores()})
         except KeyboardInterrupt as interrupt:
             raise Interrupted(
                 f"interrupted; {self._kept()}. Resume with: tagger train --resume {self.out}", interrupt_exit_code(interrupt)
@@ -282,6 +299,19 @@ class Trainer:
             ) from None
         distributed.barrier(run.world)
         return json.loads((self.out / store.METRICS).read_text(encoding="utf-8"))
+
+    def _test_scores(self) -> dict:
+        """The kept model's scores on data.test, read as the training files were ({} without a test file)."""
+        test = self.run.config.data.test
+        if not test or self.progress["epoch"] == 0:
+            return {}
+        from tagger.evaluate import evaluate_file
+
+        report = evaluate_file(Predictor.load(self.out, str(self.run.device)), test)
+        keys = ("precision", "recall", "f1", "accuracy") if self.run.task.spans else ("accuracy",)
+        scores = {key: round(report[key], 4) for key in keys}
+        self.log(f"test {test}: " + "  ".join(f"{key} {value:.2f}" for key, value in scores.items()))
+        return {"test": {"file": test, **scores}}
 
     def _kept(self) -> str:
         if self.progress["epoch"] == 0:
@@ -351,7 +381,8 @@ def _describe(train_items: list[Encoded], dev_items: list[Encoded], task: Task, 
     head = "CRF" if config.model.crf else "softmax"
     return (
         f"training on {len(train_items):,} sentences ({sum(map(len, train_items)):,} tokens), dev {len(dev_items):,}; "
-        f"label column {task.label_column}; scheme {scheme}; {config.model.cell.upper()} {head}; "
+        f"label column {task.label_column}; scheme {scheme}; {config.model.cell.upper()} {head}, hidden "
+        f"{config.model.hidden}; batch {config.train.batch_size}, lr {config.train.lr}, up to {config.train.epochs} epochs; "
         f"device {device}, {torch.get_num_threads()} threads"
     )
 
@@ -412,8 +443,26 @@ def _final_metrics(progress: dict, task: Task, config: Config) -> dict:
         "best_epoch": progress["best_epoch"],
         "epochs_run": progress["epoch"],
         "training_seconds": round(progress["seconds"], 2),
-        "versions": {"tagger": _version(), "torch": torch.__version__, "python": platform.python_version()},
+        "versions": {
+            "tagger": _version(),
+            "commit": _source_commit(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
     }
+
+
+def _source_commit() -> str | None:
+    """The git commit of the tagger source that trained the model, where it runs from a checkout."""
+    import subprocess
+
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def _version() -> str:

@@ -125,7 +125,7 @@ def write_conllu(sentences: Iterable[Sentence], stream: IO[str], label_key: str 
     """Write sentences; for those read from a file only the label column changes."""
     for sentence in sentences:
         if sentence.raw is None:
-            stream.write(_serialize_new(sentence, label_key, label_column))
+            stream.write(serialize_new(sentence, label_key, label_column))
             continue
         lines = list(sentence.raw.lines)
         if label_key is not None:
@@ -134,19 +134,37 @@ def write_conllu(sentences: Iterable[Sentence], stream: IO[str], label_key: str 
         stream.write("".join(lines))
 
 
-def _serialize_new(sentence: Sentence, label_key: str | None, label_column: str) -> str:
-    """A CoNLL-U block for a sentence that did not come from a CoNLL-U file."""
+def serialize_new(sentence: Sentence, label_key: str | None, label_column: str, metadata: dict[str, str] | None = None) -> str:
+    """A CoNLL-U block for a sentence that did not come from a CoNLL-U file.
+
+    `metadata` comes first (`newdoc id`, `sent_id`), then `# text`; a token written with
+    no space after it in the input gets `SpaceAfter=No`, so the text can be rebuilt.
+    """
     index = field_index(label_column)
+    glued = _glued_to_next(sentence)
     words = []
     for position, form in enumerate(sentence.tokens, start=1):
         token = Token({name: "_" for name in DEFAULT_FIELDS})
-        token.update(id=position, form=form, misc=None)
+        misc = {"SpaceAfter": "No"} if glued[position - 1] else {}
+        token.update(id=position, form=form)
         if label_key is not None:
             label = sentence.labels[label_key][position - 1]
             if index is None:
-                token["misc"] = {label_column: label}
+                misc[label_column] = label
             else:
                 token[DEFAULT_FIELDS[index]] = label
+        token["misc"] = misc or None
         words.append(token)
-    metadata = {"text": " ".join(sentence.text.split())} if sentence.text is not None else {}
-    return TokenList(words, metadata).serialize()
+    header = dict(metadata or {})
+    if sentence.text is not None:
+        header["text"] = " ".join(sentence.text.split())
+    return TokenList(words, header).serialize()
+
+
+def _glued_to_next(sentence: Sentence) -> list[bool]:
+    """For each token, whether the next one follows it with no space between (never for the last)."""
+    if sentence.offsets is None:
+        return [False] * len(sentence)
+    ends = [end for _, end in sentence.offsets[:-1]]
+    starts = [start for start, _ in sentence.offsets[1:]]
+    return [end == start for end, start in zip(ends, starts)] + [False]

@@ -1,0 +1,117 @@
+"""`tagger info`: what a model directory holds, read from its JSON files and the weights' header (no torch)."""
+
+from __future__ import annotations
+
+import json
+import struct
+from math import prod
+from pathlib import Path
+
+from tagger.errors import TaggerError
+
+MAX_HEADER_BYTES = 100 * 2**20  # a safetensors header far beyond any tagger's is damage, not a model
+
+
+def _json(path: Path, required: bool = True) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if required:
+            raise TaggerError(f"{path.parent}: not a model directory (no {path.name})") from None
+        return {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise TaggerError(f"{path}: not readable JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise TaggerError(f"{path}: expected a JSON object")
+    return data
+
+
+def weight_shapes(path: Path) -> dict[str, list[int]]:
+    """Tensor names and shapes from a safetensors file's header, without reading the tensors."""
+    try:
+        with open(path, "rb") as stream:
+            (size,) = struct.unpack("<Q", stream.read(8))
+            if size > MAX_HEADER_BYTES:
+                raise TaggerError(f"{path}: not a safetensors file (header of {size:,} bytes)")
+            header = json.loads(stream.read(size))
+    except (OSError, struct.error, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise TaggerError(f"{path}: not a readable safetensors file ({error})") from None
+    return {name: entry["shape"] for name, entry in header.items() if name != "__metadata__"}
+
+
+def model_info(directory: str | Path) -> dict:
+    """The task, labels (with training counts when recorded), sizes, data, scores and versions of a model."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise TaggerError(f"{directory}: no such model directory")
+    saved = _json(directory / "config.json")
+    vocab = _json(directory / "vocab.json")
+    metrics = _json(directory / "metrics.json", required=False)
+    config, task = saved.get("config", {}), saved.get("task", {})
+    weights = directory / "model.safetensors"
+    shapes = weight_shapes(weights) if weights.is_file() else {}
+    counts = metrics.get("label_counts", {})
+    return {
+        "model": str(directory),
+        "task": {**task, "token_column": config.get("data", {}).get("token_column", 1)},
+        "labels": counts or {label: None for label in _corpus_labels(vocab.get("labels", []), task)},
+        "model_settings": config.get("model", {}),
+        "sizes": {
+            "words": len(vocab.get("words", [])),
+            "characters": len(vocab.get("chars", [])),
+            "labels": len(vocab.get("labels", [])),
+            "parameters": sum(prod(shape) for shape in shapes.values()),
+            "weights_bytes": weights.stat().st_size if weights.is_file() else None,
+        },
+        "training_data": {key: config.get("data", {}).get(key) or None for key in ("train", "dev", "test")},
+        "best_dev": {key: metrics.get(key) for key in ("best_dev_metric", "best_dev_score", "best_epoch", "epochs_run")},
+        "test": metrics.get("test"),
+        "versions": metrics.get("versions"),
+    }
+
+
+def _corpus_labels(internal: list[str], task: dict) -> list[str]:
+    """The labels as the training file writes them (span types in its scheme), else the model's own."""
+    if not task.get("corpus_scheme"):
+        return internal
+    from tagger import schemes
+
+    types = sorted({label[2:] for label in internal if label != schemes.OUTSIDE})
+    prefixes = {"IOB1": "IB", "IOB2": "BI", "IOBES": "BIES"}.get(task["corpus_scheme"], "BI")
+    return [schemes.OUTSIDE] + [f"{prefix}-{kind}" for kind in types for prefix in prefixes]
+
+
+def format_info(info: dict) -> str:
+    """`tagger info` for people."""
+    task, sizes, best = info["task"], info["sizes"], info["best_dev"]
+    scheme = f"{task.get('corpus_scheme')} (learnt as {task.get('internal_scheme')})" if task.get("corpus_scheme") else "none"
+    lines = [
+        f"model        {info['model']}",
+        f"task         label column {task.get('label_column')} of {task.get('format')} files, token column "
+        f"{task.get('token_column')}; span scheme {scheme}",
+        f"network      {_network(info['model_settings'])}",
+        f"sizes        {sizes['parameters']:,} parameters ({(sizes['weights_bytes'] or 0) / 2**20:.1f} MiB); "
+        f"{sizes['words']:,} words, {sizes['characters']:,} characters, {sizes['labels']} labels",
+        "trained on   " + ", ".join(f"{key} {path}" for key, path in info["training_data"].items() if path),
+    ]
+    if best.get("best_epoch") is not None:
+        lines.append(
+            f"best dev     {best['best_dev_metric']} {best['best_dev_score']:.2f} at epoch {best['best_epoch']} "
+            f"of {best['epochs_run']}"
+        )
+    if info["test"]:
+        scores = "  ".join(f"{key} {value:.2f}" for key, value in info["test"].items() if key != "file")
+        lines.append(f"test         {info['test']['file']}: {scores}")
+    if info["versions"]:
+        lines.append("versions     " + ", ".join(f"{key} {value}" for key, value in info["versions"].items() if value))
+    lines.append("labels       " + ", ".join(f"{label} {count:,}" if count else label for label, count in info["labels"].items()))
+    return "\n".join(lines)
+
+
+def _network(settings: dict) -> str:
+    head = "CRF" if settings.get("crf", True) else "softmax"
+    chars = settings.get("char_encoder", "cnn")
+    return (
+        f"{settings.get('layers', 1)} x Bi{str(settings.get('cell', 'lstm')).upper()} {settings.get('hidden')}, {head}; "
+        f"words {settings.get('word_dim')}d, case {settings.get('case_dim')}d, characters {chars}"
+    )
