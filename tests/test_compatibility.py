@@ -19,10 +19,19 @@ def tag(model, *args):
     return result.stdout
 
 
+def without_input_fields(jsonl: bytes) -> bytes:
+    """jsonl as written before records named their input (file, doc, sentence were added later, by #17)."""
+    records = [json.loads(line) for line in jsonl.decode().splitlines()]
+    for record in records:
+        assert list(record)[:3] == ["file", "doc", "sentence"]
+        del record["file"], record["doc"], record["sentence"]
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records).encode()
+
+
 @pytest.mark.parametrize("name", ["ner-crf", "ner-softmax"])
 def test_a_v1_model_directory_tags_byte_for_byte_as_before(name):
     model = V1 / name
-    assert tag(model, V1 / "input.txt") == (model / "expected.jsonl").read_bytes()
+    assert without_input_fields(tag(model, V1 / "input.txt")) == (model / "expected.jsonl").read_bytes()
     assert tag(model, V1 / "input.txt", "--output-format", "inline") == (model / "expected.inline").read_bytes()
     conll = tag(model, SAMPLES / "sample-ner" / "test.conll", "--input-format", "conll", "--output-format", "conll")
     assert conll == (model / "expected-test.conll").read_bytes()
