@@ -90,7 +90,7 @@ def training_speed(config: Config, epochs: int = 1, max_batches: int | None = No
     per_epoch = []
     for epoch in range(1, epochs + 1):
         _sync(run.device)
-        loss, tokens, seconds = run_epoch(run, epoch, items=items)
+        loss, tokens, seconds, _ = run_epoch(run, epoch, items=items)
         _sync(run.device)
         per_epoch.append({"epoch": epoch, "tokens": tokens, "seconds": seconds, "tokens_per_s": tokens / seconds, "loss": loss})
     return {

@@ -84,6 +84,12 @@ model_format_option = click.option(
     "--format", "format_name", type=FORMAT_CHOICE, default=None, help="File format (default: the model's training format)."
 )
 force_option = click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+threads_option = click.option(
+    "--threads",
+    type=click.IntRange(1),
+    default=None,
+    help="Torch threads (default: the cores not busy now, by the load average; 1 with --workers).",
+)
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar and no informational messages (warnings stay).")
 label_column_option = click.option(
     "--label-column",
@@ -181,6 +187,7 @@ def corpora_convert(
 @click.option("--cell", type=click.Choice(choices.CELLS), default=None, help="Recurrent cell.")
 @click.option("--crf/--no-crf", default=None, help="CRF output layer (default) or a softmax per token.")
 @click.option("--epochs", type=int, default=None, help="Maximum number of epochs.")
+@click.option("--max-minutes", type=float, default=None, help="Time budget (train.max_minutes): the schedule fits it.")
 @click.option("--lr", type=float, default=None, help="Learning rate (train.lr).")
 @click.option("--batch-size", type=int, default=None, help="Sentences per training batch (train.batch_size).")
 @click.option("--hidden", type=int, default=None, help="Recurrent state size per direction (model.hidden).")
@@ -202,6 +209,7 @@ def train_command(
     cell: str | None,
     crf: bool | None,
     epochs: int | None,
+    max_minutes: float | None,
     lr: float | None,
     batch_size: int | None,
     hidden: int | None,
@@ -244,6 +252,7 @@ def train_command(
         "model.cell": cell,
         "model.crf": crf,
         "train.epochs": epochs,
+        "train.max_minutes": max_minutes,
         "train.lr": lr,
         "train.batch_size": batch_size,
         "model.hidden": hidden,
@@ -308,6 +317,7 @@ def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="CPU processes for prediction.")
 @mode_option
 @scheme_option
+@threads_option
 @quiet_option
 def evaluate_command(
     model_dir: str,
@@ -324,6 +334,7 @@ def evaluate_command(
     workers: int,
     mode: str,
     scheme: str,
+    threads: int | None,
     quiet: bool,
 ) -> None:
     """Predict the label column of FILES with MODEL_DIR and report the scores.
@@ -345,6 +356,7 @@ def evaluate_command(
     from tagger.predict import Predictor
 
     files = expand_inputs(list(files))
+    _set_prediction_threads(threads, workers)
     if output is not None and len(files) > 1:
         raise click.UsageError("--output takes one input file")
     predictor = Predictor.load(model_dir, device)
@@ -424,6 +436,7 @@ def score_command(
 )
 @model_token_column_option
 @click.option("--sentence-per-line", is_flag=True, help="Text input: each line is one sentence (tweets, lists, titles).")
+@threads_option
 @quiet_option
 def tag_command(
     model_dir: str,
@@ -438,6 +451,7 @@ def tag_command(
     workers: int,
     token_column: str | None,
     sentence_per_line: bool,
+    threads: int | None,
     quiet: bool,
 ) -> None:
     """Label raw text or token files with MODEL_DIR; reads stdin when no FILES are given.
@@ -459,6 +473,7 @@ def tag_command(
     """
     from tagger.tagging import TagOptions, tag_files
 
+    _set_prediction_threads(threads, workers)
     options = TagOptions(input_format, output_format, batch_size, scores, workers, token_column, sentence_per_line, force, quiet)
     tag_files(model_dir, list(files) or ["-"], output, options, device)
 
@@ -544,6 +559,14 @@ def benchmark_train(config_file: str, epochs: int, max_batches: int | None, over
 
     result = training_speed(config_module.load(config_file, list(overrides)), epochs, max_batches)
     click.echo(json.dumps(result) if as_json else format_result(result))
+
+
+def _set_prediction_threads(threads: int | None, workers: int = 1) -> None:
+    import torch
+
+    from tagger.predict import choose_threads
+
+    torch.set_num_threads(choose_threads(threads, workers))
 
 
 def _set_threads(threads: int | None) -> None:

@@ -67,6 +67,8 @@ class TrainConfig:
     device: str = "auto"  # "cpu", "cuda" or "auto"
     threads: int = 0  # 0 keeps torch's default
     eval_batch_size: int = 256
+    max_minutes: float = 0.0  # a time budget (wall clock, dev evaluation included); 0: train for `epochs`
+    max_steps: int = 0  # train this many steps with the budget's schedule (to repeat a budgeted run's plan)
 
 
 @dataclass
@@ -124,6 +126,8 @@ RANGES: dict[tuple[str, str], tuple[float, float, bool]] = {
     ("train", "seed"): (0, MAX_SEED, False),
     ("train", "threads"): (0, 4096, False),
     ("train", "eval_batch_size"): (1, math.inf, False),
+    ("train", "max_minutes"): (0.0, math.inf, True),
+    ("train", "max_steps"): (0, math.inf, False),
 }
 
 
@@ -188,6 +192,8 @@ def _validate(config: Config, origin: _Origin) -> None:
                 f" and {bound}" if high != math.inf else ""
             )
             raise origin.error(f"{section}.{key}", problem)
+    if config.train.max_minutes > 0 and config.train.max_steps > 0:
+        raise origin.error("train.max_steps", "give train.max_minutes or train.max_steps, not both")
     if config.data.token_column == 0:
         raise origin.error("data.token_column", "columns are counted from 1 (as `cut -f` counts); 0 is not a column")
 

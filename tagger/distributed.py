@@ -57,11 +57,16 @@ def device_for(world_device: torch.device) -> torch.device:
 
 def broadcast_flag(world: World, value: bool, device: torch.device) -> bool:
     """Rank 0's decision (say, early stopping), the same on every rank."""
+    return bool(broadcast_number(world, int(value), device))
+
+
+def broadcast_number(world: World, value: int, device: torch.device) -> int:
+    """Rank 0's integer (say, a planned number of steps), the same on every rank."""
     if not world.distributed:
         return value
-    flag = torch.tensor([1 if value else 0], device=device)
-    dist.broadcast(flag, src=0)
-    return bool(flag.item())
+    number = torch.tensor([value], dtype=torch.long, device=device)
+    dist.broadcast(number, src=0)
+    return int(number.item())
 
 
 def rng_states(world: World) -> list[dict[str, torch.Tensor]]:

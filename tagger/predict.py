@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,23 @@ def choose_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise TaggerError("--device cuda: no CUDA device is available on this machine")
     return torch.device(name)
+
+
+def choose_threads(requested: int | None = None, workers: int = 1) -> int:
+    """Torch threads for prediction: as requested, else one per core that is free now.
+
+    Two processes with 2 threads each on 2 cores run about 10 times slower than with one
+    each (their OpenMP threads spin against each other), so the default leaves out the
+    cores the 1-minute load average says are busy; worker processes use one thread each
+    and the parent, which only hands out chunks, one too.
+    """
+    if requested:
+        return requested
+    if workers > 1:
+        return 1
+    cores = torch.get_num_threads()
+    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
+    return max(1, min(cores, (os.cpu_count() or cores) - busy))
 
 
 # Padded tokens per batch are capped at batch_size times this, so that a run of long

@@ -9,6 +9,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tqdm import tqdm
 
 from tagger import checkpoint, distributed, faults, store
 from tagger.batching import Encoded, bucketed_batches, encode
+from tagger.budget import PROBE_STEPS, StepSchedule, plan_steps
 from tagger.config import Config
 from tagger.distributed import World
 from tagger.errors import Interrupted, TaggerError, interrupt_exit_code
@@ -64,14 +66,32 @@ def epoch_batches(items: list[Encoded], config: Config, epoch: int, world: World
     return batches[world.rank : usable : world.size]
 
 
-def run_epoch(run: Run, epoch: int, show_progress: bool = False, items: list[Encoded] | None = None) -> tuple[float, int, float]:
-    """One pass over (this rank's share of) the training data, or of `items`: mean loss per sentence, tokens, seconds."""
+@dataclass
+class BudgetedSteps:
+    """What a budgeted epoch needs: the step schedule, the global step it starts at, and who makes the plan."""
+
+    schedule: StepSchedule
+    first_step: int
+    plan: Callable[[float], None]  # called once with the measured seconds per step, if no plan exists yet
+
+
+def run_epoch(
+    run: Run, epoch: int, show_progress: bool = False, items: list[Encoded] | None = None, budget: BudgetedSteps | None = None
+) -> tuple[float, int, float, int]:
+    """One pass over (this rank's share of) the training data, or of `items`.
+
+    With a `budget`, the learning rate follows its schedule step by step and the pass
+    ends early at the last planned step. Returns the mean loss per sentence, tokens,
+    seconds and steps taken.
+    """
     loss_module, optimizer, config, device, world = run.loss_module, run.optimizer, run.config, run.device, run.world
     items = run.train_items if items is None else items
     loss_module.train()
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(config, epoch)
     batches = epoch_batches(items, config, epoch, world)
+    if budget is not None:
+        batches = batches[: _steps_allowed(budget, len(batches))]
     started = time.perf_counter()
     total_loss, total_tokens, sentences = torch.zeros((), device=device), 0, 0
     bar = tqdm(
@@ -83,6 +103,10 @@ def run_epoch(run: Run, epoch: int, show_progress: bool = False, items: list[Enc
         file=sys.stderr,
     )
     for step, batch in enumerate(batches):
+        if budget is not None:
+            _budget_step(budget, optimizer, step, time.perf_counter() - started)
+            if budget.schedule.done(budget.first_step + step):
+                break
         batch = batch.to(device)
         loss = loss_module(batch)
         optimizer.zero_grad(set_to_none=True)
@@ -100,7 +124,24 @@ def run_epoch(run: Run, epoch: int, show_progress: bool = False, items: list[Enc
             elapsed = time.perf_counter() - started
             bar.set_postfix(loss=f"{mean_loss:.3f}", tok_s=f"{total_tokens / max(elapsed, 1e-9):,.0f}")
     bar.close()
-    return _finite_loss(total_loss, sentences, epoch, config), total_tokens, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    if budget is not None and budget.schedule.planned_steps is None and batches:
+        budget.plan(seconds / len(batches))  # an epoch shorter than the probe
+    steps = len(batches) if budget is None else min(len(batches), _steps_allowed(budget, len(batches)))
+    return _finite_loss(total_loss, sentences, epoch, config), total_tokens, seconds, steps
+
+
+def _steps_allowed(budget: BudgetedSteps, available: int) -> int:
+    planned = budget.schedule.planned_steps
+    return available if planned is None else max(min(available, planned - budget.first_step), 0)
+
+
+def _budget_step(budget: BudgetedSteps, optimizer: torch.optim.Optimizer, step: int, elapsed: float) -> None:
+    """Plan after the probe steps; set this step's learning rate."""
+    if step == PROBE_STEPS and budget.schedule.planned_steps is None:
+        budget.plan(elapsed / step)
+    for group in optimizer.param_groups:
+        group["lr"] = budget.schedule.learning_rate(budget.first_step + step)
 
 
 def _finite_loss(total_loss: torch.Tensor, sentences: int, epoch: int, config: Config) -> float:
@@ -225,6 +266,17 @@ def _reload_definition(out: Path, config: Config, log: Log, is_main: bool) -> tu
     return vocab, task
 
 
+def _step_schedule(config: Config) -> StepSchedule | None:
+    """The step schedule of a budgeted run (planned later) or of one with max_steps (planned now); else None."""
+    if config.train.max_steps > 0:
+        return StepSchedule(config.train.lr, config.train.max_steps)
+    return StepSchedule(config.train.lr) if config.train.max_minutes > 0 else None
+
+
+# Progress of a budgeted run: steps taken, the plan, and wall-clock seconds spent (all 0/None without a budget).
+_BUDGET_PROGRESS = {"step": 0, "planned_steps": None, "elapsed": 0.0}
+
+
 def _quiet(message: str) -> None:
     """Log sink for ranks other than 0."""
 
@@ -232,20 +284,40 @@ def _quiet(message: str) -> None:
 class Trainer:
     """The epoch loop of one run: train, evaluate on dev, keep the best, checkpoint, stop early."""
 
-    def __init__(self, run: Run, out: Path, show_progress: bool, log: Log) -> None:
+    def __init__(self, run: Run, out: Path, show_progress: bool, log: Log, started: float | None = None) -> None:
         self.run, self.out, self.show_progress = run, out, show_progress
         self.log = log if run.world.is_main else _quiet
-        self.progress = {"epoch": 0, "best_score": -math.inf, "best_epoch": 0, "bad_epochs": 0, "seconds": 0.0}
+        self.progress = {
+            "epoch": 0,
+            "best_score": -math.inf,
+            "best_epoch": 0,
+            "bad_epochs": 0,
+            "seconds": 0.0,
+            **_BUDGET_PROGRESS,
+        }
         self.predictor = Predictor(run.model, run.vocab, run.task, run.config, run.device)
+        self.started = time.perf_counter() if started is None else started  # wall clock of this process's share
+        self.elapsed_before = 0.0  # seconds spent by the processes before this one (a resumed run)
+        self.steps_done = 0  # optimizer steps, kept on every rank (end_epoch runs on rank 0 alone)
+        self.schedule = _step_schedule(run.config)
+        self.eval_seconds = 0.0
+
+    def elapsed(self) -> float:
+        """Wall-clock seconds the run has taken so far, earlier processes of a resumed run included."""
+        return self.elapsed_before + time.perf_counter() - self.started
 
     def resume(self) -> None:
         progress = checkpoint.restore(self.out, self.run.model, self.run.optimizer, self.run.world.rank)
+        progress = {**_BUDGET_PROGRESS, **progress}  # checkpoints written before time budgets lack those keys
         if set(progress) != set(self.progress):
             raise store.ModelDirError(
                 f"{self.out / checkpoint.DIRECTORY}: the checkpoint's progress is damaged "
                 f"(keys {sorted(progress)}); train again with --out"
             )
         self.progress = progress
+        self.elapsed_before, self.steps_done = progress["elapsed"], progress["step"]
+        if self.schedule is not None and progress["planned_steps"] is not None:
+            self.schedule.planned_steps = progress["planned_steps"]
         if self.run.world.is_main:
             _truncate_metrics_log(self.out / METRICS_LOG, self.progress["epoch"])
             if self.progress["best_epoch"] == self.progress["epoch"]:
@@ -266,8 +338,32 @@ class Trainer:
         return bool(self.run.dev_items) and self.progress["bad_epochs"] >= self.run.config.train.patience
 
     def finished(self) -> bool:
-        """No epoch is left to train: the last one is done, or early stopping ended the run."""
-        return self.progress["epoch"] >= self.run.config.train.epochs or self._stopped_early()
+        """No epoch is left to train: the last one is done, the budget's steps are taken, or early stopping ended the run."""
+        budget_spent = self.schedule is not None and self.schedule.done(self.steps_done)
+        return self.progress["epoch"] >= self.run.config.train.epochs or budget_spent or self._stopped_early()
+
+    def _budgeted_steps(self) -> BudgetedSteps | None:
+        if self.schedule is None:
+            return None
+        if self.schedule.planned_steps is None and not self.eval_seconds and self.run.dev_items:
+            started = time.perf_counter()
+            evaluate_dev(self.predictor, self.run.dev_items, self.run.dev_gold, self.run.config)
+            self.eval_seconds = time.perf_counter() - started
+        return BudgetedSteps(self.schedule, self.steps_done, self._plan)
+
+    def _plan(self, seconds_per_step: float) -> None:
+        """Turn what is left of the budget into steps (rank 0 decides, every rank follows)."""
+        run, config = self.run, self.run.config
+        steps_per_epoch = len(epoch_batches(run.train_items, config, 1, run.world))
+        planned = plan_steps(config.train.max_minutes * 60, self.elapsed(), seconds_per_step, steps_per_epoch, self.eval_seconds)
+        planned = min(self.steps_done + planned, config.train.epochs * steps_per_epoch)
+        self.schedule.planned_steps = distributed.broadcast_number(run.world, planned, run.device)
+        self.log(
+            f"time budget {config.train.max_minutes:g} min: {self.schedule.planned_steps:,} steps "
+            f"({self.schedule.planned_steps / steps_per_epoch:.1f} epochs) at {seconds_per_step:.3f} s per step, "
+            f"{self.eval_seconds:.1f} s per dev evaluation; the learning rate falls linearly to 0 over them "
+            f"(the same plan elsewhere: --set train.max_steps={self.schedule.planned_steps})"
+        )
 
     def fit(self) -> dict:
         run, config = self.run, self.run.config
@@ -280,9 +376,11 @@ class Trainer:
         try:
             first = self.progress["epoch"] + 1
             for epoch in range(first, config.train.epochs + 1) if not self.finished() else ():
-                loss, tokens, seconds = run_epoch(run, epoch, self.show_progress)
+                loss, tokens, seconds, steps = run_epoch(run, epoch, self.show_progress, budget=self._budgeted_steps())
+                self.steps_done += steps
                 states = distributed.rng_states(run.world)
-                stop = self.end_epoch(epoch, loss, tokens * run.world.size, seconds, states) if run.world.is_main else False
+                main = run.world.is_main
+                stop = self.end_epoch(epoch, loss, tokens * run.world.size, seconds, states) if main else False
                 if distributed.broadcast_flag(run.world, stop, run.device):
                     break
             if run.world.is_main:
@@ -313,17 +411,26 @@ class Trainer:
         self.log(f"test {test}: " + "  ".join(f"{key} {value:.2f}" for key, value in scores.items()))
         return {"test": {"file": test, **scores}}
 
+    def _time_left(self) -> str:
+        if self.schedule is None:
+            return ""
+        if self.run.config.train.max_minutes <= 0:
+            return f"  step {self.steps_done:,} of {self.schedule.planned_steps:,}"
+        left = self.run.config.train.max_minutes - self.elapsed() / 60
+        return f"  {max(left, 0.0):.1f} min left"
+
     def _kept(self) -> str:
         if self.progress["epoch"] == 0:
             return f"no epoch was finished, so {self.out} holds no trained weights yet"
         return f"the checkpoint after epoch {self.progress['epoch']} is in {self.out / checkpoint.DIRECTORY}"
 
     def end_epoch(self, epoch: int, loss: float, tokens: int, seconds: float, rng_states: list) -> bool:
-        """Dev evaluation, best model, metrics record, checkpoint (rank 0); True to stop early."""
+        """Dev evaluation, best model, metrics record, checkpoint (rank 0); True to stop (early, or the budget is spent)."""
         run, progress = self.run, self.progress
         scores = evaluate_dev(self.predictor, run.dev_items, run.dev_gold, run.config) if run.dev_items else {}
         score = main_score(scores) if scores else -loss
-        updated = dict(progress, epoch=epoch, seconds=progress["seconds"] + seconds)
+        updated = dict(progress, epoch=epoch, seconds=progress["seconds"] + seconds, step=self.steps_done)
+        updated.update(planned_steps=self.schedule.planned_steps if self.schedule else None, elapsed=self.elapsed())
         if score > progress["best_score"]:
             updated.update(best_score=score, best_epoch=epoch, bad_epochs=0)
             store.save_weights(self.out, run.model)
@@ -333,7 +440,7 @@ class Trainer:
         record = {
             "epoch": epoch,
             "train_loss": round(loss, 5),
-            "lr": learning_rate(run.config, epoch),
+            "lr": learning_rate(run.config, epoch) if self.schedule is None else self.schedule.learning_rate(updated["step"]),
             "dev": {key: round(value, 4) for key, value in scores.items()},
             "best_epoch": updated["best_epoch"],
             "seconds": round(seconds, 2),
@@ -344,9 +451,12 @@ class Trainer:
         checkpoint.save(self.out, run.model, run.optimizer, updated, rng_states)
         progress.update(updated)  # only now is the epoch kept: messages and metrics.json follow the checkpoint
         faults.point("checkpoint")
-        self.log(_summary(record, scores, progress))
+        self.log(_summary(record, scores, progress) + self._time_left())
         if run.dev_items and progress["bad_epochs"] >= run.config.train.patience:
             self.log(f"early stopping: no improvement for {run.config.train.patience} epochs")
+            return True
+        if self.schedule is not None and self.schedule.done(self.steps_done):
+            self.log(f"planned steps done: {self.steps_done:,} steps in {self.elapsed() / 60:.1f} min")
             return True
         return False
 
@@ -359,6 +469,7 @@ def train(config: Config, out: str | Path, resume: bool = False, show_progress: 
     generators and sets torch's threads from the config (`set_process_state`).
     """
     out = Path(out)
+    started = time.perf_counter()  # a time budget counts reading the data too
     set_process_state(config)
     if resume and checkpoint.find(out) is None:
         if (out / store.METRICS).exists():
@@ -368,7 +479,7 @@ def train(config: Config, out: str | Path, resume: bool = False, show_progress: 
     run = prepare_run(config, out, resume, log)
     distributed.barrier(run.world)
     try:
-        trainer = Trainer(run, out, show_progress, log)
+        trainer = Trainer(run, out, show_progress, log, started)
         if resume:
             trainer.resume()
         return trainer.fit()
@@ -442,6 +553,9 @@ def _final_metrics(progress: dict, task: Task, config: Config) -> dict:
         "best_dev_metric": ("f1" if task.corpus_scheme else "accuracy") if with_dev else "train_loss",
         "best_epoch": progress["best_epoch"],
         "epochs_run": progress["epoch"],
+        "steps": progress["step"],
+        "planned_steps": progress["planned_steps"],
+        "wall_seconds": round(progress["elapsed"], 1),
         "training_seconds": round(progress["seconds"], 2),
         "versions": {
             "tagger": _version(),

@@ -1,0 +1,51 @@
+"""Training within a time budget: how many optimizer steps fit, and the learning rate at each step.
+
+The budget is turned into a number of steps once, from speeds measured at the start of
+the run (one dev evaluation, the first training steps). From then on the run follows a
+schedule over that many steps and stops after the last, so a resumed run (which reads the
+plan from its checkpoint) ends exactly where an uninterrupted one ends. The learning
+rate falls linearly to zero over the planned steps, which is strong for budgeted
+training (Li et al., "Budgeted Training", ICLR 2020).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROBE_STEPS = 20  # steps timed before the plan is made (they run at the full learning rate)
+
+
+def plan_steps(
+    budget_seconds: float, spent_seconds: float, seconds_per_step: float, steps_per_epoch: int, seconds_per_eval: float
+) -> int:
+    """Steps that fit in what is left of the budget, with one dev evaluation after each (partial) epoch.
+
+    At least one step, so that every run trains.
+    """
+    remaining = budget_seconds - spent_seconds
+    per_epoch = steps_per_epoch * seconds_per_step + seconds_per_eval
+    full_epochs = max(int(remaining // per_epoch), 0)
+    left = remaining - full_epochs * per_epoch - seconds_per_eval
+    partial = min(max(int(left // seconds_per_step), 0), steps_per_epoch)
+    return max(full_epochs * steps_per_epoch + partial, 1)
+
+
+@dataclass
+class StepSchedule:
+    """Learning rate per global step: `lr` for the probe steps, then linear decay to zero at `planned_steps`.
+
+    The rate depends on the step and the plan alone, not on when the plan was made, so a
+    run given the same number of steps up front (`train.max_steps`) follows it exactly.
+    """
+
+    lr: float
+    planned_steps: int | None = None  # None: not planned yet
+
+    def learning_rate(self, step: int) -> float:
+        if self.planned_steps is None or step < PROBE_STEPS:
+            return self.lr
+        return self.lr * max(0.0, (self.planned_steps - step) / max(self.planned_steps - PROBE_STEPS, 1))
+
+    def done(self, step: int) -> bool:
+        """Whether the planned steps are all taken."""
+        return self.planned_steps is not None and step >= self.planned_steps

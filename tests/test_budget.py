@@ -1,0 +1,86 @@
+"""Training within a time budget: the plan, the schedule, stopping, and resuming to the same end."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tagger.budget import PROBE_STEPS, StepSchedule, plan_steps
+from tests.conftest import ROOT
+
+ARGS = [
+    "configs/sample-ner.toml",
+    "--epochs",
+    "100",
+    "--set",
+    "train.patience=1000",
+    "--hidden",
+    "16",
+    "--threads",
+    "1",
+    "--quiet",
+]
+
+
+def train(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "tagger", "train", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+@given(st.floats(10, 3600), st.floats(0, 5), st.floats(0.001, 2), st.integers(1, 500), st.floats(0, 30))
+def test_the_plan_fits_the_budget_with_one_evaluation_per_epoch(budget, spent, per_step, per_epoch, per_eval):
+    steps = plan_steps(budget, spent, per_step, per_epoch, per_eval)
+
+    def cost(count):
+        return count * per_step + -(-count // per_epoch) * per_eval
+
+    assert steps >= 1
+    assert steps == 1 or spent + cost(steps) <= budget + 1e-6
+    assert spent + cost(steps + 1) > budget - 1e-6 or steps % per_epoch == 0
+
+
+def test_the_schedule_holds_for_the_probe_then_falls_linearly_to_zero():
+    schedule = StepSchedule(0.01, planned_steps=PROBE_STEPS + 100)
+    rates = [schedule.learning_rate(step) for step in range(PROBE_STEPS + 101)]
+    assert rates[: PROBE_STEPS + 1] == [0.01] * (PROBE_STEPS + 1)
+    assert rates[PROBE_STEPS + 50] == pytest.approx(0.005)
+    assert rates[-1] == 0.0 and all(a >= b for a, b in zip(rates, rates[1:]))
+    assert not schedule.done(PROBE_STEPS + 99) and schedule.done(PROBE_STEPS + 100)
+    assert StepSchedule(0.01).learning_rate(10_000) == 0.01  # not planned yet
+
+
+def test_a_budgeted_run_stops_after_its_planned_steps_within_the_budget(tmp_path):
+    budget_minutes = 0.1
+    result = train(*ARGS, "--max-minutes", str(budget_minutes), "--out", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["steps"] == metrics["planned_steps"] > 0
+    assert "time budget 0.1 min" in result.stderr and "planned steps done" in result.stderr
+    # one dev evaluation of the sample takes well under a second; generous for a shared machine
+    assert metrics["wall_seconds"] <= budget_minutes * 60 * 1.5 + 2
+
+
+def test_a_resumed_budgeted_run_ends_where_an_uninterrupted_run_with_its_plan_ends(tmp_path):
+    killed = train(
+        *ARGS, "--max-minutes", "0.1", "--out", str(tmp_path / "run"), env={**os.environ, "TAGGER_KILL_AT": "checkpoint@2"}
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    resumed = train("--resume", str(tmp_path / "run"), "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["steps"] == metrics["planned_steps"]
+    again = train(*ARGS, "--set", f"train.max_steps={metrics['planned_steps']}", "--out", str(tmp_path / "same-plan"))
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "same-plan" / "metrics.json").read_text())["steps"] == metrics["steps"]
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == (tmp_path / "same-plan" / "model.safetensors").read_bytes()
+
+
+def test_budget_and_step_count_together_are_refused(tmp_path):
+    result = train(*ARGS, "--max-minutes", "1", "--set", "train.max_steps=10", "--out", str(tmp_path / "run"))
+    assert result.returncode == 2 and "not both" in result.stderr
