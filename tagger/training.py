@@ -72,7 +72,7 @@ class BudgetedSteps:
 
     schedule: StepSchedule
     first_step: int
-    plan: Callable[[float], None]  # called once with the measured seconds per step, if no plan exists yet
+    plan: Callable[[float], None]  # called once with the measured seconds per token, if no plan exists yet
 
 
 def run_epoch(
@@ -104,7 +104,7 @@ def run_epoch(
     )
     for step, batch in enumerate(batches):
         if budget is not None:
-            _budget_step(budget, optimizer, step, time.perf_counter() - started)
+            _budget_step(budget, optimizer, step, (time.perf_counter() - started) / max(total_tokens, 1))
             if budget.schedule.done(budget.first_step + step):
                 break
         batch = batch.to(device)
@@ -126,7 +126,7 @@ def run_epoch(
     bar.close()
     seconds = time.perf_counter() - started
     if budget is not None and budget.schedule.planned_steps is None and batches:
-        budget.plan(seconds / len(batches))  # an epoch shorter than the probe
+        budget.plan(seconds / max(total_tokens, 1))  # an epoch shorter than the probe
     steps = len(batches) if budget is None else min(len(batches), _steps_allowed(budget, len(batches)))
     return _finite_loss(total_loss, sentences, epoch, config), total_tokens, seconds, steps
 
@@ -136,10 +136,10 @@ def _steps_allowed(budget: BudgetedSteps, available: int) -> int:
     return available if planned is None else max(min(available, planned - budget.first_step), 0)
 
 
-def _budget_step(budget: BudgetedSteps, optimizer: torch.optim.Optimizer, step: int, elapsed: float) -> None:
+def _budget_step(budget: BudgetedSteps, optimizer: torch.optim.Optimizer, step: int, seconds_per_token: float) -> None:
     """Plan after the probe steps; set this step's learning rate."""
     if step == PROBE_STEPS and budget.schedule.planned_steps is None:
-        budget.plan(elapsed / step)
+        budget.plan(seconds_per_token)
     for group in optimizer.param_groups:
         group["lr"] = budget.schedule.learning_rate(budget.first_step + step)
 
@@ -351,10 +351,16 @@ class Trainer:
             self.eval_seconds = time.perf_counter() - started
         return BudgetedSteps(self.schedule, self.steps_done, self._plan)
 
-    def _plan(self, seconds_per_step: float) -> None:
-        """Turn what is left of the budget into steps (rank 0 decides, every rank follows)."""
+    def _plan(self, seconds_per_token: float) -> None:
+        """Turn what is left of the budget into steps (rank 0 decides, every rank follows).
+
+        The probe's speed is taken per token: a few batches of random lengths say little
+        about the time of an average step, their tokens much more.
+        """
         run, config = self.run, self.run.config
-        steps_per_epoch = len(epoch_batches(run.train_items, config, 1, run.world))
+        batches = epoch_batches(run.train_items, config, 1, run.world)
+        steps_per_epoch = len(batches)
+        seconds_per_step = seconds_per_token * sum(batch.tokens for batch in batches) / steps_per_epoch
         planned = plan_steps(config.train.max_minutes * 60, self.elapsed(), seconds_per_step, steps_per_epoch, self.eval_seconds)
         planned = min(self.steps_done + planned, config.train.epochs * steps_per_epoch)
         self.schedule.planned_steps = distributed.broadcast_number(run.world, planned, run.device)
