@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,15 @@ def shared_corpora() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"shared corpora not found at {SHARED} (they sit beside the checkout in CI)")
     return SHARED
+
+
+def run_tagger(*args: object, **options) -> subprocess.CompletedProcess:
+    """`python -m tagger ARGS` from the repository root, as a user runs it; text output captured unless redirected."""
+    if "stdout" not in options and "stderr" not in options:
+        options.setdefault("capture_output", True)
+        options.setdefault("text", True)
+    options.setdefault("timeout", 300)
+    return subprocess.run([sys.executable, "-m", "tagger", *map(str, args)], cwd=ROOT, **options)
 
 
 def write(path: Path, text: str | bytes) -> Path:

@@ -3,15 +3,13 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tagger.budget import PROBE_STEPS, StepSchedule, plan_steps
-from tests.conftest import ROOT
+from tests.conftest import run_tagger
 
 ARGS = [
     "configs/sample-ner.toml",
@@ -28,9 +26,7 @@ ARGS = [
 
 
 def train(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "tagger", "train", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
-    )
+    return run_tagger("train", *args, env=env)
 
 
 @given(st.floats(10, 3600), st.floats(0, 5), st.floats(0.001, 2), st.integers(1, 500), st.floats(0, 30))

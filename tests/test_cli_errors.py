@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from tagger.cli import main
 from tagger.predict import Predictor
 from tagger.store import ModelDirError
-from tests.conftest import ROOT, SAMPLES, write
+from tests.conftest import ROOT, SAMPLES, run_tagger, write
 
 NER_TEST = SAMPLES / "sample-ner" / "test.conll"
 
@@ -241,28 +241,19 @@ def test_cr_only_line_endings_are_named(tmp_path):
 
 
 def test_training_without_dev_reports_the_kept_epoch_by_training_loss(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tagger",
-            "train",
-            "--train",
-            str(SAMPLES / "sample-ner" / "train.conll"),
-            "--epochs",
-            "2",
-            "--set",
-            "model.hidden=16",
-            "--threads",
-            "1",
-            "--out",
-            str(tmp_path / "run"),
-            "--quiet",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_tagger(
+        "train",
+        "--train",
+        SAMPLES / "sample-ner" / "train.conll",
+        "--epochs",
+        2,
+        "--set",
+        "model.hidden=16",
+        "--threads",
+        1,
+        "--out",
+        tmp_path / "run",
+        "--quiet",
     )
     assert result.returncode == 0, result.stderr
     assert "no dev set: kept epoch" in result.stderr and "best dev" not in result.stderr

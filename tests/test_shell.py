@@ -1,15 +1,13 @@
 """At home in the shell: outputs say which input they came from, logs stay clean, models describe themselves."""
 
 import json
-import subprocess
-import sys
 
 import conllu
 from click.testing import CliRunner
 
 from tagger.cli import main
 from tagger.formats import read_all
-from tests.conftest import ROOT, SAMPLES, write
+from tests.conftest import SAMPLES, run_tagger, write
 
 NER = SAMPLES / "sample-ner"
 
@@ -73,26 +71,19 @@ def test_several_column_files_are_marked_where_each_begins(ner_model):
 def test_a_redirected_training_log_holds_no_carriage_returns(tmp_path):
     log = tmp_path / "train.log"
     with open(log, "w") as stream:
-        code = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tagger",
-                "train",
-                "configs/sample-ner.toml",
-                "--epochs",
-                "2",
-                "--hidden",
-                "16",
-                "--threads",
-                "1",
-                "--out",
-                str(tmp_path / "run"),
-            ],
-            cwd=ROOT,
+        code = run_tagger(
+            "train",
+            "configs/sample-ner.toml",
+            "--epochs",
+            2,
+            "--hidden",
+            16,
+            "--threads",
+            1,
+            "--out",
+            tmp_path / "run",
             stdout=stream,
             stderr=stream,
-            timeout=300,
         ).returncode
     assert code == 0
     text = log.read_text()
@@ -101,50 +92,36 @@ def test_a_redirected_training_log_holds_no_carriage_returns(tmp_path):
 
 def test_tag_progress_stays_out_of_a_redirected_stderr(ner_model, tmp_path):
     text = write(tmp_path / "in.txt", "Maria flew to Oslo.\n" * 50)
-    result = subprocess.run(
-        [sys.executable, "-m", "tagger", "tag", str(ner_model), str(text), "--output", str(tmp_path / "out.jsonl")],
-        cwd=ROOT,
-        capture_output=True,
-        timeout=120,
-    )
-    assert result.returncode == 0 and result.stderr == b""
+    result = run_tagger("tag", ner_model, text, "--output", tmp_path / "out.jsonl")
+    assert result.returncode == 0 and result.stderr == ""
 
 
 def test_flags_set_the_common_hyperparameters_and_a_test_file_is_scored_once(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tagger",
-            "train",
-            "--train",
-            str(NER / "train.conll"),
-            "--dev",
-            str(NER / "dev.conll"),
-            "--test",
-            str(NER / "test.conll"),
-            "--label-column",
-            "4",
-            "--epochs",
-            "2",
-            "--lr",
-            "0.005",
-            "--batch-size",
-            "8",
-            "--hidden",
-            "12",
-            "--patience",
-            "7",
-            "--threads",
-            "1",
-            "--quiet",
-            "--out",
-            str(tmp_path / "run"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_tagger(
+        "train",
+        "--train",
+        NER / "train.conll",
+        "--dev",
+        NER / "dev.conll",
+        "--test",
+        NER / "test.conll",
+        "--label-column",
+        4,
+        "--epochs",
+        2,
+        "--lr",
+        0.005,
+        "--batch-size",
+        8,
+        "--hidden",
+        12,
+        "--patience",
+        7,
+        "--threads",
+        1,
+        "--quiet",
+        "--out",
+        tmp_path / "run",
     )
     assert result.returncode == 0, result.stderr
     config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
