@@ -76,9 +76,7 @@ def _corpus_labels(internal: list[str], task: dict) -> list[str]:
         return internal
     from tagger import schemes
 
-    types = sorted({label[2:] for label in internal if label != schemes.OUTSIDE})
-    prefixes = {"IOB1": "IB", "IOB2": "BI", "IOBES": "BIES"}.get(task["corpus_scheme"], "BI")
-    return [schemes.OUTSIDE] + [f"{prefix}-{kind}" for kind in types for prefix in prefixes]
+    return schemes.span_labels(internal, task["corpus_scheme"])
 
 
 def format_info(info: dict) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from tagger import schemes
 from tagger.batching import Encoded, bucketed_batches, encode
 from tagger.config import Config
 from tagger.errors import TaggerError
@@ -96,8 +97,7 @@ class Predictor:
         symbols = self.vocab.labels.symbols
         if not self.task.spans:
             return set(symbols)
-        types = {label[2:] for label in symbols if label != "O"}
-        return {"O"} | {f"{prefix}-{kind}" for kind in types for prefix in "BIES"}
+        return set(schemes.span_labels(symbols))
 
     def unknown_token_rate(self, token_lists: Sequence[Sequence[str]]) -> float:
         """Share of tokens whose word is not in the model's vocabulary (0.0 for no tokens)."""

@@ -55,6 +55,16 @@ def is_span_labelling(label_counts: Counter) -> bool:
     return total > 0 and valid * 2 >= total
 
 
+_PREFIXES = {IOB1: "IB", IOB2: "BI", IOBES: "BIES"}
+
+
+def span_labels(tags: Iterable[str], scheme: str | None = None) -> list[str]:
+    """O and every tag of the span types in `tags`, written in `scheme` (None: every prefix, B, I, E, S)."""
+    types = sorted({split_tag(tag)[1] for tag in tags if tag != OUTSIDE})
+    prefixes = _PREFIXES.get(scheme, "BIES") if scheme is not None else "BIES"
+    return [OUTSIDE] + [f"{prefix}-{kind}" for kind in types for prefix in prefixes]
+
+
 def first_invalid_tag(tags: Sequence[str]) -> int | None:
     """The index of the first tag that is no span tag (`X-PER`, `B-`), or None."""
     return next((index for index, tag in enumerate(tags) if not is_valid_tag(tag)), None)
