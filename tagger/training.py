@@ -204,6 +204,8 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
         if out is not None and world.is_main:
             _refuse_to_overwrite(out)
             _write_definition(out, config, vocab, task)
+            # Records of a run killed before its first checkpoint are not part of this one.
+            (out / METRICS_LOG).unlink(missing_ok=True)
     model = store.build_model(config, vocab, task)
     if pretrained is not None:
         model.set_pretrained(pretrained)

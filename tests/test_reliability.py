@@ -273,6 +273,7 @@ def uninterrupted(tmp_path_factory):
         "definition",
         "write:model.safetensors",
         "weights",
+        "metrics-line",
         "metrics-line@2",
         "write:state.json@2",
         "checkpoint@3",
@@ -300,11 +301,13 @@ def test_a_kill_at_each_point_of_training_resumes_to_the_uninterrupted_model(uni
 
 def test_a_run_killed_before_its_first_checkpoint_can_be_started_again_with_out(tmp_path):
     out = tmp_path / "run"
-    killed = run_train(*KILL_ARGS, "--out", str(out), env={**os.environ, "TAGGER_KILL_AT": "weights"})
+    killed = run_train(*KILL_ARGS, "--out", str(out), env={**os.environ, "TAGGER_KILL_AT": "metrics-line"})
     assert killed.returncode == -signal.SIGKILL
-    again = run_train(*KILL_ARGS, "--epochs", "1", "--out", str(out))
+    again = run_train(*KILL_ARGS, "--epochs", "2", "--out", str(out))
     assert again.returncode == 0, again.stderr
     Predictor.load(out, "cpu")
+    epochs = [json.loads(line)["epoch"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2]
 
 
 def test_resuming_a_finished_run_says_it_is_complete_and_how_to_go_on(uninterrupted, tmp_path):
