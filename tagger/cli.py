@@ -83,7 +83,17 @@ model_token_column_option = click.option(
 model_format_option = click.option(
     "--format", "format_name", type=FORMAT_CHOICE, default=None, help="File format (default: the model's training format)."
 )
-force_option = click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+force_option = click.option("--force", is_flag=True, help="Overwrite an existing output file (--output, --html).")
+html_option = click.option(
+    "--html", default=None, help="Also write a self-contained HTML report (charts, errors, examples) here."
+)
+examples_option = click.option(
+    "--examples",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Example sentences per error category in --json/--html.",
+)
 threads_option = click.option(
     "--threads",
     type=click.IntRange(1),
@@ -308,6 +318,8 @@ def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object, or a list for several files).")
 @click.option("--markdown", is_flag=True, help="Print one Markdown table row per file.")
 @click.option("--output", default=None, help="Write the predictions here, in the input's format (one input file only).")
+@html_option
+@examples_option
 @force_option
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
 @click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
@@ -325,6 +337,8 @@ def evaluate_command(
     as_json: bool,
     markdown: bool,
     output: str | None,
+    html: str | None,
+    examples: int,
     force: bool,
     batch_size: int,
     device: str,
@@ -350,6 +364,7 @@ def evaluate_command(
       tagger evaluate runs/conll03-ner eng.testa eng.testb --markdown
       tagger evaluate runs/ewt-upos en_ewt-ud-test.conllu --json --output predicted.conllu
       tagger evaluate runs/ner uner-test.iob2 --token-column 2 --label-column 3
+      tagger evaluate runs/conll03-ner eng.testb --html report.html
     """
     from tagger.evaluate import EvaluateOptions, evaluate_file
     from tagger.files import expand_inputs
@@ -359,11 +374,93 @@ def evaluate_command(
     _set_prediction_threads(threads, workers)
     if output is not None and len(files) > 1:
         raise click.UsageError("--output takes one input file")
+    _check_html(html, files, force)
     predictor = Predictor.load(model_dir, device)
     layout = predictor.layout(format_name, token_column, label_column)
-    options = EvaluateOptions(batch_size, mode, scheme.upper(), output, force, workers)
+    options = EvaluateOptions(batch_size, mode, scheme.upper(), output, force, workers, examples)
     reports = [evaluate_file(predictor, path, layout, options) for path in files]
+    if html is not None:
+        from tagger.html_report import write_evaluation_report
+
+        write_evaluation_report(html, reports, model_dir)
     _print_reports(reports, as_json, markdown)
+
+
+def _check_html(html: str | None, inputs: list[str], force: bool) -> None:
+    """Before any prediction: the report can be written and charts drawn."""
+    if html is None:
+        return
+    from tagger.charts import require
+    from tagger.files import check_output
+
+    if html == "-":
+        raise click.UsageError("--html needs a file name (standard output carries the text report)")
+    check_output(html, inputs, force)
+    require()
+
+
+@main.command("compare")
+@click.argument("models", nargs=-1, required=True, type=click.Path())
+@click.option("--files", "files", multiple=True, required=True, help="A file to evaluate every model on (repeat for several).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--markdown", is_flag=True, help="Print a Markdown table.")
+@html_option
+@force_option
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
+@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
+@mode_option
+@scheme_option
+@threads_option
+def compare_command(
+    models: tuple[str, ...],
+    files: tuple[str, ...],
+    as_json: bool,
+    markdown: bool,
+    html: str | None,
+    force: bool,
+    batch_size: int,
+    device: str,
+    mode: str,
+    scheme: str,
+    threads: int | None,
+) -> None:
+    """Evaluate several MODELS on the same --files and compare them side by side.
+
+    Each file is read the way each model was trained (format and columns). Prints the
+    main score (span F1, or token accuracy) per model and file with the difference to
+    the first model; --html adds per-label scores side by side, with charts.
+
+    \b
+    Examples:
+      tagger compare runs/lstm runs/gru --files eng.testa --files eng.testb
+      tagger compare runs/crf runs/softmax --files eng.testb --html cmp.html
+    """
+    from tagger.compare import compare_models, comparison_table
+    from tagger.evaluate import EvaluateOptions, evaluate_file
+    from tagger.files import expand_inputs
+    from tagger.predict import Predictor
+
+    paths = expand_inputs(list(files))
+    _set_prediction_threads(threads)
+    _check_html(html, paths, force)
+    options = EvaluateOptions(batch_size, mode, scheme.upper(), examples=0)
+
+    loaded: dict = {}
+
+    def evaluate(model_dir: str, path: str) -> dict:
+        if model_dir not in loaded:
+            loaded[model_dir] = Predictor.load(model_dir, device)
+        return evaluate_file(loaded[model_dir], path, None, options)
+
+    comparison = compare_models(models, paths, evaluate)
+    if html is not None:
+        from tagger.html_report import write_comparison_report
+
+        write_comparison_report(html, comparison)
+    if as_json:
+        click.echo(json.dumps(comparison, ensure_ascii=False))
+    else:
+        click.echo(comparison_table(comparison, markdown))
 
 
 @main.command("score")

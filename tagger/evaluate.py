@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tagger import schemes
+from tagger.analysis import details
 from tagger.data import Sentence
 from tagger.errors import InputError, TaggerError
 from tagger.files import STDIO, atomic_output, check_output, read_lines, strip_ending
@@ -39,6 +40,7 @@ class EvaluateOptions:
     output: str | None = None  # write the predictions here, in the file's own format
     force: bool = False  # overwrite an existing output
     workers: int = 1
+    examples: int = 5  # example sentences per error category in the report
 
 
 def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None, options: EvaluateOptions | None = None) -> dict:
@@ -63,7 +65,9 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
         **build_report(gold, predicted, predictor.task.spans, options.mode, options.scheme),
     }
     report["tokens_per_s"] = report["tokens"] / seconds if seconds > 0 else 0.0
-    report["unknown_tokens"] = predictor.unknown_token_rate(token_lists)
+    known = predictor.known_tokens(token_lists)
+    report["unknown_tokens"] = sum(flags.count(False) for flags in known) / max(report["tokens"], 1)
+    report = details(report, token_lists, gold, predicted, known, options.examples)
     report["warnings"] = _layout_warnings(predictor, path, layout, token_lists, gold, report["unknown_tokens"])
     if options.output is not None:
         labelled = [_with_labels(sentence, column, labels) for sentence, labels in zip(sentences, predicted)]
@@ -130,7 +134,8 @@ def score_conlleval_file(path: str, mode: str = "conlleval", scheme: str | None 
     _require_three_columns(path, sentences[0])
     gold = [s.labels["-2"] for s in sentences]
     predicted = [s.labels["-1"] for s in sentences]
-    return {"file": path, **build_report(gold, predicted, _is_span(gold), mode, scheme)}
+    report = {"file": path, **build_report(gold, predicted, _is_span(gold), mode, scheme)}
+    return details(report, [s.tokens for s in sentences], gold, predicted)
 
 
 def _require_three_columns(path: str, first: Sentence) -> None:
@@ -164,7 +169,8 @@ def score_files(
     _check_alignment(gold_path, gold_sentences, predicted_path, predicted_sentences)
     gold = [s.labels[column] for s in gold_sentences]
     predicted = [s.labels[predicted_column] for s in predicted_sentences]
-    return {"file": predicted_path, "label_column": column, **build_report(gold, predicted, _is_span(gold), mode, scheme)}
+    report = {"file": predicted_path, "label_column": column, **build_report(gold, predicted, _is_span(gold), mode, scheme)}
+    return details(report, [s.tokens for s in gold_sentences], gold, predicted)
 
 
 def _check_alignment(gold_path: str, gold: list, predicted_path: str, predicted: list) -> None:

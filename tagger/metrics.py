@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tagger.schemes import IOB2, convert, detect_scheme, extract_spans
+from tagger.span_errors import span_errors
 
 
 @dataclass
@@ -91,6 +92,11 @@ def conlleval_spans(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[
     micro = counts.scores()
     return {
         **{key: micro[key] for key in ("precision", "recall", "f1")},
+        "spans": {
+            "correct": sum(counts.correct.values()),
+            "predicted": sum(counts.predicted.values()),
+            "gold": sum(counts.gold.values()),
+        },
         "per_type": per_type,
         "averages": _averages(per_type, micro),
     }
@@ -155,8 +161,10 @@ def build_report(
     if spans:
         span_scores = conlleval_spans(gold, predicted) if mode == "conlleval" else strict_spans(gold, predicted, scheme)
         report.update(mode="conlleval" if mode == "conlleval" else f"strict {scheme}", **span_scores)
+        report["scheme"] = detect_scheme(gold)
         report["per_label"] = span_scores["per_type"]
         report["per_tag"] = token_table
+        report["span_errors"] = span_errors(gold, predicted, examples=0).to_json()
     else:
         report["per_label"] = token_table
         report["averages"] = _averages(

@@ -99,11 +99,10 @@ class Predictor:
             return set(symbols)
         return set(schemes.span_labels(symbols))
 
-    def unknown_token_rate(self, token_lists: Sequence[Sequence[str]]) -> float:
-        """Share of tokens whose word is not in the model's vocabulary (0.0 for no tokens)."""
+    def known_tokens(self, token_lists: Sequence[Sequence[str]]) -> list[list[bool]]:
+        """For each token, whether its word is in the model's vocabulary (as the model looks words up)."""
         unknown = self.vocab.words.get(UNK)
-        words = [self.vocab.word_id(token) for tokens in token_lists for token in tokens]
-        return sum(word == unknown for word in words) / len(words) if words else 0.0
+        return [[self.vocab.word_id(token) != unknown for token in tokens] for tokens in token_lists]
 
     def encode(self, token_lists: Sequence[Sequence[str]]) -> list[Encoded]:
         return [encode(tokens, self.vocab) for tokens in token_lists]

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# Columns of the summary table for span labels: gold-side counts, and spurious predictions.
+ERROR_COLUMNS = ("wrong_type", "wrong_boundaries", "wrong_both", "missed", "spurious")
+
+
+def _error_count(report: dict, category: str) -> str:
+    if "span_errors" not in report:
+        return "-"
+    side = "predicted" if category == "spurious" else "gold"
+    return f"{report['span_errors'][side][category]:,}"
+
 
 def format_report(report: dict) -> str:
     """A human-readable report: overall figures, a per-label table, frequent confusions."""
@@ -25,6 +35,15 @@ def format_report(report: dict) -> str:
     rows = list(report["per_label"].items()) + [(f"{name} avg", row) for name, row in report.get("averages", {}).items()]
     for label, row in rows:
         lines.append(f"{label:<14}{row['precision']:>10.2f}{row['recall']:>10.2f}{row['f1']:>10.2f}{row['support']:>10,}")
+    if "span_errors" in report:
+        lines.append("")
+        lines.append(_span_error_line(report["span_errors"]))
+    if "known_words" in report:
+        known = report["known_words"]
+        lines.append(
+            f"accuracy on words the model knows {known['known']['accuracy']:.2f} ({known['known']['tokens']:,} tokens), "
+            f"unknown {known['unknown']['accuracy']:.2f} ({known['unknown']['tokens']:,} tokens)"
+        )
     if report["confusions"]:
         lines.append("")
         lines.append("most frequent errors (gold -> predicted):")
@@ -32,10 +51,22 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _span_error_line(errors: dict) -> str:
+    gold, predicted = errors["gold"], errors["predicted"]
+    return (
+        f"span errors (gold spans / predicted spans): wrong type {gold['wrong_type']:,} / {predicted['wrong_type']:,}, "
+        f"wrong boundaries {gold['wrong_boundaries']:,} / {predicted['wrong_boundaries']:,}, "
+        f"wrong both {gold['wrong_both']:,} / {predicted['wrong_both']:,}, missed {gold['missed']:,}, "
+        f"spurious {predicted['spurious']:,}"
+    )
+
+
 def summary_table(reports: Sequence[dict], markdown: bool = False) -> str:
     """One row per evaluated file: sentences, tokens, accuracy, span P/R/F1 and the F1 of each span type."""
     types = sorted({kind for r in reports for kind in r.get("per_type", {})})
+    errors = [category for category in ERROR_COLUMNS if any("span_errors" in r for r in reports)]
     header = ["file", "sentences", "tokens", "accuracy", "precision", "recall", "f1", *(f"f1 {kind}" for kind in types)]
+    header += [name.replace("_", " ") for name in errors]
     rows = [
         [
             r.get("file", "-"),
@@ -44,6 +75,7 @@ def summary_table(reports: Sequence[dict], markdown: bool = False) -> str:
             f"{r['accuracy']:.2f}",
             *(f"{r[key]:.2f}" if key in r else "-" for key in ("precision", "recall", "f1")),
             *(f"{r['per_type'][kind]['f1']:.2f}" if kind in r.get("per_type", {}) else "-" for kind in types),
+            *(_error_count(r, category) for category in errors),
         ]
         for r in reports
     ]

@@ -1,0 +1,140 @@
+"""The charts of the HTML report, drawn with matplotlib as inline SVG (the optional `tagger[report]` extra).
+
+Each function returns an `<svg>` element as text; text stays text (selectable, sharp
+when printed). Figures are built with matplotlib's object API, never pyplot, so no
+global state or display backend is involved.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from tagger.errors import TaggerError
+
+PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
+WIDTH = 7.5  # inches: about 720 px, the report's column width
+
+
+def require() -> None:
+    """Fail now, not after a long prediction, when matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise TaggerError(
+            "HTML reports draw their charts with matplotlib, which is not installed; "
+            "install the extra: pip install 'tagger[report]'"
+        ) from None
+
+
+def _figure(height: float):
+    require()
+    from matplotlib import rcParams
+    from matplotlib.figure import Figure
+
+    rcParams["svg.fonttype"] = "none"
+    rcParams["svg.hashsalt"] = "tagger"  # the same report twice gives the same file
+    rcParams["font.size"] = 9
+    return Figure(figsize=(WIDTH, height), layout="constrained")
+
+
+def _svg(figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def score_bars(per_label: dict[str, dict[str, float]], keys: Sequence[str] = ("precision", "recall", "f1")) -> str:
+    """Horizontal grouped bars: one group per label, one bar per score (0-100)."""
+    labels = list(per_label)
+    figure = _figure(0.6 + 0.28 * len(labels) * len(keys) / 2)
+    axes = figure.add_subplot()
+    height = 0.8 / len(keys)
+    for offset, key in enumerate(keys):
+        positions = [i + (offset - (len(keys) - 1) / 2) * height for i in range(len(labels))]
+        axes.barh(positions, [per_label[label][key] for label in labels], height, label=key, color=PALETTE[offset])
+    axes.set_yticks(range(len(labels)), labels)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("percent")
+    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(keys), fontsize=8, frameon=False)
+    axes.grid(axis="x", alpha=0.3)
+    return _svg(figure)
+
+
+def stacked_bars(rows: dict[str, dict[str, int]], categories: Sequence[str]) -> str:
+    """Horizontal stacked bars: one bar per row (span type), one segment per category (counts)."""
+    labels = list(rows)
+    figure = _figure(0.9 + 0.35 * len(labels))
+    axes = figure.add_subplot()
+    left = [0] * len(labels)
+    for index, category in enumerate(categories):
+        values = [rows[label].get(category, 0) for label in labels]
+        axes.barh(labels, values, left=left, label=category.replace("_", " "), color=PALETTE[index % len(PALETTE)])
+        left = [a + b for a, b in zip(left, values)]
+    axes.invert_yaxis()
+    axes.set_xlabel("spans")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25 if len(labels) < 4 else -0.12), ncols=len(categories), fontsize=8)
+    axes.grid(axis="x", alpha=0.3)
+    return _svg(figure)
+
+
+def heatmap(labels: Sequence[str], counts: Sequence[Sequence[int]], ignore: tuple[str, str] | None = ("O", "O")) -> str:
+    """A confusion matrix with counts in the cells; `ignore` (the dominant O-O cell) is left out of the colour scale."""
+    size = len(labels)
+    figure = _figure(min(1.2 + 0.3 * size, 9.5))
+    axes = figure.add_subplot()
+    skip = (labels.index(ignore[0]), labels.index(ignore[1])) if ignore and ignore[0] in labels and ignore[1] in labels else None
+    scale = max((counts[i][j] for i in range(size) for j in range(size) if (i, j) != skip), default=1) or 1
+    shown = [[min(counts[i][j], scale) for j in range(size)] for i in range(size)]
+    axes.imshow(shown, cmap="Blues", vmin=0, vmax=scale, aspect="auto")
+    axes.set_xticks(range(size), labels, rotation=90)
+    axes.set_yticks(range(size), labels)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("gold")
+    font = 8 if size <= 12 else 6
+    for i in range(size):
+        for j in range(size):
+            if counts[i][j]:
+                dark = shown[i][j] > 0.55 * scale
+                axes.text(j, i, f"{counts[i][j]:,}", ha="center", va="center", fontsize=font, color="white" if dark else "black")
+    return _svg(figure)
+
+
+def learning_curves(epochs: Sequence[int], losses: Sequence[float], dev: Sequence[float | None], metric: str, best: int) -> str:
+    """Training loss and dev score per epoch, side by side, the kept epoch marked."""
+    figure = _figure(2.6)
+    loss_axes, dev_axes = figure.subplots(1, 2)
+    loss_axes.plot(epochs, losses, marker=".", color=PALETTE[0])
+    loss_axes.set_title("training loss")
+    scored = [(epoch, score) for epoch, score in zip(epochs, dev) if score is not None]
+    if scored:
+        dev_axes.plot(*zip(*scored), marker=".", color=PALETTE[2])
+    dev_axes.set_title(f"dev {metric}" if scored else "no dev set")
+    for axes in (loss_axes, dev_axes):
+        axes.axvline(best, color=PALETTE[3], linestyle="--", linewidth=1, label=f"kept: epoch {best}")
+        axes.set_xlabel("epoch")
+        axes.grid(alpha=0.3)
+    dev_axes.legend(loc="lower right", fontsize=8)
+    return _svg(figure)
+
+
+def compared_bars(per_model: dict[str, dict[str, float]], label: str) -> str:
+    """One group per label, one bar per model (a score 0-100); `per_model` maps model -> label -> score."""
+    models = list(per_model)
+    labels = sorted({name for scores in per_model.values() for name in scores})
+    figure = _figure(0.8 + 0.22 * len(labels) * max(len(models), 2) / 2)
+    axes = figure.add_subplot()
+    height = 0.8 / len(models)
+    for offset, model in enumerate(models):
+        positions = [i + (offset - (len(models) - 1) / 2) * height for i in range(len(labels))]
+        values = [per_model[model].get(name, 0.0) for name in labels]
+        axes.barh(positions, values, height, label=model, color=PALETTE[offset % len(PALETTE)])
+    axes.set_yticks(range(len(labels)), labels)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 100)
+    axes.set_xlabel(label)
+    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=min(len(models), 3), fontsize=8, frameon=False)
+    axes.grid(axis="x", alpha=0.3)
+    return _svg(figure)

@@ -1,0 +1,43 @@
+"""`tagger compare`: several models evaluated on the same files, side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from tagger.errors import TaggerError
+
+SUMMARY_KEYS = ("sentences", "tokens", "accuracy", "precision", "recall", "f1", "mode", "scheme", "per_label")
+
+
+def compare_models(models: Sequence[str], files: Sequence[str], evaluate: Callable[[str, str], dict]) -> dict:
+    """Each model's scores on each file: `results[m][f]` holds the summary of `evaluate(models[m], files[f])`.
+
+    `metric` is the main score of the comparison: span F1 when every report has one, else token accuracy.
+    """
+    if len(models) < 2:
+        raise TaggerError("compare needs at least two models (for one, use tagger evaluate)")
+    results = [[_summary(evaluate(model, path)) for path in files] for model in models]
+    metric = "f1" if all("f1" in report for row in results for report in row) else "accuracy"
+    return {"models": list(models), "files": list(files), "metric": metric, "results": results}
+
+
+def _summary(report: dict) -> dict:
+    return {key: report[key] for key in SUMMARY_KEYS if key in report}
+
+
+def comparison_table(comparison: dict, markdown: bool = False) -> str:
+    """Models x files: the main score, and each model's difference to the first."""
+    metric, results = comparison["metric"], comparison["results"]
+    header = ["model", *(f"{metric} {path}" for path in comparison["files"])]
+    rows = []
+    for m, model in enumerate(comparison["models"]):
+        cells = []
+        for f in range(len(comparison["files"])):
+            value = results[m][f][metric]
+            cells.append(f"{value:.2f}" + (f" ({value - results[0][f][metric]:+.2f})" if m else ""))
+        rows.append([model, *cells])
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    widths = [max(len(item) for item in column) for column in zip(header, *rows)]
+    return "\n".join("  ".join(item.ljust(width) for item, width in zip(row, widths)) for row in [header, *rows])

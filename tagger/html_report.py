@@ -1,0 +1,348 @@
+"""One self-contained HTML page for an evaluation or a comparison: tables, inline SVG charts, examples.
+
+The page is rendered from the same JSON as `--json` (`evaluate` reports, `tagger info`
+of the model, its metrics.jsonl). Every figure in a table cell carries `data-key`, the
+JSON path of the value it shows (`["reports", 0, "f1"]`), so a test can check each one.
+No scripts, no external files: it opens offline and prints.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+
+from tagger import charts
+from tagger.files import atomic_output
+from tagger.info import model_info
+from tagger.schemes import extract_spans
+from tagger.span_errors import GOLD_SIDE
+
+SPAN_COLOURS = ("#cfe2ff", "#ffe5b4", "#d1f0d6", "#f8d0d0", "#e4d8f5", "#f0e0cc", "#fbd9ee", "#e2e2e2")
+
+STYLE = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
+       max-width: 1000px; margin: 24px auto; padding: 0 16px; }
+h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; }
+h3 { font-size: 15px; margin-top: 22px; }
+table { border-collapse: collapse; margin: 8px 0 14px; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: left; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f5f5f5; }
+td.better { color: #1a7f37; } td.worse { color: #c62828; }
+.chart svg { width: 100%; height: auto; }
+.note { color: #666; font-size: 12px; }
+.example { margin: 6px 0 10px; padding: 6px 10px; border-left: 3px solid #ddd; }
+.example .line { margin: 2px 0; word-wrap: break-word; }
+.side { display: inline-block; width: 72px; color: #666; font-size: 12px; }
+mark { padding: 1px 2px; border-radius: 3px; }
+mark sub, .error sub { font-size: 10px; color: #555; }
+.error { background: #f8d0d0; padding: 1px 2px; border-radius: 3px; }
+.card td:first-child { color: #666; white-space: nowrap; }
+@media print { body { max-width: none; } h2 { page-break-before: auto; } .example { page-break-inside: avoid; } }
+"""
+
+
+def _key(path: Sequence) -> str:
+    return escape(json.dumps(list(path)), quote=True)
+
+
+def _number(value: float | int | None, path: Sequence, digits: int = 2) -> str:
+    if value is None:
+        return '<td class="num">-</td>'
+    text = f"{value:,}" if isinstance(value, int) else f"{value:,.{digits}f}"
+    return f'<td class="num" data-key="{_key(path)}">{text}</td>'
+
+
+def _inline(value: int, path: Sequence) -> str:
+    return f'<span data-key="{_key(path)}">{value:,}</span>'
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 1) -> str:
+    head = "".join(f"<th{' class=num' if i >= numeric_from else ''}>{escape(h)}</th>" for i, h in enumerate(header))
+    return f"<table><tr>{head}</tr>" + "".join(f"<tr>{''.join(row)}</tr>" for row in rows) + "</table>"
+
+
+def _text(value: object) -> str:
+    return f"<td>{escape(str(value))}</td>"
+
+
+def _chart(svg: str) -> str:
+    return f'<div class="chart">{svg}</div>'
+
+
+def _summary(report: dict, at: list, scheme: str | None) -> str:
+    spans = "f1" in report
+    header = ["sentences", "tokens", "accuracy", *(["precision", "recall", "F1"] if spans else []), "tokens/s", "scorer"]
+    cells = [_number(report["sentences"], at + ["sentences"]), _number(report["tokens"], at + ["tokens"])]
+    cells.append(_number(report["accuracy"], at + ["accuracy"]))
+    if spans:
+        cells += [_number(report[key], at + [key]) for key in ("precision", "recall", "f1")]
+    speed = report.get("tokens_per_s")
+    cells.append(_number(round(speed), at + ["tokens_per_s"]) if speed is not None else _text("-"))
+    scorer = report.get("mode", "token accuracy") + (f", scheme {scheme}" if spans and scheme else "")
+    cells.append(_text(scorer))
+    return _table(header, [cells], numeric_from=0)
+
+
+def _per_label(report: dict, at: list) -> str:
+    spans = "f1" in report
+    rows = [
+        [_text(label), *(_number(row[key], at + ["per_label", label, key]) for key in ("precision", "recall", "f1", "support"))]
+        for label, row in report["per_label"].items()
+    ]
+    rows += [
+        [
+            _text(f"{name} average"),
+            *(_number(row[key], at + ["averages", name, key]) for key in ("precision", "recall", "f1", "support")),
+        ]
+        for name, row in report.get("averages", {}).items()
+    ]
+    title = "Per type (spans)" if spans else "Per label (tokens)"
+    chart = _chart(charts.score_bars(report["per_label"])) if report["per_label"] else ""
+    return f"<h3>{title}</h3>" + _table(["label", "precision", "recall", "F1", "support"], rows) + chart
+
+
+def _span_errors(report: dict, at: list) -> str:
+    errors, where = report["span_errors"], at + ["span_errors"]
+    spans = report.get("spans", {})
+    rows = []
+    for side in ("gold", "predicted"):
+        for label, sides in [("all types", errors), *errors["per_type"].items()]:
+            path = where + ([side] if label == "all types" else ["per_type", label, side])
+            rows.append([_text(side), _text(label), *_category_cells(sides[side], path)])
+    categories = ("correct", "wrong type", "wrong boundaries", "wrong both", "missed / spurious")
+    header = ["side", "type", *categories]
+    reconcile = ""
+    if spans:
+        counts = {key: _inline(spans[key], at + ["spans", key]) for key in ("correct", "predicted", "gold")}
+        reconcile = (
+            f'<p class="note">conlleval counts for this file: {counts["correct"]} correct, {counts["predicted"]} '
+            f'predicted ("found"), {counts["gold"]} gold. The gold rows sum to the gold spans, the predicted rows to '
+            "the predicted ones. A span not matched exactly is classified by the spans of the other side it "
+            "overlaps: same boundaries (wrong type), else same type (wrong boundaries), else wrong both; no "
+            "overlap: missed or spurious.</p>"
+        )
+    by_type = {
+        label: {**sides["gold"], "spurious": sides["predicted"]["spurious"]} for label, sides in errors["per_type"].items()
+    }
+    chart = _chart(charts.stacked_bars(by_type, [c for c in GOLD_SIDE if c != "correct"] + ["spurious"])) if by_type else ""
+    return "<h3>Span errors</h3>" + _table(header, rows, numeric_from=2) + reconcile + chart
+
+
+def _category_cells(counts: dict[str, int], path: list) -> list[str]:
+    last = "missed" if "missed" in counts else "spurious"
+    return [_number(counts[name], path + [name]) for name in ("correct", "wrong_type", "wrong_boundaries", "wrong_both", last)]
+
+
+def _confusions(report: dict, at: list) -> str:
+    matrix = report.get("confusion_matrix")
+    rows = [
+        [_text(c["gold"]), _text(c["predicted"]), _number(c["count"], at + ["confusions", i, "count"])]
+        for i, c in enumerate(report["confusions"])
+    ]
+    parts = ["<h3>Most frequent token errors</h3>", _table(["gold", "predicted", "tokens"], rows, numeric_from=2)]
+    if matrix and matrix["labels"]:
+        parts.append(
+            '<p class="note">Token confusion matrix (rows gold, columns predicted); '
+            "the O-O cell is left out of the colour scale.</p>"
+        )
+        parts.append(_chart(charts.heatmap(matrix["labels"], matrix["counts"])))
+    return "".join(parts)
+
+
+def _known_words(report: dict, at: list) -> str:
+    known = report.get("known_words")
+    if not known:
+        return ""
+    rows = [
+        [
+            _text(f"{group} words"),
+            _number(known[group]["tokens"], at + ["known_words", group, "tokens"]),
+            _number(known[group]["accuracy"], at + ["known_words", group, "accuracy"]),
+        ]
+        for group in ("known", "unknown")
+    ]
+    note = '<p class="note">Known: the word is in the model\'s vocabulary (seen in training, or in its pretrained vectors).</p>'
+    return "<h3>Known and unknown words</h3>" + _table(["tokens", "count", "accuracy"], rows) + note
+
+
+def _marked(tokens: Sequence[str], tags: Sequence[str], colours: dict[str, str]) -> str:
+    starts = {span.start: span for span in extract_spans(tags)}
+    out, index = [], 0
+    while index < len(tokens):
+        span = starts.get(index)
+        if span is None:
+            out.append(escape(tokens[index]))
+            index += 1
+            continue
+        colour = colours.setdefault(span.label, SPAN_COLOURS[len(colours) % len(SPAN_COLOURS)])
+        words = " ".join(escape(token) for token in tokens[span.start : span.end])
+        out.append(f'<mark style="background:{colour}">{words}<sub>{escape(span.label)}</sub></mark>')
+        index = span.end
+    return " ".join(out)
+
+
+def _token_errors(tokens: Sequence[str], gold: Sequence[str], predicted: Sequence[str]) -> str:
+    return " ".join(
+        escape(token) if g == p else f'<span class="error">{escape(token)}<sub>{escape(g)} &rarr; {escape(p)}</sub></span>'
+        for token, g, p in zip(tokens, gold, predicted)
+    )
+
+
+def _examples(report: dict, spans: bool) -> str:
+    examples = report.get("examples") or []
+    if not examples:
+        return ""
+    colours: dict[str, str] = {}
+    parts, category = ["<h3>Examples</h3>"], None
+    for example in examples:
+        if example["category"] != category:
+            category = example["category"]
+            parts.append(f"<h4>{escape(category.replace('_', ' '))}</h4>")
+        if spans:
+            gold = _marked(example["tokens"], example["gold"], colours)
+            predicted = _marked(example["tokens"], example["predicted"], colours)
+            lines = (
+                f'<div class="line"><span class="side">gold</span>{gold}</div>'
+                f'<div class="line"><span class="side">predicted</span>{predicted}</div>'
+            )
+        else:
+            lines = f'<div class="line">{_token_errors(example["tokens"], example["gold"], example["predicted"])}</div>'
+        parts.append(f'<div class="example"><div class="note">sentence {example["sentence"]:,}</div>{lines}</div>')
+    return "".join(parts)
+
+
+def _file_section(report: dict, index: int, scheme: str | None) -> str:
+    at: list = ["reports", index]
+    spans = "f1" in report
+    parts = [f"<h2>{escape(str(report.get('file', '-')))}</h2>", _summary(report, at, scheme)]
+    parts += [f'<p class="note">warning: {escape(w)}</p>' for w in report.get("warnings", ())]
+    parts.append(_per_label(report, at))
+    if spans and "span_errors" in report:
+        parts.append(_span_errors(report, at))
+    parts += [_confusions(report, at), _known_words(report, at), _examples(report, spans)]
+    return "".join(parts)
+
+
+def _model_card(model: dict) -> str:
+    task, sizes = model["task"], model["sizes"]
+    rows = [
+        ["model", escape(model["model"])],
+        ["task", escape(f"label column {task.get('label_column')} of {task.get('format')} files")],
+        ["span scheme", escape(str(task.get("corpus_scheme") or "none (token labels)"))],
+        ["network", escape(json.dumps(model["model_settings"]))],
+        ["parameters", _inline(sizes["parameters"], ["model", "sizes", "parameters"])],
+        [
+            "vocabulary",
+            ", ".join(f"{_inline(sizes[key], ['model', 'sizes', key])} {key}" for key in ("words", "characters", "labels")),
+        ],
+        ["training data", escape(", ".join(f"{k} {v}" for k, v in model["training_data"].items() if v))],
+        ["labels", escape(", ".join(model["labels"]))],
+    ]
+    if model.get("versions"):
+        rows.append(["versions", escape(", ".join(f"{k} {v}" for k, v in model["versions"].items() if v))])
+    body = "".join(f"<tr><td>{name}</td><td>{value}</td></tr>" for name, value in rows)
+    return f'<h2>Model</h2><table class="card">{body}</table>'
+
+
+def _curves(records: Sequence[dict]) -> str:
+    if not records:
+        return ""
+    metric = "f1" if any("f1" in r.get("dev", {}) for r in records) else "accuracy"
+    dev = [r.get("dev", {}).get(metric) for r in records]
+    best = records[-1].get("best_epoch", records[-1]["epoch"])
+    svg = charts.learning_curves([r["epoch"] for r in records], [r["train_loss"] for r in records], dev, metric, best)
+    return f"<h3>Training</h3>{_chart(svg)}"
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
+        f"<body><h1>{escape(title)}</h1>{body}</body></html>\n"
+    )
+
+
+def evaluation_page(reports: Sequence[dict], model: dict | None = None, records: Sequence[dict] = ()) -> str:
+    """The report of `tagger evaluate --html`: one section per file, then the model and its training."""
+    scheme = (model or {}).get("task", {}).get("corpus_scheme")
+    title = f"tagger evaluation: {model['model']}" if model else "tagger evaluation"
+    body = "".join(_file_section(report, index, report.get("scheme") or scheme) for index, report in enumerate(reports))
+    if model:
+        body += _model_card(model) + _curves(records)
+    return _page(title, body)
+
+
+def comparison_page(comparison: dict) -> str:
+    """The report of `tagger compare --html`: models x files, per-type scores side by side, differences to the first model."""
+    models, files, results = comparison["models"], comparison["files"], comparison["results"]
+    metric = comparison["metric"]
+    rows = []
+    for m, model in enumerate(models):
+        cells = [_text(model)]
+        for f in range(len(files)):
+            value = results[m][f][metric]
+            cells.append(_number(value, ["results", m, f, metric]))
+            if m:
+                difference = value - results[0][f][metric]
+                css = "better" if difference > 0 else "worse" if difference < 0 else ""
+                cells.append(f'<td class="num {css}">{difference:+.2f}</td>')
+            else:
+                cells.append('<td class="num">-</td>')
+        rows.append(cells)
+    header = ["model", *(name for file in files for name in (f"{metric} {file}", "vs first"))]
+    parts = [f"<h2>{escape(metric)} per model and file</h2>", _table(header, rows)]
+    for f, file in enumerate(files):
+        labels = sorted({label for m in range(len(models)) for label in results[m][f]["per_label"]})
+        table_rows = [
+            [
+                _text(label),
+                *(
+                    _number(results[m][f]["per_label"].get(label, {}).get("f1"), ["results", m, f, "per_label", label, "f1"])
+                    for m in range(len(models))
+                ),
+            ]
+            for label in labels
+        ]
+        per_model = {
+            model: {label: row["f1"] for label, row in results[m][f]["per_label"].items()} for m, model in enumerate(models)
+        }
+        parts += [
+            f"<h3>F1 per label: {escape(file)}</h3>",
+            _table(["label", *models], table_rows),
+            _chart(charts.compared_bars(per_model, "F1")),
+        ]
+    return _page("tagger comparison", "".join(parts))
+
+
+def training_records(model_dir: str | Path) -> list[dict]:
+    """The per-epoch records of metrics.jsonl (none if the file is absent; unreadable lines are skipped)."""
+    path = Path(model_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and {"epoch", "train_loss"} <= set(record):
+            records.append(record)
+    return records
+
+
+def write_evaluation_report(path: str, reports: Sequence[dict], model_dir: str | Path | None = None) -> None:
+    """`evaluation_page` of `reports` (and of the model in `model_dir`), written atomically to `path`."""
+    model = model_info(model_dir) if model_dir is not None else None
+    page = evaluation_page(reports, model, training_records(model_dir) if model_dir is not None else ())
+    with atomic_output(path) as stream:
+        stream.write(page)
+
+
+def write_comparison_report(path: str, comparison: dict) -> None:
+    """`comparison_page` of `comparison`, written atomically to `path`."""
+    page = comparison_page(comparison)
+    with atomic_output(path) as stream:
+        stream.write(page)
