@@ -38,13 +38,15 @@ def tagging_speed(
     passes: int = 5,
     input_format: str | None = None,
     token_column: str | int | None = None,
+    runtime: str = "torch",
 ) -> dict:
     """Tokens/s and sentences/s of tokens -> labels (encoding included), median of `passes` after a warm-up.
 
     FILE is read in the model's training format and token column unless `input_format` / `token_column` say otherwise.
+    With `runtime` "onnx", the load time includes exporting the model in memory.
     """
     started = time.perf_counter()
-    predictor = Predictor.load(model_dir, device)
+    predictor = Predictor.load(model_dir, device, runtime)
     load_seconds = time.perf_counter() - started
     input_format = input_format or predictor.task.format
     layout = predictor.layout(input_format, token_column, labelled=False)
@@ -61,6 +63,7 @@ def tagging_speed(
     seconds = statistics.median(timings)
     result = {
         "kind": "tag",
+        "runtime": runtime,
         "model": model_dir,
         "file": path,
         "batch_size": batch_size,
@@ -76,6 +79,12 @@ def tagging_speed(
     if predictor.device.type == "cuda":
         result["peak_gpu_mib"] = torch.cuda.max_memory_allocated(predictor.device) / 2**20
     return result
+
+
+def compare_runtimes(results: list[dict]) -> dict:
+    """Several runtimes' results on the same model and file, with tokens/s of each relative to the first."""
+    first = results[0]["tokens_per_s"]
+    return {"results": results, "ratios": {r["runtime"]: r["tokens_per_s"] / first for r in results[1:]}}
 
 
 def training_speed(config: Config, epochs: int = 1, max_batches: int | None = None) -> dict:
@@ -105,7 +114,8 @@ def training_speed(config: Config, epochs: int = 1, max_batches: int | None = No
 
 def format_result(result: dict) -> str:
     lines = [
-        f"{result['kind']} on {result['device']} ({result['device_name']}, {result['threads']} threads), "
+        f"{result['kind']}{' with ' + result['runtime'] if 'runtime' in result else ''} on {result['device']} "
+        f"({result['device_name']}, {result['threads']} threads), "
         f"batch size {result['batch_size']}"
     ]
     if result["kind"] == "tag":

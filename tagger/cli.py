@@ -83,6 +83,13 @@ model_token_column_option = click.option(
 model_format_option = click.option(
     "--format", "format_name", type=FORMAT_CHOICE, default=None, help="File format (default: the model's training format)."
 )
+runtime_option = click.option(
+    "--runtime",
+    type=click.Choice(choices.RUNTIMES),
+    default="torch",
+    show_default=True,
+    help="Predict with PyTorch, or with ONNX Runtime on the CPU (the onnx extra; the model is exported in memory).",
+)
 force_option = click.option("--force", is_flag=True, help="Overwrite an existing output file (--output, --html).")
 html_option = click.option(
     "--html", default=None, help="Also write a self-contained HTML report (charts, errors, examples) here."
@@ -330,6 +337,7 @@ def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
 @mode_option
 @scheme_option
 @threads_option
+@runtime_option
 @quiet_option
 def evaluate_command(
     model_dir: str,
@@ -349,6 +357,7 @@ def evaluate_command(
     mode: str,
     scheme: str,
     threads: int | None,
+    runtime: str,
     quiet: bool,
 ) -> None:
     """Predict the label column of FILES with MODEL_DIR and report the scores.
@@ -375,7 +384,9 @@ def evaluate_command(
     if output is not None and len(files) > 1:
         raise click.UsageError("--output takes one input file")
     _check_html(html, files, force)
-    predictor = Predictor.load(model_dir, device)
+    if runtime == "onnx" and workers > 1:
+        raise click.UsageError("--runtime onnx runs in one process; give it --threads instead of --workers")
+    predictor = Predictor.load(model_dir, device, runtime)
     layout = predictor.layout(format_name, token_column, label_column)
     options = EvaluateOptions(batch_size, mode, scheme.upper(), output, force, workers, examples)
     reports = [evaluate_file(predictor, path, layout, options) for path in files]
@@ -534,6 +545,7 @@ def score_command(
 @model_token_column_option
 @click.option("--sentence-per-line", is_flag=True, help="Text input: each line is one sentence (tweets, lists, titles).")
 @threads_option
+@runtime_option
 @quiet_option
 def tag_command(
     model_dir: str,
@@ -549,6 +561,7 @@ def tag_command(
     token_column: str | None,
     sentence_per_line: bool,
     threads: int | None,
+    runtime: str,
     quiet: bool,
 ) -> None:
     """Label raw text or token files with MODEL_DIR; reads stdin when no FILES are given.
@@ -571,8 +584,34 @@ def tag_command(
     from tagger.tagging import TagOptions, tag_files
 
     _set_prediction_threads(threads, workers)
-    options = TagOptions(input_format, output_format, batch_size, scores, workers, token_column, sentence_per_line, force, quiet)
+    options = TagOptions(
+        input_format, output_format, batch_size, scores, workers, token_column, sentence_per_line, force, quiet, runtime
+    )
     tag_files(model_dir, list(files) or ["-"], output, options, device)
+
+
+@main.command("export")
+@click.argument("model_dir", type=click.Path())
+@click.argument("output", type=click.Path())
+@force_option
+@click.option("--quantize", is_flag=True, help="int8 weights: a file about 4x smaller (see the README for its scores).")
+def export_command(model_dir: str, output: str, force: bool, quantize: bool) -> None:
+    """Export MODEL_DIR to ONNX: OUTPUT (.onnx) and OUTPUT.json, the vocabularies to build its inputs.
+
+    The graph goes from word, case and character ids to label ids, Viterbi decoding
+    included, with dynamic batch and sentence lengths; it runs in any ONNX Runtime
+    (C++, C#, Java, JavaScript, Python) without this package. Needs the onnx extra.
+
+    \b
+    Examples:
+      tagger export runs/conll03-ner ner.onnx
+      tagger tag runs/conll03-ner notes.txt --runtime onnx     # the same model through ONNX Runtime
+    """
+    from tagger.onnx_export import export, require_onnx
+
+    require_onnx()
+    graph, sidecar = export(model_dir, output, force, quantize)
+    click.echo(f"wrote {graph} ({graph.stat().st_size / 2**20:.1f} MiB) and {sidecar}", err=True)
 
 
 @main.command("info")
@@ -611,6 +650,13 @@ def benchmark() -> None:
 )
 @model_token_column_option
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: torch's choice).")
+@click.option(
+    "--runtime",
+    "runtimes",
+    type=click.Choice(choices.RUNTIMES),
+    multiple=True,
+    help="torch (default) or onnx; repeat to measure both in one run, with the ratio to the first.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def benchmark_speed(
     model_dir: str,
@@ -621,6 +667,7 @@ def benchmark_speed(
     input_format: str | None,
     token_column: str | None,
     threads: int | None,
+    runtimes: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Tagging throughput of MODEL_DIR on FILE: tokens/s, sentences/s, load time, peak memory.
@@ -629,12 +676,22 @@ def benchmark_speed(
     Examples:
       tagger benchmark speed runs/conll03-ner ../shared/corpora/conll2003-en/eng.testb
       tagger benchmark speed runs/conll03-ner eng.testb --device cuda --batch-size 4096 --json
+      tagger benchmark speed runs/conll03-ner eng.testb --runtime torch --runtime onnx --batch-size 1
     """
-    from tagger.benchmark import format_result, tagging_speed
+    from tagger.benchmark import compare_runtimes, format_result, tagging_speed
 
     _set_threads(threads)
-    result = tagging_speed(model_dir, file, batch_size, device, passes, input_format, token_column)
-    click.echo(json.dumps(result) if as_json else format_result(result))
+    results = [
+        tagging_speed(model_dir, file, batch_size, device, passes, input_format, token_column, runtime)
+        for runtime in runtimes or ("torch",)
+    ]
+    if as_json:
+        click.echo(json.dumps(results[0] if len(results) == 1 else compare_runtimes(results)))
+    else:
+        click.echo("\n".join(format_result(result) for result in results))
+        if len(results) > 1:
+            ratios = compare_runtimes(results)["ratios"]
+            click.echo("; ".join(f"{name} / {results[0]['runtime']}: {ratio:.2f}x" for name, ratio in ratios.items()))
 
 
 @benchmark.command("train")

@@ -116,23 +116,22 @@ def viterbi(
 
     emissions (batch, time, labels), mask (batch, time) bool, start and end (labels,),
     transitions (previous label, label) -> label ids (batch, time), 0 past each sentence's end.
+    Written so that TorchScript can compile it (the ONNX export turns its loops into ONNX Loops).
     """
     batch, steps, size = emissions.shape
     score = start + emissions[:, 0]
-    backpointers = []
+    # pointers[:, t, j]: the best previous label for label j at t; a finished sentence
+    # points each label to itself, so the trace passes through its padding unchanged
+    identity = torch.arange(size, device=emissions.device).unsqueeze(0).expand(batch, size)
+    pointers = [identity]
     for t in range(1, steps):
-        candidates = score.unsqueeze(2) + transitions.unsqueeze(0)
-        best, previous = candidates.max(dim=1)
-        step = best + emissions[:, t]
+        best, previous = (score.unsqueeze(2) + transitions.unsqueeze(0)).max(dim=1)
         active = mask[:, t].unsqueeze(1)
-        score = torch.where(active, step, score)
-        # a finished sentence points each label to itself, so the trace passes through unchanged
-        identity = torch.arange(size, device=emissions.device).expand(batch, size)
-        backpointers.append(torch.where(active, previous, identity))
-    best_last = (score + end).argmax(dim=1)
-    path = [best_last]
-    for pointers in reversed(backpointers):
-        best_last = pointers.gather(1, best_last.unsqueeze(1)).squeeze(1)
-        path.append(best_last)
-    path.reverse()
-    return torch.stack(path, dim=1) * mask.long()
+        score = torch.where(active, best + emissions[:, t], score)
+        pointers.append(torch.where(active, previous, identity))
+    last = (score + end).argmax(dim=1)
+    path = [last]
+    for t in range(steps - 1, 0, -1):
+        last = pointers[t].gather(1, last.unsqueeze(1)).squeeze(1)
+        path.append(last)
+    return torch.stack(path, dim=1).flip([1]) * mask.long()

@@ -6,11 +6,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from tagger import schemes
-from tagger.batching import Encoded, bucketed_batches, encode
+from tagger.batching import Batch, Encoded, bucketed_batches, encode
 from tagger.config import Config
 from tagger.errors import TaggerError
 from tagger.formats import CONLL, Layout
@@ -18,6 +19,9 @@ from tagger.model import TaggerModel
 from tagger.store import load_model
 from tagger.task import Task
 from tagger.vocab import UNK, Vocab
+
+if TYPE_CHECKING:
+    from tagger.onnx_export import OnnxRunner
 
 
 def choose_device(name: str) -> torch.device:
@@ -61,12 +65,25 @@ class Predictor:
     config: Config
     device: torch.device
     source: Path | None = None  # the model directory, where the model was loaded from one
+    onnx: OnnxRunner | None = None  # set by use_onnx: predictions come from ONNX Runtime
+
+    def use_onnx(self, threads: int | None = None) -> None:
+        """Predict through ONNX Runtime on the CPU with this model exported in memory (nothing is written)."""
+        from tagger.onnx_export import OnnxRunner
+
+        if self.device.type != "cpu":
+            raise TaggerError("--runtime onnx runs on the CPU; leave out --device cuda")
+        self.onnx = OnnxRunner.for_model(self.model, threads)
 
     @classmethod
-    def load(cls, directory: str | Path, device: str = "auto") -> Predictor:
+    def load(cls, directory: str | Path, device: str = "auto", runtime: str = "torch") -> Predictor:
+        """The model in `directory`; with runtime "onnx", predicting through ONNX Runtime on torch's thread count."""
         target = choose_device(device)
         config, vocab, task, model = load_model(directory, target)
-        return cls(model, vocab, task, config, target, Path(directory))
+        predictor = cls(model, vocab, task, config, target, Path(directory))
+        if runtime == "onnx":
+            predictor.use_onnx(torch.get_num_threads())
+        return predictor
 
     def layout(
         self,
@@ -117,10 +134,7 @@ class Predictor:
         self.model.eval()
         with torch.inference_mode():
             for batch in bucketed_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET):
-                batch = batch.to(self.device)
-                emissions = self.model(batch)
-                decoded = self.model.decode(emissions, batch.mask).cpu()
-                probabilities = self.model.label_probabilities(emissions, batch.mask).cpu() if with_scores else None
+                decoded, probabilities = self._decode(batch, with_scores)
                 for row, position in enumerate(batch.positions):
                     length = int(batch.lengths[row])
                     ids = decoded[row, :length].tolist()
@@ -129,6 +143,18 @@ class Predictor:
                         scores[position] = probabilities[row, torch.arange(length), decoded[row, :length]].tolist()
         self.model.train(was_training)
         return labels, (scores if with_scores else None)
+
+    def _decode(self, batch: Batch, with_scores: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Label ids (batch, time) on the CPU, and each label's probabilities (batch, time, labels) if asked."""
+        if self.onnx is not None:
+            if with_scores:
+                raise TaggerError("label probabilities (--scores) come from the PyTorch runtime; leave out --runtime onnx")
+            return self.onnx.decode(batch), None
+        batch = batch.to(self.device)
+        emissions = self.model(batch)
+        decoded = self.model.decode(emissions, batch.mask).cpu()
+        probabilities = self.model.label_probabilities(emissions, batch.mask).cpu() if with_scores else None
+        return decoded, probabilities
 
     def predict(self, token_lists: Sequence[Sequence[str]], batch_size: int = 256) -> list[list[str]]:
         """Labels for each token list, in the order given."""

@@ -42,8 +42,13 @@ class TagOptions:
     sentence_per_line: bool = False  # text input: each line is one sentence
     force: bool = False  # overwrite an existing output file
     quiet: bool = False  # no progress bar
+    runtime: str = "torch"  # or "onnx": ONNX Runtime on the CPU
 
     def check(self) -> None:
+        if self.runtime == "onnx" and self.with_scores:
+            raise TaggerError("--scores comes from the PyTorch runtime; leave out --runtime onnx")
+        if self.runtime == "onnx" and (self.workers > 1 or distributed.launched_by_torchrun()):
+            raise TaggerError("--runtime onnx runs in one process; give it --threads instead of --workers or torchrun")
         if self.with_scores and self.output_format not in SCORED_FORMATS:
             raise TaggerError(f"--scores: the {self.output_format} output has no place for scores; use --output-format jsonl")
         if self.sentence_per_line and self.input_format != "text":
@@ -205,7 +210,7 @@ def tag_files(
     check_output(output, paths, options.force)
     if distributed.launched_by_torchrun():
         return _tag_files_sharded(model_dir, paths, output, options, device)
-    predictor = Predictor.load(model_dir, device)
+    predictor = Predictor.load(model_dir, device, options.runtime)
     return _tag_into(output, predictor, paths, options)
 
 

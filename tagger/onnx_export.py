@@ -1,0 +1,271 @@
+"""ONNX export of a tagger, decoding included, and prediction through ONNX Runtime (the `tagger[onnx]` extra).
+
+The exported graph maps ids to label ids: inputs `words` and `cases` (batch, time),
+`chars` (batch, time, characters) and `lengths` (batch,), all int64, built as
+`vocab.json` says (the sidecar is that file plus an `onnx` section); output `labels`
+(batch, time), indices into the sidecar's `labels` (the model's internal scheme), 0
+past each sentence's end. Batch, time and characters are dynamic.
+
+The network is rewritten without packed sequences, which ONNX cannot express: the
+backward direction of each recurrent layer runs over each sentence reversed within its
+length (a gather), and the character CNN pools over each word's own characters.
+Viterbi is compiled with TorchScript so that its loops become ONNX Loops.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from tagger.batching import Batch
+from tagger.crf import viterbi
+from tagger.errors import TaggerError
+from tagger.files import atomic_output
+from tagger.model import CharCNN, CharLSTM, TaggerModel
+from tagger.vocab import CASES, MAX_WORD_CHARS, PAD_ID, UNKNOWN_ID, Vocab
+
+INPUTS = ("words", "cases", "chars", "lengths")
+OPSET = 17
+
+
+def require_onnx() -> None:
+    """Fail with the extra to install when ONNX Runtime or the exporter's packages are missing."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise TaggerError("ONNX export and --runtime onnx need onnx and onnxruntime: pip install 'tagger[onnx]'") from None
+
+
+def _reverse_index(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """(batch, time) positions that reverse each sequence within its length (padding stays in place)."""
+    positions = torch.arange(steps, device=lengths.device).unsqueeze(0)
+    last = lengths.unsqueeze(1) - 1
+    return torch.where(positions <= last, last - positions, positions)
+
+
+def _gather_time(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """values (batch, time, features) reordered along time by index (batch, time)."""
+    return values.gather(1, index.unsqueeze(2).expand(-1, -1, values.size(2)))
+
+
+class Bidirectional(nn.Module):
+    """A bidirectional nn.LSTM / nn.GRU as two unidirectional ones per layer, for inputs padded at the end."""
+
+    def __init__(self, rnn: nn.RNNBase) -> None:
+        super().__init__()
+        cell = type(rnn)
+        self.layers = nn.ModuleList()
+        for layer in range(rnn.num_layers):
+            size = rnn.input_size if layer == 0 else 2 * rnn.hidden_size
+            pair = nn.ModuleList([cell(size, rnn.hidden_size, batch_first=True) for _ in range(2)])
+            for direction, suffix in zip(pair, ("", "_reverse")):
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(direction, f"{name}_l0").data.copy_(getattr(rnn, f"{name}_l{layer}{suffix}").data)
+            self.layers.append(pair)
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """inputs (batch, time, features), lengths (batch,) -> states (batch, time, 2 * hidden)."""
+        reverse = _reverse_index(lengths, inputs.size(1))
+        for forward_rnn, backward_rnn in self.layers:
+            ahead, _ = forward_rnn(inputs)
+            behind, _ = backward_rnn(_gather_time(inputs, reverse))
+            inputs = torch.cat([ahead, _gather_time(behind, reverse)], dim=2)
+        return inputs
+
+
+class PaddedCharCNN(nn.Module):
+    """The CharCNN on words padded to the longest one: the same features, without data-dependent shapes."""
+
+    def __init__(self, encoder: CharCNN) -> None:
+        super().__init__()
+        self.embedding, self.conv = encoder.embedding, encoder.conv
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        """(words, characters) ids -> (words, hidden); 0 for a word without characters."""
+        valid = (chars != PAD_ID).unsqueeze(1)  # (words, 1, characters)
+        features = self.conv(self.embedding(chars).transpose(1, 2)).masked_fill(~valid, float("-inf"))
+        pooled = features.max(dim=2).values
+        return torch.where(valid.any(dim=2), pooled, torch.zeros_like(pooled))
+
+
+class PaddedCharLSTM(nn.Module):
+    """The CharLSTM without packing: the final state of each direction, read at each word's own end."""
+
+    def __init__(self, encoder: CharLSTM) -> None:
+        super().__init__()
+        self.embedding, self.rnn = encoder.embedding, Bidirectional(encoder.lstm)
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        """(words, characters) ids -> (words, 2 * hidden)."""
+        lengths = (chars != PAD_ID).sum(1).clamp(min=1)
+        states = self.rnn(self.embedding(chars), lengths)
+        half = states.size(2) // 2
+        last = states[:, :, :half].gather(1, (lengths - 1).view(-1, 1, 1).expand(-1, 1, half)).squeeze(1)
+        return torch.cat([last, states[:, 0, half:]], dim=1)
+
+
+class ExportableTagger(nn.Module):
+    """A trained TaggerModel (in eval mode) from ids to label ids, in operations ONNX can express."""
+
+    def __init__(self, model: TaggerModel) -> None:
+        super().__init__()
+        self.words, self.cases, self.output = model.words, model.cases, model.output
+        if isinstance(model.chars, CharCNN):
+            self.chars: nn.Module | None = PaddedCharCNN(model.chars)
+        elif isinstance(model.chars, CharLSTM):
+            self.chars = PaddedCharLSTM(model.chars)
+        else:
+            self.chars = None
+        self.rnn = Bidirectional(model.rnn)
+        self.crf, self.constraints = model.crf, model.constraints
+        self.decoder = torch.jit.script(viterbi)
+
+    def forward(self, words: torch.Tensor, cases: torch.Tensor, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """words, cases (batch, time), chars (batch, time, characters), lengths (batch,) -> label ids (batch, time)."""
+        parts = [self.words(words)]
+        if self.cases is not None:
+            parts.append(self.cases(cases))
+        if self.chars is not None:
+            batch, steps, width = chars.shape
+            parts.append(self.chars(chars.reshape(batch * steps, width)).reshape(batch, steps, -1))
+        emissions = self.output(self.rnn(torch.cat(parts, dim=2), lengths))
+        mask = torch.arange(words.size(1)).unsqueeze(0) < lengths.unsqueeze(1)
+        if self.crf is not None:
+            start, transitions, end = self.crf._scores()
+            return self.decoder(emissions, mask, start, transitions, end)
+        if self.constraints is None:
+            return emissions.argmax(dim=2) * mask.long()
+        constraints = self.constraints
+        return self.decoder(emissions.log_softmax(dim=2), mask, constraints.start, constraints.pairs, constraints.end)
+
+
+def batch_inputs(batch: Batch) -> dict[str, torch.Tensor]:
+    """The graph's inputs for a collated batch (its per-token character rows laid out per sentence)."""
+    grid = batch.chars.new_zeros(*batch.words.shape, batch.chars.size(1))
+    grid[batch.mask] = batch.chars
+    return {"words": batch.words, "cases": batch.cases, "chars": grid, "lengths": batch.lengths}
+
+
+def _example_inputs() -> tuple[torch.Tensor, ...]:
+    words = torch.tensor([[2, 3, 4], [2, 3, PAD_ID]])
+    chars = torch.tensor([[[2, 3], [2, 0], [3, 3]], [[2, 0], [3, 0], [0, 0]]])
+    return words, torch.ones_like(words), chars, torch.tensor([3, 2])
+
+
+def export_bytes(model: TaggerModel) -> bytes:
+    """The ONNX graph of `model` (from ids to label ids), as bytes."""
+    require_onnx()
+    exportable = ExportableTagger(model.cpu().eval()).eval()
+    buffer = io.BytesIO()
+    axes = {"words": {0: "batch", 1: "time"}, "cases": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}
+    axes["chars"] = {0: "batch", 1: "time", 2: "characters"}
+    axes["labels"] = {0: "batch", 1: "time"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on deprecation and RNN batch order are not the user's
+        torch.onnx.export(
+            exportable,
+            _example_inputs(),
+            buffer,
+            input_names=list(INPUTS),
+            output_names=["labels"],
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,  # the TorchScript exporter turns the scripted Viterbi loops into ONNX Loops
+        )
+    return buffer.getvalue()
+
+
+def graph_inputs(graph: bytes) -> list[str]:
+    """The input names the exported graph takes (the exporter drops inputs a model does not use)."""
+    import onnx
+
+    return [node.name for node in onnx.load_from_string(graph).graph.input]
+
+
+def sidecar(vocab: Vocab, scheme: str | None, inputs: list[str]) -> dict:
+    """vocab.json plus what a consumer outside Python needs to build the inputs."""
+    return {
+        **vocab.to_json(),
+        "onnx": {
+            "inputs": inputs,
+            "output": "labels",
+            "padding_id": PAD_ID,
+            "unknown_id": UNKNOWN_ID,
+            "case_classes": list(CASES),
+            "max_word_characters": MAX_WORD_CHARS,
+            "labels_scheme": scheme,
+            "how": "see the README, section ONNX",
+        },
+    }
+
+
+def quantized(graph: bytes) -> bytes:
+    """The graph with int8 weights for its matrix products and recurrent layers (ONNX Runtime's dynamic quantization)."""
+    import tempfile
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory(prefix="tagger-onnx-") as directory:
+        source, target = Path(directory) / "model.onnx", Path(directory) / "model-int8.onnx"
+        source.write_bytes(graph)
+        logging.disable(logging.WARNING)  # its advice to pre-process image models goes to the root logger
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+        finally:
+            logging.disable(logging.NOTSET)
+        return target.read_bytes()
+
+
+def export(model_dir: str | Path, output: str | Path, force: bool = False, quantize: bool = False) -> tuple[Path, Path]:
+    """Write `output` (.onnx, int8 weights with `quantize`) and its sidecar `output`.json (vocab.json's data, input notes)."""
+    from tagger.files import check_output
+    from tagger.predict import Predictor
+
+    output = Path(output)
+    side = output.with_name(output.name + ".json")
+    for path in (output, side):
+        check_output(str(path), [], force)
+    predictor = Predictor.load(model_dir, "cpu")
+    graph = export_bytes(predictor.model)
+    inputs = graph_inputs(graph)
+    if quantize:
+        graph = quantized(graph)
+    with atomic_output(output, "wb") as stream:
+        stream.write(graph)
+    with atomic_output(side) as stream:
+        json.dump(sidecar(predictor.vocab, predictor.task.internal_scheme, inputs), stream, ensure_ascii=False)
+    return output, side
+
+
+class OnnxRunner:
+    """An ONNX Runtime session on the CPU that labels collated batches like the PyTorch path."""
+
+    def __init__(self, graph: bytes, threads: int | None = None) -> None:
+        require_onnx()
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self.inputs = {node.name for node in self.session.get_inputs()}  # a model without characters has no `chars`
+
+    @classmethod
+    def for_model(cls, model: TaggerModel, threads: int | None = None) -> OnnxRunner:
+        return cls(export_bytes(model), threads)
+
+    def decode(self, batch: Batch) -> torch.Tensor:
+        """Label ids (batch, time) for a batch on the CPU."""
+        feeds = {name: tensor.numpy() for name, tensor in batch_inputs(batch).items() if name in self.inputs}
+        (labels,) = self.session.run(["labels"], feeds)
+        return torch.from_numpy(labels)

@@ -1,0 +1,186 @@
+"""ONNX export: the same labels as PyTorch for every token, and a graph usable without this package."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from tagger import config as config_module
+from tagger import schemes, training
+from tagger.cli import main
+from tagger.formats import read_layout
+from tagger.predict import Predictor
+from tests.conftest import SAMPLES, run_tagger
+
+pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+
+NER_TEST = SAMPLES / "sample-ner" / "test.conll"
+UPOS_TEST = SAMPLES / "sample-upos" / "test.conllu"
+
+
+def train_variant(directory, corpus, label_column, **model):
+    suffix = "conll" if corpus == "sample-ner" else "conllu"
+    config = config_module.from_dict(
+        {
+            "data": {"train": str(SAMPLES / corpus / f"train.{suffix}"), "label_column": label_column},
+            "model": {"word_dim": 16, "char_dim": 8, "char_hidden": 8, "hidden": 16, "case_dim": 4, **model},
+            "train": {"epochs": 2, "batch_size": 16, "lr": 0.01, "device": "cpu", "threads": 1},
+        },
+        "test",
+    )
+    training.train(config, directory, show_progress=False, log=lambda message: None)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory, ner_model, upos_model):
+    """Every head and encoder the exporter rewrites: CRF, constrained softmax, plain softmax, GRU, char LSTM, 2 layers."""
+    root = tmp_path_factory.mktemp("onnx")
+    return {
+        "ner-crf": (ner_model, NER_TEST),
+        "upos-softmax": (upos_model, UPOS_TEST),
+        "ner-softmax-gru-charlstm-2layers": (
+            train_variant(root / "a", "sample-ner", "4", crf=False, cell="gru", char_encoder="lstm", layers=2),
+            NER_TEST,
+        ),
+        "upos-no-chars-no-case": (train_variant(root / "b", "sample-upos", "upos", char_encoder="none", case_dim=0), UPOS_TEST),
+    }
+
+
+@pytest.mark.parametrize("name", ["ner-crf", "upos-softmax", "ner-softmax-gru-charlstm-2layers", "upos-no-chars-no-case"])
+def test_onnx_runtime_gives_the_pytorch_label_of_every_token(variants, name, tmp_path):
+    model, test_file = variants[name]
+    outputs = {}
+    for runtime in ("torch", "onnx"):
+        out = tmp_path / f"{runtime}{test_file.suffix}"
+        result = run_tagger("evaluate", model, test_file, "--runtime", runtime, "--output", out, "--threads", "1", "--json")
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""  # the exporter's own warnings are not shown to users
+        outputs[runtime] = out.read_bytes()
+    assert outputs["onnx"] == outputs["torch"]
+
+
+# A consumer that knows only ONNX Runtime, numpy and the sidecar: what a user deploys.
+STANDALONE = r"""
+import json, sys
+import numpy as np
+import onnxruntime
+
+CASES_BY_RULE = ["number", "has_digit", "other", "lower", "upper", "title", "mixed"]
+
+def case_class(token, classes):
+    if token.isdigit() or token.replace(",", "").replace(".", "").isdigit():
+        name = "number"
+    elif any(c.isdigit() for c in token):
+        name = "has_digit"
+    elif not any(c.isalpha() for c in token):
+        name = "other"
+    elif token.islower():
+        name = "lower"
+    elif token.isupper():
+        name = "upper"
+    elif token[0].isupper() and token[1:].islower():
+        name = "title"
+    else:
+        name = "mixed"
+    return classes.index(name)
+
+graph, sidecar_path, sentences_path = sys.argv[1:4]
+side = json.load(open(sidecar_path, encoding="utf-8"))
+notes = side["onnx"]
+words = {w: i for i, w in enumerate(side["words"])}
+chars = {c: i for i, c in enumerate(side["chars"])}
+limit = notes["max_word_characters"]
+sentences = json.load(open(sentences_path, encoding="utf-8"))
+batch, steps = len(sentences), max(map(len, sentences))
+clipped = [[t if len(t) <= limit else t[: limit // 2] + t[-(limit // 2):] for t in s] for s in sentences]
+width = max(len(t) for s in clipped for t in s)
+inputs = {
+    "words": np.zeros((batch, steps), np.int64),
+    "cases": np.zeros((batch, steps), np.int64),
+    "chars": np.zeros((batch, steps, width), np.int64),
+    "lengths": np.array([len(s) for s in sentences], np.int64),
+}
+for b, sentence in enumerate(sentences):
+    for t, token in enumerate(sentence):
+        key = token.lower() if side["lowercase"] else token
+        inputs["words"][b, t] = words.get(key, notes["unknown_id"])
+        inputs["cases"][b, t] = case_class(token, notes["case_classes"])
+        for c, char in enumerate(clipped[b][t]):
+            inputs["chars"][b, t, c] = chars.get(char, notes["unknown_id"])
+session = onnxruntime.InferenceSession(graph, providers=["CPUExecutionProvider"])
+(labels,) = session.run([notes["output"]], {name: inputs[name] for name in notes["inputs"]})
+assert not any(name == "tagger" or name.startswith("tagger.") for name in sys.modules)
+print(json.dumps([[side["labels"][i] for i in row[: len(s)]] for row, s in zip(labels.tolist(), sentences)]))
+"""
+
+
+@pytest.mark.parametrize("quantize", [False, True])
+def test_exported_file_runs_in_plain_onnxruntime_with_the_sidecar(ner_model, tmp_path, quantize):
+    graph = tmp_path / "ner.onnx"
+    result = run_tagger("export", ner_model, graph, *(["--quantize"] if quantize else []))
+    assert result.returncode == 0, result.stderr
+    sidecar = json.loads((tmp_path / "ner.onnx.json").read_text(encoding="utf-8"))
+    assert {"words", "chars", "labels", "lowercase"} <= set(sidecar)  # vocab.json's own data
+    predictor = Predictor.load(ner_model, "cpu")
+    _, _, sentences = read_layout(str(NER_TEST), predictor.layout())
+    token_lists = [s.tokens for s in sentences][:40] + [["A" * 60, "Müller", "1,000", "x2"]]
+    (tmp_path / "sentences.json").write_text(json.dumps(token_lists), encoding="utf-8")
+    script = tmp_path / "consumer.py"
+    script.write_text(STANDALONE, encoding="utf-8")
+    ran = subprocess.run(
+        [sys.executable, str(script), str(graph), str(tmp_path / "ner.onnx.json"), str(tmp_path / "sentences.json")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    labels = [schemes.convert(tags, predictor.task.corpus_scheme) for tags in json.loads(ran.stdout)]
+    expected = predictor.predict(token_lists)
+    if not quantize:
+        assert labels == expected
+    else:  # int8 weights: the same labels almost everywhere
+        pairs = [(a, b) for got, want in zip(labels, expected) for a, b in zip(got, want)]
+        assert sum(a == b for a, b in pairs) >= 0.97 * len(pairs)
+        assert run_tagger("export", ner_model, tmp_path / "fp32.onnx").returncode == 0
+        assert graph.stat().st_size < 0.5 * (tmp_path / "fp32.onnx").stat().st_size
+
+
+def test_export_refuses_to_overwrite_and_scores_need_torch(ner_model, tmp_path):
+    graph = tmp_path / "ner.onnx"
+    graph.write_text("mine")
+    result = run_tagger("export", ner_model, graph)
+    assert result.returncode == 2 and "--force" in result.stderr and graph.read_text() == "mine"
+    scored = run_tagger("tag", ner_model, "--runtime", "onnx", "--scores", input="Maria flew to Oslo .")
+    assert scored.returncode == 2 and "--runtime onnx" in scored.stderr
+
+
+def test_missing_onnx_extra_is_named(ner_model, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    result = CliRunner().invoke(main, ["export", str(ner_model), str(tmp_path / "m.onnx")])
+    assert result.exit_code == 2 and "pip install 'tagger[onnx]'" in result.output
+
+
+def test_benchmark_measures_both_runtimes_in_one_run(ner_model):
+    result = run_tagger(
+        "benchmark",
+        "speed",
+        ner_model,
+        NER_TEST,
+        "--runtime",
+        "torch",
+        "--runtime",
+        "onnx",
+        "--passes",
+        "1",
+        "--json",
+        "--threads",
+        "1",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [r["runtime"] for r in report["results"]] == ["torch", "onnx"]
+    assert report["ratios"]["onnx"] == pytest.approx(report["results"][1]["tokens_per_s"] / report["results"][0]["tokens_per_s"])
