@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import warnings
 
 import click
 
@@ -64,6 +65,12 @@ def main() -> None:
       tagger corpora convert eng.train eng.train.iob2 --to iob2
     """
     signal.signal(signal.SIGTERM, _terminate)  # SIGTERM cleans up as Ctrl-C does
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings a reader gives the user (FILE:LINE: what it decided) as one `warning:` line, not Python's format."""
+    click.echo(f"warning: {message}", err=True)
 
 
 @main.group(cls=TaggerGroup)

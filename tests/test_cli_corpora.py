@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import SAMPLES, write
+from tests.conftest import SAMPLES, run_tagger, write
 
 
 def tagger(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -79,3 +79,14 @@ def test_help_explains_options_with_examples():
         result = tagger(*command, "--help")
         assert result.returncode == 0
         assert b"Example" in result.stdout or command == ["corpora"]
+
+
+def test_hash_tokens_kept_are_reported_once_as_a_warning_line(tmp_path):
+    path = write(tmp_path / "tweets.tsv", "#\tO\nFF\tO\n\n#\tO\nsun\tO\n\n")
+    result = run_tagger("corpora", "stats", path, "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["tokens"] == 4
+    assert result.stderr.splitlines() == [
+        f"warning: {path}:1: a line starting with '#' has the columns of a token row, so it is read as a token, "
+        "not a comment (comments are '# key = value' lines or have another number of columns)"
+    ]

@@ -175,3 +175,23 @@ def test_reading_is_a_stream(tmp_path):
     assert next(sentences).tokens == ["a"]
     with pytest.raises(InputError):
         list(sentences)
+
+
+TWEETS = "#\tO\nFF\tO\n@maria\tB-PER\n\n#london\tB-LOC\nrocks\tO\n\n# text = a comment\n# a longer free comment\nbye\tO\n\n"
+
+
+def test_hash_token_rows_are_tokens_not_comments(tmp_path):
+    path = write(tmp_path / "tweets.tsv", TWEETS)
+    with pytest.warns(UserWarning, match=r"tweets.tsv:1: a line starting with '#'"):
+        _, column, sentences = read_all(str(path))
+    assert [s.tokens for s in sentences] == [["#", "FF", "@maria"], ["#london", "rocks"], ["bye"]]
+    assert sentences[1].labels[column] == ["B-LOC", "O"]
+    assert roundtrip(path) == TWEETS.encode("utf-8")
+
+
+def test_hash_lines_with_another_column_count_or_key_value_form_stay_comments(tmp_path):
+    text = "Acme NNP I-NP I-ORG\n\n# sent_id = 2\n# two words\nLena NNP I-NP I-PER\n\n"
+    path = write(tmp_path / "a.conll", text)
+    _, _, sentences = read_all(str(path))
+    assert [s.tokens for s in sentences] == [["Acme"], ["Lena"]]
+    assert roundtrip(path) == text.encode("utf-8")

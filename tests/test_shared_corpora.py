@@ -50,3 +50,19 @@ def test_iob1_to_iob2_and_back_is_lossless(shared_corpora, tmp_path):
     # they come back as the canonical I-, every other line is unchanged.
     assert len(before) == len(after) and len(changed) == 2
     assert all(a.endswith(" B-MISC") and b == a[: -len("B-MISC")] + "I-MISC" for a, b in changed)
+
+
+@pytest.mark.parametrize(
+    "name, sentences, tokens, entities",
+    [
+        ("btc.train", 6338, 99933, {"LOC": 2030, "ORG": 2665, "PER": 4084}),
+        ("btc.dev", 1001, 15027, {"LOC": 156, "ORG": 380, "PER": 1194}),
+        # The README counts 2,000 tweets and 35,429 tokens: its line 13045 is a single space
+        # (a token broken by a line break), which column-file readers take as a sentence break.
+        ("btc.test", 2001, 35428, {"LOC": 636, "ORG": 1090, "PER": 2650}),
+    ],
+)
+def test_broad_twitter_corpus_counts_keep_hash_tokens(shared_corpora, name, sentences, tokens, entities):
+    stats = corpora.stats(str(shared_corpora / "btc-en" / name), label_column="2")
+    assert (stats.sentences, stats.tokens, dict(stats.entities)) == (sentences, tokens, entities)
+    assert stats.scheme == "IOB2"

@@ -1,13 +1,18 @@
 """CoNLL-2003 style column files: one token per line, columns split by spaces or tabs.
 
 Blank lines end sentences, `-DOCSTART-` lines end documents (they are kept for writing
-back, never read as sentences), `#` lines before a sentence's first token are comments.
+back, never read as sentences). A line starting with `#` before a sentence's first token
+is a comment only where it cannot be a token row: it has the `# key = value` form, or
+another number of columns than the file's token rows. Tweets start with `#` tokens
+(`#\tO`, `#FF\tO`), and dropping them would lose data and break the tags after them;
+the first such line kept as a token is reported once (a `FormatNotice` warning).
 Columns are counted from 1, as `cut -f` counts; "last" (or -1) is the last column.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
 
@@ -18,6 +23,23 @@ from tagger.files import BOM, strip_ending
 DOCSTART = "-DOCSTART-"
 LAST = "last"
 _FIELD = re.compile(r"\S+")
+_METADATA = re.compile(r"#\s*[\w.:-]+\s*=(\s|$)")  # "# sent_id = 3", "# text = ...", "# newdoc id = x"
+_NEWDOC = re.compile(r"#\s*newdoc(\s|$)")
+
+
+class FormatNotice(UserWarning):
+    """Something a reader decided that the user should know once (the CLI prints it as `warning: ...`)."""
+
+
+def _is_comment(text: str, separator: str | None, expected_columns: int | None, first_field_of_row: bool) -> bool:
+    """Whether a line starting with `#` before a sentence's first token is a comment rather than a token row."""
+    stripped = text.strip()
+    if _METADATA.match(stripped) or _NEWDOC.match(stripped):
+        return True
+    if expected_columns is None:
+        # before any token row: a tab-separated `#...` line with more than one column reads as a token
+        return not (first_field_of_row and "\t" in text and len(text.split("\t")) > 1)
+    return len(split_fields(text, separator)) != expected_columns
 
 
 def column_index(spec: str | int, path: str = "") -> int:
@@ -68,6 +90,7 @@ def read_conll(
     expected_columns: int | None = None
     current = _SentenceBuilder(1)
     finished: Sentence | None = None
+    hash_tokens_noted = False
     for number, line in lines:
         text = strip_ending(line)
         stripped = text.strip()
@@ -80,9 +103,21 @@ def read_conll(
             current = _SentenceBuilder(number + 1 if not stripped else number)
             if not stripped:
                 continue
-        if not stripped or stripped.split()[0] == DOCSTART or (stripped.startswith("#") and not current.tokens):
+        if not stripped or stripped.split()[0] == DOCSTART:
             current.lines.append(line)
             continue
+        if stripped.startswith("#") and not current.tokens:
+            if _is_comment(text, separator, expected_columns, not text[:1].isspace()):
+                current.lines.append(line)
+                continue
+            if not hash_tokens_noted:
+                hash_tokens_noted = True
+                warnings.warn(
+                    f"{path}:{number}: a line starting with '#' has the columns of a token row, so it is read as a "
+                    "token, not a comment (comments are '# key = value' lines or have another number of columns)",
+                    FormatNotice,
+                    stacklevel=2,
+                )
         if expected_columns is None:
             separator = "\t" if "\t" in text else None
         fields = split_fields(text, separator)
