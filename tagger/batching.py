@@ -22,6 +22,10 @@ class Encoded:
     cases: list[int]
     chars: list[list[int]]
     labels: list[int] | None
+    # Partial annotation: tokens labelled `open_label` may also have any of `also_allowed`
+    # (the tags of the types this sentence's corpus does not annotate); None: fully labelled.
+    open_label: int | None = None
+    also_allowed: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return len(self.words)
@@ -38,11 +42,14 @@ class Batch:
     lengths: torch.Tensor  # (batch,) on the CPU, for packing
     labels: torch.Tensor | None  # (batch, time)
     positions: list[int]  # where each sentence stands in the input
+    allowed: torch.Tensor | None = None  # (batch, time, labels) bool, when some sentence is partially annotated
 
     def to(self, device: torch.device) -> Batch:
         move = (lambda tensor: tensor.to(device, non_blocking=True)) if device.type != "cpu" else (lambda tensor: tensor)
         labels = move(self.labels) if self.labels is not None else None
-        return Batch(move(self.words), move(self.cases), move(self.chars), move(self.mask), self.lengths, labels, self.positions)
+        allowed = move(self.allowed) if self.allowed is not None else None
+        tensors = (move(self.words), move(self.cases), move(self.chars), move(self.mask))
+        return Batch(*tensors, self.lengths, labels, self.positions, allowed)
 
     @property
     def tokens(self) -> int:
@@ -69,10 +76,27 @@ def collate(items: Sequence[Encoded], positions: list[int]) -> Batch:
     token_chars = [chars for item in items for chars in item.chars]
     chars = _padded(token_chars, max(map(len, token_chars)))
     mask = torch.arange(steps).unsqueeze(0) < lengths.unsqueeze(1)
-    labels = None
+    labels, allowed = None, None
     if all(item.labels is not None for item in items):
         labels = _padded([item.labels for item in items], steps).clamp(min=0)
-    return Batch(words, cases, chars, mask, lengths, labels, positions)
+        if any(item.open_label is not None for item in items):
+            allowed = _allowed_labels(items, labels)
+    return Batch(words, cases, chars, mask, lengths, labels, positions, allowed)
+
+
+def _allowed_labels(items: Sequence[Encoded], labels: torch.Tensor) -> torch.Tensor:
+    """(batch, time, ids) bool: each token's own label, plus the open alternatives of partially labelled sentences.
+
+    The last dimension reaches the largest label id in the batch; the model pads it to its label count.
+    """
+    largest = max([int(labels.max())] + [max(item.also_allowed, default=0) for item in items])
+    allowed = torch.nn.functional.one_hot(labels, largest + 1).bool()
+    for row, item in enumerate(items):
+        if item.open_label is not None and item.also_allowed:
+            is_open = labels[row] == item.open_label
+            is_open[len(item) :] = False
+            allowed[row, is_open.nonzero(as_tuple=True)[0].unsqueeze(1), torch.tensor(item.also_allowed)] = True
+    return allowed
 
 
 def bucketed_batches(

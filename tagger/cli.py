@@ -203,7 +203,12 @@ def corpora_convert(
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value (repeatable).")
 @click.option("--out", default=None, help="Model directory to write (default: the config's `out`).")
 @click.option("--resume", "resume_dir", default=None, help="Continue the interrupted run in this directory.")
-@click.option("--train", "train_file", default=None, help="Training file (instead of, or over, the config's).")
+@click.option(
+    "--train",
+    "train_files",
+    multiple=True,
+    help="Training file (instead of the config's); repeat to train on several, read alike (tables in a config set each).",
+)
 @click.option("--dev", "dev_file", default=None, help="Dev file for evaluation after each epoch and early stopping.")
 @click.option("--test", "test_file", default=None, help="Test file, scored once with the kept model at the end.")
 @format_option
@@ -225,7 +230,7 @@ def train_command(
     overrides: tuple[str, ...],
     out: str | None,
     resume_dir: str | None,
-    train_file: str | None,
+    train_files: tuple[str, ...],
     dev_file: str | None,
     test_file: str | None,
     format_name: str | None,
@@ -268,7 +273,7 @@ def train_command(
             f"{config_file} would be ignored; change training settings with --set section.key=value"
         )
     flags = {
-        "data.train": train_file,
+        "data.train": (train_files[0] if len(train_files) == 1 else list(train_files)) if train_files else None,
         "data.dev": dev_file,
         "data.test": test_file,
         "data.format": format_name,

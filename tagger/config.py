@@ -23,8 +23,22 @@ class ConfigError(TaggerError):
 
 
 @dataclass
+class TrainingCorpus:
+    """One training file of several (`[[data.train]]` tables): how to read it and what it annotates."""
+
+    path: str
+    format: str = ""  # "" : data.format
+    token_column: int = 0  # 0: data.token_column
+    label_column: str = ""  # "": data.label_column
+    label_map: dict[str, str] = field(default_factory=dict)  # span type (or token label) -> the model's; "O" drops it
+    unannotated: list[str] = field(default_factory=list)  # span types this corpus does not annotate
+    weight: float = 1.0  # sentences drawn per epoch, relative to the corpus's size (2: each twice)
+
+
+@dataclass
 class DataConfig:
-    train: str = ""
+    # One file, or several: a list of paths or of [[data.train]] tables (TrainingCorpus)
+    train: str | list = ""
     dev: str = ""
     test: str = ""
     format: str = ""  # "" detects the format from the content
@@ -152,11 +166,62 @@ def _section(cls: type, values: Any, section: str, origin: _Origin) -> Any:
     types = {"int": int, "float": float, "str": str, "bool": bool}
     coerced = {}
     for key, value in values.items():
+        if (section, key) == ("data", "train"):
+            coerced[key] = _training_files(value, origin)
+            continue
         try:
             coerced[key] = _coerce(value, types[known[key].type], key)
         except ConfigError as error:
             raise origin.error(f"{section}.{key}", str(error).partition(": ")[2]) from None
     return cls(**coerced)
+
+
+def _training_files(value: Any, origin: _Origin) -> str | list:
+    """data.train as given: a path, or a list of paths and tables, each table checked (kept as plain data for config.json)."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, list) or not value:
+        raise origin.error("data.train", f"expected a path or a list of paths and tables, got {value!r}")
+    return [_training_corpus(entry, f"data.train[{index}]", origin) for index, entry in enumerate(value)]
+
+
+def _training_corpus(entry: Any, name: str, origin: _Origin) -> dict:
+    if isinstance(entry, str):
+        entry = {"path": entry}
+    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or not entry["path"]:
+        raise origin.error(name, f"expected a path or a table with a path, got {entry!r}")
+    known = {f.name for f in dataclasses.fields(TrainingCorpus)}
+    for key in entry:
+        if key not in known:
+            raise origin.error(f"{name}.{key}", f"unknown key; known keys: {', '.join(sorted(known))}")
+    checks = {
+        "format": lambda v: v in ("", *choices.FORMATS),
+        "token_column": lambda v: isinstance(v, int) and not isinstance(v, bool) and -1000 <= v <= 1000,
+        "label_column": lambda v: isinstance(v, str | int) and not isinstance(v, bool),
+        "label_map": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(t, str) for k, t in v.items()),
+        "unannotated": lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
+        "weight": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf,
+    }
+    for key, check in checks.items():
+        if key in entry and not check(entry[key]):
+            raise origin.error(f"{name}.{key}", f"invalid value {entry[key]!r}")
+    corpus = dict(entry)
+    if "label_column" in corpus:
+        corpus["label_column"] = str(corpus["label_column"])
+    return dataclasses.asdict(TrainingCorpus(**corpus))
+
+
+def training_corpora(data: DataConfig) -> list[TrainingCorpus]:
+    """The training files with every setting filled in from [data] where the entry leaves it out."""
+    entries = [{"path": data.train}] if isinstance(data.train, str) else data.train
+    corpora = []
+    for entry in entries:
+        corpus = TrainingCorpus(**entry)
+        corpus.format = corpus.format or data.format
+        corpus.token_column = corpus.token_column or data.token_column
+        corpus.label_column = corpus.label_column or data.label_column
+        corpora.append(corpus)
+    return corpora
 
 
 def from_dict(data: dict, source: str = "config", overridden: set[str] = frozenset()) -> Config:
@@ -246,7 +311,8 @@ def check_files(config: Config) -> None:
     """Fail before training when a named input file does not exist."""
     if not config.data.train:
         raise ConfigError("data.train: no training file given (config [data] train, or --train)")
-    named = [(f"data.{key}", getattr(config.data, key)) for key in ("train", "dev", "test")]
+    train = [("data.train", corpus.path) for corpus in training_corpora(config.data)]
+    named = train + [(f"data.{key}", getattr(config.data, key)) for key in ("dev", "test")]
     for name, path in [*named, ("model.vectors", config.model.vectors)]:
         if path and Path(path).is_dir():
             raise ConfigError(f"{name}: {path} is a directory, expected a file")

@@ -85,9 +85,20 @@ class CRF(nn.Module):
         last = tags.gather(1, (mask.sum(1) - 1).unsqueeze(1)).squeeze(1)
         return score + end[last]
 
-    def neg_log_likelihood(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Summed negative log-likelihood of the batch: emissions (batch, time, labels), tags and mask (batch, time) -> ()."""
-        return (self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)).sum()
+    def neg_log_likelihood(
+        self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, allowed: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Summed negative log-likelihood of the batch: emissions (batch, time, labels), tags and mask (batch, time) -> ().
+
+        With `allowed` (batch, time, labels) bool, a token may have any of several labels (a
+        corpus that does not annotate some types): the likelihood is of all the paths that
+        keep to the allowed labels, log-summed, minus the partition function.
+        """
+        log_z = self.log_partition(emissions, mask)
+        if allowed is None:
+            return (log_z - self.path_score(emissions, tags, mask)).sum()
+        restricted = emissions.masked_fill(~allowed, IMPOSSIBLE)
+        return (log_z - self.log_partition(restricted, mask)).sum()
 
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """P(label at t = j | sentence) by forward-backward: emissions (batch, time, labels) -> (batch, time, labels)."""

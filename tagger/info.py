@@ -63,11 +63,18 @@ def model_info(directory: str | Path) -> dict:
             "parameters": sum(prod(shape) for shape in shapes.values()),
             "weights_bytes": weights.stat().st_size if weights.is_file() else None,
         },
-        "training_data": {key: config.get("data", {}).get(key) or None for key in ("train", "dev", "test")},
+        "training_data": {key: _paths(config.get("data", {}).get(key)) for key in ("train", "dev", "test")},
         "best_dev": {key: metrics.get(key) for key in ("best_dev_metric", "best_dev_score", "best_epoch", "epochs_run")},
         "test": metrics.get("test"),
         "versions": metrics.get("versions"),
     }
+
+
+def _paths(value: object) -> str | None:
+    """A data setting as text: one path, or several training files (paths or tables) joined by ' + '."""
+    if isinstance(value, list):
+        return " + ".join(str(entry.get("path") if isinstance(entry, dict) else entry) for entry in value) or None
+    return str(value) if value else None
 
 
 def _corpus_labels(internal: list[str], task: dict) -> list[str]:

@@ -133,10 +133,21 @@ class TaggerModel(nn.Module):
         return self.output(self.dropout(states))
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        """Training loss per sentence (CRF negative log-likelihood, or cross-entropy)."""
+        """Training loss per sentence (CRF negative log-likelihood, or cross-entropy).
+
+        With `batch.allowed`, tokens that may take any of several labels (partial annotation)
+        count the probability of all of them: log-summed over paths for the CRF, summed
+        per token for the softmax.
+        """
         emissions = self(batch)
+        allowed = batch.allowed
+        if allowed is not None:
+            allowed = nn.functional.pad(allowed, (0, emissions.size(2) - allowed.size(2)))
         if self.crf is not None:
-            total = self.crf.neg_log_likelihood(emissions, batch.labels, batch.mask)
+            total = self.crf.neg_log_likelihood(emissions, batch.labels, batch.mask, allowed)
+        elif allowed is not None:
+            log_probabilities = emissions.log_softmax(dim=2).masked_fill(~allowed, -float("inf"))
+            total = -torch.logsumexp(log_probabilities, dim=2)[batch.mask].sum()
         else:
             total = nn.functional.cross_entropy(emissions[batch.mask], batch.labels[batch.mask], reduction="sum")
         return total / batch.words.size(0)

@@ -3,6 +3,7 @@ checkpoints after every epoch, resume, DDP under torchrun, and the model directo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -25,6 +26,7 @@ from tagger.errors import Interrupted, TaggerError, interrupt_exit_code
 from tagger.files import WriteError
 from tagger.metrics import dev_score
 from tagger.predict import Predictor, choose_device
+from tagger.schemes import OUTSIDE, split_tag
 from tagger.task import Task
 from tagger.training_data import Log, build_vocab, log_to_stderr, read_corpus_for_training, singleton_ids
 from tagger.training_setup import resume_changes
@@ -62,9 +64,25 @@ class LossModule(torch.nn.Module):
         return self.model.loss(batch)
 
 
-def epoch_batches(items: list[Encoded], config: Config, epoch: int, world: World):
-    """This rank's share of the epoch's batches: every rank gets as many (a remainder is dropped)."""
-    batches = list(bucketed_batches(items, config.train.batch_size, shuffle_seed=config.train.seed * 100_003 + epoch))
+def weighted_items(items: list[Encoded], weights: list[float] | None, seed: int) -> list[Encoded]:
+    """An epoch's draw: each item int(weight) times, plus once more with the chance of the weight's fraction."""
+    if weights is None:
+        return items
+    rng = random.Random(seed)
+    drawn = []
+    for item, weight in zip(items, weights):
+        drawn += [item] * (int(weight) + (rng.random() < weight - int(weight)))
+    return drawn
+
+
+def epoch_batches(items: list[Encoded], config: Config, epoch: int, world: World, weights: list[float] | None = None):
+    """This rank's share of the epoch's batches: every rank gets as many (a remainder is dropped).
+
+    `weights` (one per item; None for all 1) draw each training file's sentences more or less often.
+    """
+    seed = config.train.seed * 100_003 + epoch
+    items = weighted_items(items, weights, seed)
+    batches = list(bucketed_batches(items, config.train.batch_size, shuffle_seed=seed))
     if not world.distributed:
         return batches
     usable = len(batches) - len(batches) % world.size
@@ -90,11 +108,12 @@ def run_epoch(
     seconds and steps taken.
     """
     loss_module, optimizer, config, device, world = run.loss_module, run.optimizer, run.config, run.device, run.world
+    weights = run.train_weights if items is None else None
     items = run.train_items if items is None else items
     loss_module.train()
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(config, epoch)
-    batches = epoch_batches(items, config, epoch, world)
+    batches = epoch_batches(items, config, epoch, world, weights)
     if budget is not None:
         batches = batches[: _steps_allowed(budget, len(batches))]
     started = time.perf_counter()
@@ -186,6 +205,7 @@ class Run:
     dev_items: list[Encoded]
     dev_gold: list[list[str]]
     label_counts: dict[str, int]  # of the training file's label column, for `tagger info`
+    train_weights: list[float] | None = None  # per training item, when training files are drawn unevenly
 
 
 def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log = log_to_stderr) -> Run:
@@ -223,6 +243,7 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
         # rank: broadcasting them before every step would only cost time.
         loss_module = torch.nn.parallel.DistributedDataParallel(loss_module, broadcast_buffers=False)
     train_items = [encode(s.tokens, vocab, labels) for s, labels in zip(corpus.train, corpus.train_labels)]
+    train_items = _partially_labelled(train_items, corpus.unannotated, vocab)
     dev_items = [encode(s.tokens, vocab) for s in corpus.dev]
     dev_gold = [s.labels[task.label_column] for s in corpus.dev]
     optimizer = make_optimizer(model, config)
@@ -240,7 +261,25 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
         dev_items,
         dev_gold,
         dict(sorted(counts.items())),
+        None if all(weight == 1 for weight in corpus.weights) else corpus.weights,
     )
+
+
+def _partially_labelled(items: list[Encoded], unannotated: list[tuple[str, ...]], vocab: Vocab) -> list[Encoded]:
+    """Items whose file leaves span types unannotated: their O tokens may also take those types' tags."""
+    if not any(unannotated):
+        return items
+    outside = vocab.labels.get(OUTSIDE, -1)
+    tags = {
+        kind: tuple(i for i, label in enumerate(vocab.labels.symbols) if split_tag(label)[1] == kind)
+        for kind in {k for ks in unannotated for k in ks}
+    }
+    return [
+        dataclasses.replace(item, open_label=outside, also_allowed=tuple(sorted(i for kind in kinds for i in tags[kind])))
+        if kinds
+        else item
+        for item, kinds in zip(items, unannotated)
+    ]
 
 
 def set_process_state(config: Config) -> None:
@@ -365,7 +404,7 @@ class Trainer:
         about the time of an average step, their tokens much more.
         """
         run, config = self.run, self.run.config
-        batches = epoch_batches(run.train_items, config, 1, run.world)
+        batches = epoch_batches(run.train_items, config, 1, run.world, run.train_weights)
         steps_per_epoch = len(batches)
         seconds_per_step = seconds_per_token * sum(batch.tokens for batch in batches) / steps_per_epoch
         planned = plan_steps(config.train.max_minutes * 60, self.elapsed(), seconds_per_step, steps_per_epoch, self.eval_seconds)

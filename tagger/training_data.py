@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from tagger import schemes
-from tagger.config import Config, check_files
+from tagger.config import Config, TrainingCorpus, check_files, training_corpora
 from tagger.data import Sentence
 from tagger.errors import TaggerError
 from tagger.formats import read_all
@@ -27,36 +28,86 @@ def log_to_stderr(message: str) -> None:
 
 @dataclass
 class Corpus:
-    """Training and dev data, read and checked, with the task they define."""
+    """Training and dev data, read and checked, with the task they define.
+
+    With several training files, every sentence's labels are under the first file's
+    label column, mapped by its file's `label_map`; `unannotated` and `weights` say, per
+    training sentence, which span types its file does not annotate and how often an
+    epoch draws it.
+    """
 
     task: Task
     train: list[Sentence]
     dev: list[Sentence]
     train_labels: list[list[str]]  # in the model's internal scheme
+    unannotated: list[tuple[str, ...]] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+
+
+def _reading(corpus: TrainingCorpus) -> dict:
+    return {
+        "format_name": corpus.format or None,
+        "label_column": corpus.label_column or None,
+        "token_column": corpus.token_column,
+    }
+
+
+def _mapped(tags: list[str], label_map: dict[str, str], spans: bool) -> list[str]:
+    """Tags with their span types (or token labels) renamed; a type mapped to O leaves its spans unlabelled."""
+    if not label_map:
+        return tags
+    if not spans:
+        return [label_map.get(tag, tag) for tag in tags]
+    renamed = []
+    for tag in tags:
+        prefix, kind = schemes.split_tag(tag)
+        target = label_map.get(kind, kind) if kind else kind
+        renamed.append(schemes.OUTSIDE if not kind or target == schemes.OUTSIDE else f"{prefix}-{target}")
+    return renamed
 
 
 def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus:
-    """Read train and dev, work out the task, reject bad labels before any training."""
+    """Read the training files and dev, work out the task, reject bad labels before any training."""
     check_files(config)
-    options = {
-        "format_name": config.data.format or None,
-        "label_column": config.data.label_column or None,
-        "token_column": config.data.token_column,
-    }
-    format_name, column, train = read_all(config.data.train, **options)
-    dev = read_all(config.data.dev, **{**options, "format_name": format_name}).sentences if config.data.dev else []
-    counts = Counter(label for sentence in train for label in sentence.labels[column])
+    specs = training_corpora(config.data)
+    files = [read_all(spec.path, **_reading(spec)) for spec in specs]
+    format_name, column = files[0].format, files[0].label_column
+    counts = Counter(label for file in files for sentence in file.sentences for label in sentence.labels[file.label_column])
+    spans = schemes.is_span_labelling(counts)
+    dev = read_all(config.data.dev, **{**_reading(specs[0]), "format_name": format_name}).sentences if config.data.dev else []
     corpus_scheme = internal_scheme = None
-    if schemes.is_span_labelling(counts):
-        corpus_scheme = schemes.detect_scheme(s.labels[column] for s in train)
+    if spans:
+        corpus_scheme = schemes.detect_scheme(s.labels[column] for s in files[0].sentences)
         internal_scheme = schemes.normalise_scheme_name(config.model.scheme)
-        for path, sentences in ((config.data.train, train), (config.data.dev, dev)):
-            schemes.check_span_tags(sentences, column, path, corpus_scheme)
-    unseen = sorted({label for s in dev for label in s.labels[column]} - set(counts))
+        for spec, file in zip(specs, files):
+            scheme = schemes.detect_scheme(s.labels[file.label_column] for s in file.sentences)
+            schemes.check_span_tags(file.sentences, file.label_column, spec.path, scheme)
+        schemes.check_span_tags(dev, column, config.data.dev, corpus_scheme)
+    task = Task(column, format_name, corpus_scheme, internal_scheme)
+    train, unannotated, weights = [], [], []
+    for spec, file in zip(specs, files):
+        for sentence in file.sentences:
+            tags = _mapped(sentence.labels[file.label_column], spec.label_map, spans)
+            train.append(dataclasses.replace(sentence, labels={column: tags}))
+        unannotated += [tuple(spec.unannotated)] * len(file.sentences)
+        weights += [spec.weight] * len(file.sentences)
+    trained = Counter(label for sentence in train for label in sentence.labels[column])
+    _check_unannotated(specs, trained, spans)
+    unseen = sorted({label for s in dev for label in s.labels[column]} - set(trained))
     if unseen:
         log(f"warning: {config.data.dev}: labels never seen in training, counted as errors: {', '.join(unseen[:20])}")
-    task = Task(column, format_name, corpus_scheme, internal_scheme)
-    return Corpus(task, train, dev, [task.to_internal(s.labels[column]) for s in train])
+    return Corpus(task, train, dev, [task.to_internal(s.labels[column]) for s in train], unannotated, weights)
+
+
+def _check_unannotated(specs: list[TrainingCorpus], trained: Counter, spans: bool) -> None:
+    types = {schemes.split_tag(label)[1] for label in trained} if spans else set(trained)
+    for index, spec in enumerate(specs):
+        missing = sorted(set(spec.unannotated) - types)
+        if missing:
+            raise TaggerError(
+                f"data.train[{index}].unannotated: {', '.join(missing)} is annotated by no training file, "
+                "so the model has no such labels to allow"
+            )
 
 
 def build_vocab(config: Config, corpus: Corpus, log: Log = log_to_stderr) -> tuple[Vocab, torch.Tensor | None]:

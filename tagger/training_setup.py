@@ -20,7 +20,7 @@ def _flag_overrides(flags: dict[str, object]) -> list[str]:
             ("true" if value else "false")
             if isinstance(value, bool)
             else json.dumps(value)
-            if isinstance(value, str)
+            if isinstance(value, str | list)
             else str(value)
         )
         items.append(f"{key}={text}")

@@ -154,3 +154,28 @@ def test_softmax_head_decodes_the_best_allowed_path_of_log_probabilities(scheme)
         scores = enumerate_paths(labels, zeros, torch.zeros(len(labels), len(labels)), zeros, log_probs, length)
         allowed = {path: score for path, score in scores.items() if allowed_path(labels, path, scheme)}
         assert tuple(decoded[row, :length].tolist()) == max(allowed, key=lambda path: allowed[path].item())
+
+
+@pytest.mark.parametrize("scheme", [None, IOB2])
+def test_partial_label_likelihood_equals_enumeration_of_the_allowed_paths(scheme):
+    crf = make_crf(scheme)
+    lengths = [4, 2, 3]
+    emissions, mask = batch(lengths)
+    generator = torch.Generator().manual_seed(3)
+    allowed = torch.rand(len(lengths), max(lengths), len(LABELS), generator=generator) < 0.6
+    allowed[..., 2] = True  # O: a well-formed path always remains, as with real partial annotation
+    loss = crf.neg_log_likelihood(emissions, torch.zeros(mask.shape, dtype=torch.long), mask, allowed)
+    expected = torch.tensor(0.0)
+    for row, length in enumerate(lengths):
+        scores = brute_force(crf, emissions[row], length)
+        kept = [score for path, score in scores.items() if all(allowed[row, t, path[t]] for t in range(length))]
+        expected += torch.logsumexp(torch.stack(list(scores.values())), 0) - torch.logsumexp(torch.stack(kept), 0)
+    assert torch.allclose(loss, expected, atol=1e-4)
+
+
+def test_partial_labels_that_allow_one_label_each_are_the_ordinary_likelihood():
+    crf = make_crf(IOB2)
+    emissions, mask = batch([4, 2])
+    tags = torch.tensor([[0, 1, 2, 0], [2, 0, 0, 0]])
+    one_hot = torch.nn.functional.one_hot(tags, len(LABELS)).bool()
+    assert torch.allclose(crf.neg_log_likelihood(emissions, tags, mask, one_hot), crf.neg_log_likelihood(emissions, tags, mask))

@@ -1,0 +1,96 @@
+"""Training on several files at once: per-file columns, label maps, unannotated types, sampling weights."""
+
+import json
+
+import pytest
+
+from tagger import config as config_module
+from tagger import corpora
+from tagger.config import ConfigError
+from tagger.training import prepare_run, set_process_state, weighted_items
+from tests.conftest import SAMPLES, run_tagger, write
+
+NER = SAMPLES / "sample-ner"
+
+
+def twitter_like(tmp_path):
+    """The sample's training file as a tab file of token and label, MISC left out and PER named `person`."""
+    lines = []
+    for line in (NER / "train.conll").read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-":
+            lines.append("")
+            continue
+        tag = fields[-1].replace("MISC", "").replace("PER", "person")
+        lines.append(f"{fields[0]}\t{'O' if tag.endswith('-') else tag}")
+    return write(tmp_path / "tweets.tsv", "\n".join(lines) + "\n")
+
+
+def mixed_config(tmp_path, **train):
+    second = {"path": str(twitter_like(tmp_path)), "label_column": "2", "label_map": {"person": "PER"}}
+    second.update(train)
+    data = {
+        "data": {"train": [str(NER / "train.conll"), second], "dev": str(NER / "dev.conll"), "label_column": "4"},
+        "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
+        "train": {"epochs": 1, "threads": 1, "device": "cpu"},
+    }
+    return config_module.from_dict(data, "test")
+
+
+def test_second_file_is_read_in_its_own_columns_with_its_labels_mapped(tmp_path):
+    config = mixed_config(tmp_path, unannotated=["MISC"])
+    set_process_state(config)
+    run = prepare_run(config, None, log=lambda message: None)
+    half = len(run.train_items) // 2
+    assert "B-PER" in run.vocab.labels.symbols and not any("person" in label for label in run.vocab.labels.symbols)
+    first, second = run.train_items[:half], run.train_items[half:]
+    assert all(item.open_label is None for item in first)
+    misc = {run.vocab.labels.get(label) for label in run.vocab.labels.symbols if label.endswith("-MISC")}
+    assert misc and all(item.open_label == run.vocab.labels.get("O") and set(item.also_allowed) == misc for item in second)
+    assert run.train_weights is None
+
+
+def test_unannotated_type_that_no_file_annotates_is_refused(tmp_path):
+    config = mixed_config(tmp_path, unannotated=["EVENT"])
+    with pytest.raises(Exception, match=r"data.train\[1\].unannotated: EVENT"):
+        prepare_run(config, None, log=lambda message: None)
+
+
+def test_a_bad_key_in_a_training_table_names_it(tmp_path):
+    with pytest.raises(ConfigError, match=r"data.train\[1\].wieght: unknown key"):
+        mixed_config(tmp_path, wieght=2)
+
+
+def test_weights_draw_each_file_as_often_as_asked():
+    items = list(range(1000))
+    assert weighted_items(items, None, 1) is items
+    drawn = weighted_items(items, [2.0] * 500 + [0.5] * 500, seed=1)
+    assert drawn.count(0) == 2 and sum(item >= 500 for item in drawn) == pytest.approx(250, abs=40)
+    assert weighted_items(items, [2.0] * 500 + [0.5] * 500, seed=1) == drawn
+
+
+def test_train_repeated_on_the_command_line_trains_on_both(tmp_path):
+    out = tmp_path / "run"
+    result = run_tagger(
+        "train",
+        "--train",
+        NER / "train.conll",
+        "--train",
+        NER / "dev.conll",
+        "--label-column",
+        "4",
+        "--epochs",
+        "1",
+        "--set",
+        "model.hidden=8",
+        "--set",
+        "train.threads=1",
+        "--out",
+        out,
+        "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    both = sum(corpora.stats(str(NER / name), label_column="4").sentences for name in ("train.conll", "dev.conll"))
+    assert f"training on {both:,} sentences" in result.stderr
+    saved = json.loads((out / "config.json").read_text())["config"]["data"]["train"]
+    assert [entry["path"] for entry in saved] == [str(NER / "train.conll"), str(NER / "dev.conll")]
