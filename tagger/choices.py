@@ -13,4 +13,4 @@ OPTIMIZERS = ("adam", "sgd")
 SCHEMES = ("iob1", "iob2", "iobes")  # span tagging schemes (model.scheme, corpora convert --to)
 STRICT_SCHEMES = ("IOB2", "IOBES")  # what seqeval's strict mode checks tags against
 SCORING_MODES = ("conlleval", "strict", "default")  # default: the old name of conlleval
-RUNTIMES = ("torch", "onnx")
+RUNTIMES = ("torch", "onnx", "onnx-int8")  # onnx-int8: ONNX Runtime with int8 weights

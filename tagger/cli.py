@@ -95,7 +95,7 @@ runtime_option = click.option(
     type=click.Choice(choices.RUNTIMES),
     default="torch",
     show_default=True,
-    help="Predict with PyTorch, or with ONNX Runtime on the CPU (the onnx extra; the model is exported in memory).",
+    help="Predict with PyTorch, or ONNX Runtime on the CPU (onnx-int8: int8 weights; the onnx extra; exported in memory).",
 )
 force_option = click.option("--force", is_flag=True, help="Overwrite an existing output file (--output, --html).")
 html_option = click.option(
@@ -396,7 +396,7 @@ def evaluate_command(
     if output is not None and len(files) > 1:
         raise click.UsageError("--output takes one input file")
     _check_html(html, files, force)
-    if runtime == "onnx" and workers > 1:
+    if runtime != "torch" and workers > 1:
         raise click.UsageError("--runtime onnx runs in one process; give it --threads instead of --workers")
     predictor = Predictor.load(model_dir, device, runtime)
     layout = predictor.layout(format_name, token_column, label_column)

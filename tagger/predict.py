@@ -67,22 +67,22 @@ class Predictor:
     source: Path | None = None  # the model directory, where the model was loaded from one
     onnx: OnnxRunner | None = None  # set by use_onnx: predictions come from ONNX Runtime
 
-    def use_onnx(self, threads: int | None = None) -> None:
+    def use_onnx(self, threads: int | None = None, quantize: bool = False) -> None:
         """Predict through ONNX Runtime on the CPU with this model exported in memory (nothing is written)."""
         from tagger.onnx_export import OnnxRunner
 
         if self.device.type != "cpu":
             raise TaggerError("--runtime onnx runs on the CPU; leave out --device cuda")
-        self.onnx = OnnxRunner.for_model(self.model, threads)
+        self.onnx = OnnxRunner.for_model(self.model, threads, quantize)
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "auto", runtime: str = "torch") -> Predictor:
-        """The model in `directory`; with runtime "onnx", predicting through ONNX Runtime on torch's thread count."""
+        """The model in `directory`; with runtime "onnx" or "onnx-int8", predicting through ONNX Runtime (torch's threads)."""
         target = choose_device(device)
         config, vocab, task, model = load_model(directory, target)
         predictor = cls(model, vocab, task, config, target, Path(directory))
-        if runtime == "onnx":
-            predictor.use_onnx(torch.get_num_threads())
+        if runtime != "torch":
+            predictor.use_onnx(torch.get_num_threads(), quantize=runtime == "onnx-int8")
         return predictor
 
     def layout(

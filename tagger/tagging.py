@@ -45,9 +45,9 @@ class TagOptions:
     runtime: str = "torch"  # or "onnx": ONNX Runtime on the CPU
 
     def check(self) -> None:
-        if self.runtime == "onnx" and self.with_scores:
+        if self.runtime != "torch" and self.with_scores:
             raise TaggerError("--scores comes from the PyTorch runtime; leave out --runtime onnx")
-        if self.runtime == "onnx" and (self.workers > 1 or distributed.launched_by_torchrun()):
+        if self.runtime != "torch" and (self.workers > 1 or distributed.launched_by_torchrun()):
             raise TaggerError("--runtime onnx runs in one process; give it --threads instead of --workers or torchrun")
         if self.with_scores and self.output_format not in SCORED_FORMATS:
             raise TaggerError(f"--scores: the {self.output_format} output has no place for scores; use --output-format jsonl")
