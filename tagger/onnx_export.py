@@ -173,13 +173,13 @@ def _example_inputs() -> tuple[torch.Tensor, ...]:
 def export_bytes(model: TaggerModel) -> bytes:
     """The ONNX graph of `model` (from ids to label ids), as bytes."""
     require_onnx()
-    exportable = ExportableTagger(model.cpu().eval()).eval()
     buffer = io.BytesIO()
     axes = {"words": {0: "batch", 1: "time"}, "cases": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}
     axes["chars"] = {0: "batch", 1: "time", 2: "characters"}
     axes["labels"] = {0: "batch", 1: "time"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on deprecation and RNN batch order are not the user's
+        exportable = ExportableTagger(model.cpu().eval()).eval()
         torch.onnx.export(
             exportable,
             _example_inputs(),

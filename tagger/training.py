@@ -33,6 +33,7 @@ from tagger.training_setup import resume_changes
 from tagger.vocab import Vocab
 
 METRICS_LOG = "metrics.jsonl"
+AfterEpoch = Callable[[int, float], None]  # (epoch, minutes of training so far)
 
 
 def make_optimizer(model: torch.nn.Module, config: Config) -> torch.optim.Optimizer:
@@ -330,8 +331,17 @@ def _quiet(message: str) -> None:
 class Trainer:
     """The epoch loop of one run: train, evaluate on dev, keep the best, checkpoint, stop early."""
 
-    def __init__(self, run: Run, out: Path, show_progress: bool, log: Log, started: float | None = None) -> None:
+    def __init__(
+        self,
+        run: Run,
+        out: Path,
+        show_progress: bool,
+        log: Log,
+        started: float | None = None,
+        after_epoch: AfterEpoch | None = None,
+    ) -> None:
         self.run, self.out, self.show_progress = run, out, show_progress
+        self.after_epoch = after_epoch
         self.log = log if run.world.is_main else _quiet
         self.progress = {
             "epoch": 0,
@@ -433,6 +443,8 @@ class Trainer:
                 states = distributed.rng_states(run.world)
                 main = run.world.is_main
                 stop = self.end_epoch(epoch, loss, tokens * run.world.size, seconds, states) if main else False
+                if main and self.after_epoch is not None:
+                    self._call_after_epoch(epoch)
                 if distributed.broadcast_flag(run.world, stop, run.device):
                     break
             if run.world.is_main:
@@ -449,6 +461,12 @@ class Trainer:
             ) from None
         distributed.barrier(run.world)
         return json.loads((self.out / store.METRICS).read_text(encoding="utf-8"))
+
+    def _call_after_epoch(self, epoch: int) -> None:
+        """The caller's hook, its time left out of the run's clock (and so of a time budget)."""
+        paused = time.perf_counter()
+        self.after_epoch(epoch, self.elapsed() / 60)
+        self.started += time.perf_counter() - paused
 
     def _test_scores(self) -> dict:
         """The kept model's scores on data.test, read as the training files were ({} without a test file)."""
@@ -513,12 +531,21 @@ class Trainer:
         return False
 
 
-def train(config: Config, out: str | Path, resume: bool = False, show_progress: bool = True, log: Log = log_to_stderr) -> dict:
+def train(
+    config: Config,
+    out: str | Path,
+    resume: bool = False,
+    show_progress: bool = True,
+    log: Log = log_to_stderr,
+    after_epoch: AfterEpoch | None = None,
+) -> dict:
     """Train a model into `out` (the model directory); returns the final metrics.
 
     Under `torchrun`, every process trains on its share of each epoch's batches and
     rank 0 alone evaluates, logs and writes the run directory. Seeds the global random
     generators and sets torch's threads from the config (`set_process_state`).
+    `after_epoch(epoch, minutes)` runs on rank 0 once each epoch is saved (the kept model
+    is then in `out`); its own time does not count against `train.max_minutes`.
     """
     out = Path(out)
     started = time.perf_counter()  # a time budget counts reading the data too
@@ -531,7 +558,7 @@ def train(config: Config, out: str | Path, resume: bool = False, show_progress: 
     run = prepare_run(config, out, resume, log)
     distributed.barrier(run.world)
     try:
-        trainer = Trainer(run, out, show_progress, log, started)
+        trainer = Trainer(run, out, show_progress, log, started, after_epoch)
         if resume:
             trainer.resume()
         return trainer.fit()

@@ -80,3 +80,33 @@ def test_a_resumed_budgeted_run_ends_where_an_uninterrupted_run_with_its_plan_en
 def test_budget_and_step_count_together_are_refused(tmp_path):
     result = train(*ARGS, "--max-minutes", "1", "--set", "train.max_steps=10", "--out", str(tmp_path / "run"))
     assert result.returncode == 2 and "not both" in result.stderr
+
+
+def test_an_after_epoch_hook_sees_each_saved_epoch_and_its_time_is_not_the_runs(tmp_path):
+    import time
+
+    from tagger import config as config_module
+    from tagger import training
+    from tests.conftest import SAMPLES
+
+    config = config_module.from_dict(
+        {
+            "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
+            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
+            "train": {"epochs": 3, "patience": 10, "threads": 1, "device": "cpu"},
+        },
+        "test",
+    )
+    seen = []
+
+    def hook(epoch, minutes):
+        assert (tmp_path / "run" / "model.safetensors").is_file()  # the kept model is there to score
+        seen.append((epoch, minutes))
+        time.sleep(1.5)
+
+    started = time.perf_counter()
+    metrics = training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None, after_epoch=hook)
+    real = time.perf_counter() - started
+    assert [epoch for epoch, _ in seen] == [1, 2, 3]
+    assert [minutes for _, minutes in seen] == sorted(minutes for _, minutes in seen)
+    assert metrics["wall_seconds"] <= real - 4.5 + 0.05  # the three 1.5 s hooks are left out of the run's clock
