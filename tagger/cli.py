@@ -90,6 +90,10 @@ model_token_column_option = click.option(
 model_format_option = click.option(
     "--format", "format_name", type=FORMAT_CHOICE, default=None, help="File format (default: the model's training format)."
 )
+batch_size_option = click.option(
+    "--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch."
+)
+device_option = click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
 runtime_option = click.option(
     "--runtime",
     type=click.Choice(choices.RUNTIMES),
@@ -340,8 +344,8 @@ def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
 @html_option
 @examples_option
 @force_option
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
-@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
+@batch_size_option
+@device_option
 @model_format_option
 @model_token_column_option
 @click.option("--label-column", default=None, help="Gold label column (default: the model's training column).")
@@ -429,8 +433,8 @@ def _check_html(html: str | None, inputs: list[str], force: bool) -> None:
 @click.option("--markdown", is_flag=True, help="Print a Markdown table.")
 @html_option
 @force_option
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
-@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
+@batch_size_option
+@device_option
 @mode_option
 @scheme_option
 @threads_option
@@ -544,9 +548,9 @@ def score_command(
 )
 @click.option("--output", default="-", show_default=True, help="Output file ('-' is stdout); written atomically.")
 @force_option
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Sentences per batch.")
+@batch_size_option
 @click.option("--scores", is_flag=True, help="Add each label's probability (jsonl output only).")
-@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
+@device_option
 @click.option(
     "--workers",
     default=1,
@@ -652,7 +656,7 @@ def benchmark() -> None:
 @click.argument("model_dir", type=click.Path())
 @click.argument("file", type=click.Path(allow_dash=False))
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1))
-@click.option("--device", type=DEVICE_CHOICE, default="auto", show_default=True)
+@device_option
 @click.option("--passes", default=5, show_default=True, type=click.IntRange(1), help="Timed passes (median reported).")
 @click.option(
     "--input-format",
