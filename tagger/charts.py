@@ -80,13 +80,13 @@ def stacked_bars(rows: dict[str, dict[str, int]], categories: Sequence[str]) -> 
     return _svg(figure)
 
 
-def heatmap(labels: Sequence[str], counts: Sequence[Sequence[int]], ignore: tuple[str, str] | None = ("O", "O")) -> str:
-    """A confusion matrix with counts in the cells; `ignore` (the dominant O-O cell) is left out of the colour scale."""
+def heatmap(labels: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
+    """A confusion matrix with counts in the cells; the colour scale is set by the errors (off-diagonal
+    cells), so that they show: the correct cells (O-O above all) would otherwise leave them all pale."""
     size = len(labels)
     figure = _figure(min(1.2 + 0.3 * size, 9.5))
     axes = figure.add_subplot()
-    skip = (labels.index(ignore[0]), labels.index(ignore[1])) if ignore and ignore[0] in labels and ignore[1] in labels else None
-    scale = max((counts[i][j] for i in range(size) for j in range(size) if (i, j) != skip), default=1) or 1
+    scale = max((counts[i][j] for i in range(size) for j in range(size) if i != j), default=1) or 1
     shown = [[min(counts[i][j], scale) for j in range(size)] for i in range(size)]
     axes.imshow(shown, cmap="Blues", vmin=0, vmax=scale, aspect="auto")
     axes.set_xticks(range(size), labels, rotation=90)

@@ -145,8 +145,8 @@ def _confusions(report: dict, at: list) -> str:
     parts = ["<h3>Most frequent token errors</h3>", _table(["gold", "predicted", "tokens"], rows, numeric_from=2)]
     if matrix and matrix["labels"]:
         parts.append(
-            '<p class="note">Token confusion matrix (rows gold, columns predicted); '
-            "the O-O cell is left out of the colour scale.</p>"
+            '<p class="note">Token confusion matrix (rows gold, columns predicted); the colours are '
+            "scaled to the errors, so the correct cells on the diagonal (O-O above all) show at full strength.</p>"
         )
         parts.append(_chart(charts.heatmap(matrix["labels"], matrix["counts"])))
     return "".join(parts)
@@ -275,6 +275,28 @@ def evaluation_page(reports: Sequence[dict], model: dict | None = None, records:
     return _page(title, body)
 
 
+def _difference(value: float | None, first: float | None) -> str:
+    """A cell with `value - first`, green when higher, red when lower ("-" when either is missing)."""
+    if value is None or first is None:
+        return '<td class="num">-</td>'
+    difference = value - first
+    css = "better" if difference > 0 else "worse" if difference < 0 else ""
+    return f'<td class="num {css}">{difference:+.2f}</td>'
+
+
+def _per_label_comparison(results: list, models: list[str], f: int) -> list[list[str]]:
+    """Rows of label, each model's F1 on file `f`, and each later model's difference to the first."""
+    labels = sorted({label for m in range(len(models)) for label in results[m][f]["per_label"]})
+    rows = []
+    for label in labels:
+        scores = [results[m][f]["per_label"].get(label, {}).get("f1") for m in range(len(models))]
+        cells = [_text(label)]
+        cells += [_number(score, ["results", m, f, "per_label", label, "f1"]) for m, score in enumerate(scores)]
+        cells += [_difference(score, scores[0]) for score in scores[1:]]
+        rows.append(cells)
+    return rows
+
+
 def comparison_page(comparison: dict) -> str:
     """The report of `tagger compare --html`: models x files, per-type scores side by side, differences to the first model."""
     models, files, results = comparison["models"], comparison["files"], comparison["results"]
@@ -283,35 +305,18 @@ def comparison_page(comparison: dict) -> str:
     for m, model in enumerate(models):
         cells = [_text(model)]
         for f in range(len(files)):
-            value = results[m][f][metric]
-            cells.append(_number(value, ["results", m, f, metric]))
-            if m:
-                difference = value - results[0][f][metric]
-                css = "better" if difference > 0 else "worse" if difference < 0 else ""
-                cells.append(f'<td class="num {css}">{difference:+.2f}</td>')
-            else:
-                cells.append('<td class="num">-</td>')
+            cells.append(_number(results[m][f][metric], ["results", m, f, metric]))
+            cells.append(_difference(results[m][f][metric], results[0][f][metric]) if m else '<td class="num">-</td>')
         rows.append(cells)
     header = ["model", *(name for file in files for name in (f"{metric} {file}", "vs first"))]
     parts = [f"<h2>{escape(metric)} per model and file</h2>", _table(header, rows)]
     for f, file in enumerate(files):
-        labels = sorted({label for m in range(len(models)) for label in results[m][f]["per_label"]})
-        table_rows = [
-            [
-                _text(label),
-                *(
-                    _number(results[m][f]["per_label"].get(label, {}).get("f1"), ["results", m, f, "per_label", label, "f1"])
-                    for m in range(len(models))
-                ),
-            ]
-            for label in labels
-        ]
         per_model = {
             model: {label: row["f1"] for label, row in results[m][f]["per_label"].items()} for m, model in enumerate(models)
         }
         parts += [
             f"<h3>F1 per label: {escape(file)}</h3>",
-            _table(["label", *models], table_rows),
+            _table(["label", *models, *(f"{model} vs first" for model in models[1:])], _per_label_comparison(results, models, f)),
             _chart(charts.compared_bars(per_model, "F1")),
         ]
     return _page("tagger comparison", "".join(parts))
