@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from tagger.span_errors import ERROR_CATEGORIES, span_errors
+from tagger.span_errors import ERROR_CATEGORIES, SpanErrors, span_errors
 
 MAX_MATRIX_LABELS = 30  # beyond this a heatmap is unreadable; rarer labels are folded into OTHER
 OTHER = "(other)"
@@ -58,12 +58,13 @@ def _example(category: str, index: int, tokens: Sequence[str], gold: Sequence[st
 
 
 def span_examples(
-    token_lists: Sequence[Sequence[str]], gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], per_category: int
+    token_lists: Sequence[Sequence[str]], gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], errors: SpanErrors
 ) -> list[dict]:
-    """Up to `per_category` sentences for each span error category (first in file order)."""
-    found = span_errors(gold, predicted, per_category).examples
+    """The example sentences `errors` collected for each span error category (first in file order)."""
     return [
-        _example(category, i, token_lists[i], gold[i], predicted[i]) for category in ERROR_CATEGORIES for i in found[category]
+        _example(category, i, token_lists[i], gold[i], predicted[i])
+        for category in ERROR_CATEGORIES
+        for i in errors.examples[category]
     ]
 
 
@@ -95,12 +96,18 @@ def details(
     known: Sequence[Sequence[bool]] | None = None,
     examples: int = 5,
 ) -> dict:
-    """The report with `confusion_matrix`, `examples` and (given `known`) `known_words` added."""
-    if "span_errors" in report:
-        sentences = span_examples(token_lists, gold, predicted, examples)
+    """The report with `confusion_matrix`, `examples`, for span labels `span_errors`, and (given `known`) `known_words`.
+
+    The error categories and their examples come from one pass (`span_errors.SpanErrors`).
+    """
+    extra: dict = {}
+    if "f1" in report:  # span labels
+        errors = span_errors(gold, predicted, examples)
+        extra["span_errors"] = errors.to_json()
+        sentences = span_examples(token_lists, gold, predicted, errors)
     else:
         sentences = confusion_examples(token_lists, gold, predicted, report["confusions"], examples)
-    extra = {"confusion_matrix": confusion_matrix(gold, predicted), "examples": sentences}
+    extra.update(confusion_matrix=confusion_matrix(gold, predicted), examples=sentences)
     if known is not None:
         extra["known_words"] = known_word_accuracy(gold, predicted, known)
     return {**report, **extra}

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tagger.schemes import IOB2, convert, detect_scheme, extract_spans
-from tagger.span_errors import span_errors
 
 
 @dataclass
@@ -164,7 +163,6 @@ def build_report(
         report["scheme"] = detect_scheme(gold)
         report["per_label"] = span_scores["per_type"]
         report["per_tag"] = token_table
-        report["span_errors"] = span_errors(gold, predicted, examples=0).to_json()
     else:
         report["per_label"] = token_table
         report["averages"] = _averages(
