@@ -582,6 +582,11 @@ def tag_command(
 ) -> None:
     """Label raw text or token files with MODEL_DIR; reads stdin when no FILES are given.
 
+    MODEL_DIR is a model directory or a bundled model's name (`tagger models`); several
+    joined by commas (en-upos,en-ner) label each token once per model, in that order:
+    inline `word/UPOS/NER`, a column per model in conll, a key per model in jsonl (and
+    `spans` keyed by model), and in conllu a model's own field (UPOS) or MISC `NAME=label`.
+
     FILES may be directories (their files, sorted) or quoted patterns ('notes/*.txt');
     gzip, bz2 and xz files are read as they are. jsonl output has one object per
     sentence: file, doc (the input's index), sentence (its index in that input), text,
@@ -590,6 +595,8 @@ def tag_command(
 
     \b
     Examples:
+      tagger tag en-ner notes.txt > notes.jsonl
+      tagger tag en-upos,en-ner notes.txt --output-format inline
       tagger tag runs/sample-ner notes.txt > notes.jsonl
       tagger tag runs/sample-ner notes/ 'mail/*.txt.gz' --output all.jsonl
       echo "Maria Lopez flew to Oslo ." | tagger tag runs/sample-ner --output-format inline
@@ -645,6 +652,30 @@ def info_command(model_dir: str, as_json: bool) -> None:
 
     info = model_info(model_dir)
     click.echo(json.dumps(info, ensure_ascii=False) if as_json else format_info(info))
+
+
+@main.command("models")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: the list, or the model's card.")
+def models_command(name: str | None, as_json: bool) -> None:
+    """List the models bundled with tagger, or print NAME's card (data, license, command, scores).
+
+    A bundled model's name works wherever a model directory is taken; a directory of that
+    name in the current directory takes precedence.
+
+    \b
+    Examples:
+      tagger models
+      tagger models en-ner
+      echo "Maria Lopez flew to Oslo ." | tagger tag en-upos,en-ner --output-format inline
+    """
+    from tagger import bundled
+
+    if name is None:
+        rows = bundled.listing()
+        click.echo(json.dumps(rows, ensure_ascii=False) if as_json else bundled.format_listing(rows))
+    else:
+        click.echo(json.dumps(bundled.card(name), ensure_ascii=False) if as_json else bundled.card_markdown(name).rstrip())
 
 
 @main.group(cls=TaggerGroup)

@@ -7,6 +7,7 @@ import struct
 from math import prod
 from pathlib import Path
 
+from tagger.bundled import resolve_model
 from tagger.errors import TaggerError
 
 MAX_HEADER_BYTES = 100 * 2**20  # a safetensors header far beyond any tagger's is damage, not a model
@@ -41,9 +42,7 @@ def weight_shapes(path: Path) -> dict[str, list[int]]:
 
 def model_info(directory: str | Path) -> dict:
     """The task, labels (with training counts when recorded), sizes, data, scores and versions of a model."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise TaggerError(f"{directory}: no such model directory")
+    directory = resolve_model(directory)
     saved = _json(directory / "config.json")
     vocab = _json(directory / "vocab.json")
     metrics = _json(directory / "metrics.json", required=False)

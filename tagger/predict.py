@@ -12,6 +12,7 @@ import torch
 
 from tagger import schemes
 from tagger.batching import Batch, Encoded, bucketed_batches, encode
+from tagger.bundled import resolve_model
 from tagger.config import Config
 from tagger.errors import TaggerError
 from tagger.formats import CONLL, Layout
@@ -77,8 +78,12 @@ class Predictor:
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "auto", runtime: str = "torch") -> Predictor:
-        """The model in `directory`; with runtime "onnx" or "onnx-int8", predicting through ONNX Runtime (torch's threads)."""
+        """The model in `directory` (or the bundled model of that name).
+
+        With runtime "onnx" or "onnx-int8" it predicts through ONNX Runtime (torch's threads).
+        """
         target = choose_device(device)
+        directory = resolve_model(directory)
         config, vocab, task, model = load_model(directory, target)
         predictor = cls(model, vocab, task, config, target, Path(directory))
         if runtime != "torch":

@@ -138,12 +138,19 @@ def read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, tor
         tensors = load_file(str(path))
     except SafetensorError as error:
         raise ModelDirError(f"{path}: not a safetensors file ({error}); tagger never loads pickled weights") from None
-    for name, tensor in tensors.items():
-        if tensor.dtype != expected[name].dtype:
+    for name, tensor in list(tensors.items()):
+        if _is_compact_float(tensor, expected[name]):
+            tensors[name] = tensor.to(expected[name].dtype)
+        elif tensor.dtype != expected[name].dtype:
             raise ModelDirError(f"{path}: tensor {name} is {tensor.dtype}, expected {expected[name].dtype}")
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ModelDirError(f"{path}: tensor {name} holds NaN or infinite values; the model is unusable")
     return tensors
+
+
+def _is_compact_float(stored: torch.Tensor, expected: torch.Tensor) -> bool:
+    """Weights stored in 16 bits for a smaller file (as bundled models are) and computed in the model's precision."""
+    return stored.dtype in (torch.float16, torch.bfloat16) and expected.dtype == torch.float32
 
 
 class LoadedModel(NamedTuple):

@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -17,11 +17,12 @@ import torch
 from tqdm import tqdm
 
 from tagger import distributed
+from tagger.bundled import split_model_names
 from tagger.data import Sentence
 from tagger.errors import TaggerError
 from tagger.files import STDIO, atomic_output, check_output, expand_inputs, read_lines, read_text_chunks, strip_ending
-from tagger.formats import CONLLU, FORMATS, Layout, conll, conllu, read_layout, write_corpus
-from tagger.formats.jsonl import inline_line, sentence_record, write_jsonl
+from tagger.formats import CONLLU, FORMATS, Layout, conll, conllu, read_layout
+from tagger.formats.jsonl import inline_line, models_record, sentence_record, write_jsonl
 from tagger.formats.text import read_text, read_token_lines
 from tagger.predict import Predictor, choose_device
 
@@ -44,7 +45,9 @@ class TagOptions:
     quiet: bool = False  # no progress bar
     runtime: str = "torch"  # or "onnx": ONNX Runtime on the CPU
 
-    def check(self) -> None:
+    def check(self, models: int = 1) -> None:
+        if models > 1 and (self.with_scores or self.workers > 1 or distributed.launched_by_torchrun()):
+            raise TaggerError("several models tag in one process without scores: leave out --scores, --workers and torchrun")
         if self.runtime != "torch" and self.with_scores:
             raise TaggerError("--scores comes from the PyTorch runtime; leave out --runtime onnx")
         if self.runtime != "torch" and (self.workers > 1 or distributed.launched_by_torchrun()):
@@ -93,6 +96,18 @@ def tag_stream(
             yield labelled, (scores[index] if scores is not None else None)
 
 
+def tag_with_models(
+    models: Sequence[tuple[str, Predictor]], sentences: Iterable[Sentence], batch_size: int = 256
+) -> Iterator[Sentence]:
+    """Label sentences with several models in input order; each model's labels go under its key (its name)."""
+    iterator = iter(sentences)
+    while chunk := list(islice(iterator, batch_size * CHUNK_BATCHES)):
+        token_lists = [sentence.tokens for sentence in chunk]
+        labels = {key: predictor.predict_encoded(predictor.encode(token_lists), batch_size)[0] for key, predictor in models}
+        for index, sentence in enumerate(chunk):
+            yield dataclasses.replace(sentence, labels={**sentence.labels, **{key: labels[key][index] for key in labels}})
+
+
 def label_chunks(
     predictor: Predictor, token_chunks: Iterable[list[list[str]]], batch_size: int, with_scores: bool, workers: int
 ) -> Iterator[tuple[list[list[str]], list[list[float]] | None]]:
@@ -106,63 +121,98 @@ def label_chunks(
         yield predictor.predict_encoded(predictor.encode(token_lists), batch_size, with_scores)
 
 
+@dataclass(frozen=True)
+class LabelOutput:
+    """Where one model's labels are written: its key in the sentences' labels, spans or not, its CoNLL-U field."""
+
+    key: str
+    spans: bool
+    conllu_column: str  # a CoNLL-U field (upos, xpos, ...) or a MISC key
+
+    @classmethod
+    def of_models(cls, models: Sequence[tuple[str, Predictor]]) -> list[LabelOutput]:
+        """One model: its label column, CoNLL-U models in their field and others in MISC `Label=`.
+
+        Several models: keyed by their names; a CoNLL-U field goes to the first model
+        trained on it, every other model writes MISC `NAME=label`.
+        """
+        if len(models) == 1:
+            task = models[0][1].task
+            return [cls(task.label_column, task.spans, task.label_column if task.format == CONLLU else "Label")]
+        outputs, taken = [], set()
+        for name, predictor in models:
+            task = predictor.task
+            field = task.label_column if task.format == CONLLU and task.label_column not in taken else name
+            taken.add(field)
+            outputs.append(cls(name, task.spans, field))
+        return outputs
+
+
 class SentenceWriter:
     """Writes tagged sentences in one output format as they come, saying which input each came from.
 
     jsonl records carry `file`, `doc` (the input's index) and `sentence` (its index in the
     input). Fresh CoNLL-U gets `# newdoc id`, `# sent_id`, `# text` and `SpaceAfter=No`.
-    Column-file input written as column files gets the prediction as a new last column;
-    CoNLL-U input written as CoNLL-U gets it in the model's column (or MISC `Label=` for
-    models trained on column files); with several inputs, a `# newdoc id = FILE` (CoNLL-U)
-    or `# file = FILE` (column files) line starts each input's sentences.
+    Column-file input written as column files gets each model's prediction as a new last
+    column; CoNLL-U input written as CoNLL-U gets it in the model's field (see
+    LabelOutput); with several inputs, a `# newdoc id = FILE` (CoNLL-U) or `# file = FILE`
+    (column files) line starts each input's sentences.
     """
 
     def __init__(
-        self, stream: IO[str], output_format: str, predictor: Predictor, input_format: str, several_inputs: bool = False
+        self, stream: IO[str], output_format: str, outputs: Sequence[LabelOutput], input_format: str, several_inputs: bool = False
     ) -> None:
         self.stream = stream
         self.output_format = output_format
         self.input_format = input_format
         self.several_inputs = several_inputs
-        self.key = predictor.task.label_column
-        self.spans = predictor.task.spans
-        self.conllu_column = self.key if predictor.task.format == CONLLU else "Label"
+        self.outputs = list(outputs)
         self.file, self.doc, self.sentence = STDIO, 0, 0
 
     def begin_input(self, path: str, doc: int) -> None:
         """The sentences written next come from input number `doc`, `path`."""
         self.file, self.doc, self.sentence = path, doc, 0
 
-    def write(self, sentence: Sentence, scores: list[float] | None) -> None:
+    def write(self, sentence: Sentence, scores: list[float] | None = None) -> None:
         if self.output_format == "jsonl":
             where = {"file": self.file, "doc": self.doc, "sentence": self.sentence}
-            write_jsonl({**where, **sentence_record(sentence, self.key, self.spans, scores)}, self.stream)
+            write_jsonl({**where, **self._record(sentence, scores)}, self.stream)
         elif self.output_format == "inline":
-            self.stream.write(inline_line(sentence, self.key) + "\n")
+            self.stream.write(inline_line(sentence, [output.key for output in self.outputs]) + "\n")
         else:
             self._write_columns(sentence)
         self.sentence += 1
 
+    def _record(self, sentence: Sentence, scores: list[float] | None) -> dict:
+        if len(self.outputs) == 1:
+            return sentence_record(sentence, self.outputs[0].key, self.outputs[0].spans, scores)
+        return models_record(sentence, [(output.key, output.spans) for output in self.outputs])
+
     def _write_columns(self, sentence: Sentence) -> None:
         if self.input_format != self.output_format:
             sentence = dataclasses.replace(sentence, raw=None)  # a fresh file, not the input's lines
+        conllu_columns = [(output.key, output.conllu_column) for output in self.outputs]
         if self.output_format == CONLLU and sentence.raw is None:
             ids = {"sent_id": f"{Path(self.file).name if self.file != STDIO else 'stdin'}-{self.sentence + 1}"}
             metadata = {"newdoc id": self.file, **ids} if self.sentence == 0 else ids
-            self.stream.write(conllu.serialize_new(sentence, self.key, self.conllu_column, metadata))
+            self.stream.write(conllu.serialize_new(sentence, conllu_columns, metadata))
             return
         if self.several_inputs and self.sentence == 0:
             self.stream.write(f"# newdoc id = {self.file}\n" if self.output_format == CONLLU else f"# file = {self.file}\n")
-        column = self.conllu_column if self.output_format == CONLLU else _new_column(sentence)
-        write_corpus([sentence], self.stream, self.output_format, self.key, column)
+        if self.output_format == CONLLU:
+            conllu.write_conllu([sentence], self.stream, conllu_columns)
+            return
+        first_new = _new_column(sentence)
+        columns = [(output.key, first_new + offset) for offset, output in enumerate(self.outputs)]
+        conll.write_conll([sentence], self.stream, columns)
 
 
-def _new_column(sentence: Sentence) -> str:
+def _new_column(sentence: Sentence) -> int:
     """The column after the last one of the sentence's own lines (2 for a bare token list)."""
     if sentence.raw is None:
-        return "2"
+        return 2
     first = sentence.raw.lines[sentence.raw.token_rows[0]]
-    return str(len(conll.split_fields(strip_ending(first), sentence.raw.separator)) + 1)
+    return len(conll.split_fields(strip_ending(first), sentence.raw.separator)) + 1
 
 
 class Tagger:
@@ -201,17 +251,20 @@ def tag_files(
 ) -> int:
     """What `tagger tag` does: read, tag in batches and write as it goes; returns the sentence count.
 
+    `model_dir` is a directory or a bundled model's name, or several joined by commas
+    (`en-upos,en-ner`): each token then gets one label per model, in that order.
     Under torchrun, each rank tags its share of the input files and rank 0 writes all
     outputs in input order.
     """
     options = options or TagOptions()
-    options.check()
+    names = split_model_names(model_dir)
+    options.check(len(names))
     paths = expand_inputs(paths)
     check_output(output, paths, options.force)
     if distributed.launched_by_torchrun():
         return _tag_files_sharded(model_dir, paths, output, options, device)
-    predictor = Predictor.load(model_dir, device, options.runtime)
-    return _tag_into(output, predictor, paths, options)
+    models = [(name, Predictor.load(name, device, options.runtime)) for name in names]
+    return _tag_into(output, models, paths, options)
 
 
 def show_progress_bar(quiet: bool = False) -> bool:
@@ -221,32 +274,39 @@ def show_progress_bar(quiet: bool = False) -> bool:
 
 def _tag_into(
     output: str,
-    predictor: Predictor,
+    models: list[tuple[str, Predictor]],
     paths: list[str],
     options: TagOptions,
     workers: int | None = None,
     first_doc: int = 0,
     several_inputs: bool | None = None,
 ) -> int:
+    predictor = models[0][1]  # its token column reads column files
     column_input = options.input_format in FORMATS
     layout = predictor.layout(options.input_format, options.token_column, labelled=False) if column_input else None
     several = len(paths) > 1 if several_inputs is None else several_inputs
     count = 0
     with atomic_output(output) as stream:
-        writer = SentenceWriter(stream, options.output_format, predictor, options.input_format, several)
+        writer = SentenceWriter(stream, options.output_format, LabelOutput.of_models(models), options.input_format, several)
         with tqdm(unit=" sentences", disable=not show_progress_bar(options.quiet), file=sys.stderr, leave=False) as bar:
             for doc, path in enumerate(paths, start=first_doc):
                 writer.begin_input(path, doc)
                 sentences = read_input(path, options.input_format, layout, options.sentence_per_line)
-                tagged = tag_stream(
-                    predictor, sentences, options.batch_size, options.with_scores, options.workers if workers is None else workers
-                )
+                tagged = _tag_sentences(models, sentences, options, options.workers if workers is None else workers)
                 for sentence, scores in tagged:
                     writer.write(sentence, scores)
                     count += 1
                     bar.update()
                 stream.flush()
     return count
+
+
+def _tag_sentences(
+    models: list[tuple[str, Predictor]], sentences: Iterable[Sentence], options: TagOptions, workers: int
+) -> Iterator[tuple[Sentence, list[float] | None]]:
+    if len(models) == 1:
+        return tag_stream(models[0][1], sentences, options.batch_size, options.with_scores, workers)
+    return ((sentence, None) for sentence in tag_with_models(models, sentences, options.batch_size))
 
 
 def _tag_files_sharded(model_dir: str, paths: list[str], output: str, options: TagOptions, device: str) -> int:
@@ -257,7 +317,7 @@ def _tag_files_sharded(model_dir: str, paths: list[str], output: str, options: T
     count = 0
     try:
         for index in range(world.rank, len(paths), world.size):
-            count += _tag_into(parts[index], predictor, [paths[index]], options, 1, index, len(paths) > 1)
+            count += _tag_into(parts[index], [(model_dir, predictor)], [paths[index]], options, 1, index, len(paths) > 1)
         distributed.barrier(world)
         if world.is_main:
             with atomic_output(output) as stream:

@@ -29,6 +29,8 @@ finally:
         ["corpora", "convert", NER_TEST, "-", "--to", "iob2"],
         ["score", NER_TEST, NER_TEST, "--label-column", "4"],
         ["info", str(ROOT / "tests" / "data" / "v1-models" / "ner-crf")],
+        ["models"],
+        ["models", "en-ner", "--json"],
     ],
 )
 def test_commands_without_a_model_do_not_import_torch(args):

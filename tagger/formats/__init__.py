@@ -128,7 +128,8 @@ def write_corpus(
 ) -> None:
     """Write sentences in a format; sentences read from a file come back byte for byte."""
     column = label_column or default_label_column(format_name)
+    label_columns = [(label_key, column)] if label_key is not None else []
     if format_name == CONLLU:
-        conllu.write_conllu(sentences, stream, label_key, column)
+        conllu.write_conllu(sentences, stream, label_columns)
     else:
-        conll.write_conll(sentences, stream, label_key, column)
+        conll.write_conll(sentences, stream, label_columns)

@@ -177,24 +177,25 @@ def replace_field(line: str, index: int, value: str, separator: str | None) -> s
     return bom + body[:start] + value + body[end:] + ending
 
 
-def write_conll(sentences: Iterable[Sentence], stream: IO[str], label_key: str | None, label_column: str | int = LAST) -> None:
-    """Write sentences back; only the label column changes for sentences read from a file."""
+def write_conll(sentences: Iterable[Sentence], stream: IO[str], label_columns: Sequence[tuple[str, str | int]] = ()) -> None:
+    """Write sentences back; for sentences read from a file only the given label columns change.
+
+    `label_columns` pairs a sentence's label key with the column to write it in (1-based;
+    one past the last column adds a column); plain token lists get the labels in order.
+    """
     for sentence in sentences:
         if sentence.raw is None:
-            _write_plain(sentence, stream, label_key)
+            _write_plain(sentence, stream, [key for key, _ in label_columns])
             continue
         lines = list(sentence.raw.lines)
-        if label_key is not None:
+        for label_key, label_column in label_columns:
             index = column_index(label_column)
             for token, row in enumerate(sentence.raw.token_rows):
                 lines[row] = replace_field(lines[row], index, sentence.labels[label_key][token], sentence.raw.separator)
         stream.write("".join(lines))
 
 
-def _write_plain(sentence: Sentence, stream: IO[str], label_key: str | None) -> None:
+def _write_plain(sentence: Sentence, stream: IO[str], label_keys: Sequence[str]) -> None:
     for index, token in enumerate(sentence.tokens):
-        if label_key is None:
-            stream.write(f"{token}\n")
-        else:
-            stream.write(f"{token}\t{sentence.labels[label_key][index]}\n")
+        stream.write("\t".join([token, *(sentence.labels[key][index] for key in label_keys)]) + "\n")
     stream.write("\n")

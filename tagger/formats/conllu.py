@@ -121,34 +121,40 @@ def _set_label(line: str, column: str, value: str) -> str:
     return "\t".join(fields) + line[len(body) :]
 
 
-def write_conllu(sentences: Iterable[Sentence], stream: IO[str], label_key: str | None, label_column: str = "upos") -> None:
-    """Write sentences; for those read from a file only the label column changes."""
+def write_conllu(sentences: Iterable[Sentence], stream: IO[str], label_columns: Sequence[tuple[str, str]] = ()) -> None:
+    """Write sentences; for those read from a file only the given label columns change.
+
+    `label_columns` pairs a sentence's label key with a CoNLL-U field (`upos`, `xpos`, ...)
+    or, for any other name, a MISC key.
+    """
     for sentence in sentences:
         if sentence.raw is None:
-            stream.write(serialize_new(sentence, label_key, label_column))
+            stream.write(serialize_new(sentence, label_columns))
             continue
         lines = list(sentence.raw.lines)
-        if label_key is not None:
+        for label_key, label_column in label_columns:
             for token, row in enumerate(sentence.raw.token_rows):
                 lines[row] = _set_label(lines[row], label_column, sentence.labels[label_key][token])
         stream.write("".join(lines))
 
 
-def serialize_new(sentence: Sentence, label_key: str | None, label_column: str, metadata: dict[str, str] | None = None) -> str:
+def serialize_new(
+    sentence: Sentence, label_columns: Sequence[tuple[str, str]] = (), metadata: dict[str, str] | None = None
+) -> str:
     """A CoNLL-U block for a sentence that did not come from a CoNLL-U file.
 
     `metadata` comes first (`newdoc id`, `sent_id`), then `# text`; a token written with
     no space after it in the input gets `SpaceAfter=No`, so the text can be rebuilt.
     """
-    index = field_index(label_column)
     glued = _glued_to_next(sentence)
     words = []
     for position, form in enumerate(sentence.tokens, start=1):
         token = Token({name: "_" for name in DEFAULT_FIELDS})
         misc = {"SpaceAfter": "No"} if glued[position - 1] else {}
         token.update(id=position, form=form)
-        if label_key is not None:
+        for label_key, label_column in label_columns:
             label = sentence.labels[label_key][position - 1]
+            index = field_index(label_column)
             if index is None:
                 misc[label_column] = label
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import IO
 
 from tagger.data import Sentence
@@ -33,6 +34,24 @@ def sentence_record(sentence: Sentence, label_key: str, spans: bool, scores: lis
     return record
 
 
+def models_record(sentence: Sentence, outputs: Sequence[tuple[str, bool]]) -> dict:
+    """A sentence labelled by several models: each token has a key per model, `spans` a list per span-labelling model.
+
+    `outputs` pairs each model's label key (its name) with whether its labels are spans.
+    """
+    records = {key: sentence_record(sentence, key, spans) for key, spans in outputs}
+    first = records[outputs[0][0]]
+    tokens = []
+    for index, item in enumerate(first["tokens"]):
+        labels = {key: sentence.labels[key][index] for key, _ in outputs}
+        tokens.append({"text": item["text"], "start": item["start"], "end": item["end"], **labels})
+    record = {"text": first["text"], "tokens": tokens}
+    spans = {key: records[key]["spans"] for key, is_spans in outputs if is_spans}
+    if spans:
+        record["spans"] = spans
+    return record
+
+
 def _span_text(sentence: Sentence, first: int, stop: int) -> str:
     if sentence.offsets is None or sentence.text is None:
         return " ".join(sentence.tokens[first:stop])
@@ -49,6 +68,7 @@ def write_jsonl(record: dict, stream: IO[str]) -> None:
     stream.write(json.dumps(record, ensure_ascii=False, allow_nan=False).translate(_LINE_BREAKS) + "\n")
 
 
-def inline_line(sentence: Sentence, label_key: str) -> str:
-    """`token/LABEL token/LABEL ...` for one sentence."""
-    return " ".join(f"{token}/{label}" for token, label in zip(sentence.tokens, sentence.labels[label_key]))
+def inline_line(sentence: Sentence, label_keys: Sequence[str]) -> str:
+    """`token/LABEL token/LABEL ...` for one sentence; `token/LABEL1/LABEL2` with several label keys."""
+    columns = [sentence.labels[key] for key in label_keys]
+    return " ".join("/".join([token, *labels]) for token, *labels in zip(sentence.tokens, *columns))

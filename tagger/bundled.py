@@ -1,0 +1,97 @@
+"""Models shipped inside the package, found by name, and their cards (no torch).
+
+Each bundled model is an ordinary model directory under `tagger/models/NAME/` with two
+more files: `card.json` (what `tagger models NAME --json` prints) and `CARD.md`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tagger.errors import TaggerError
+
+BUNDLED_DIR = Path(__file__).parent / "models"
+CARD_JSON, CARD_MARKDOWN = "card.json", "CARD.md"
+
+
+def bundled_names() -> list[str]:
+    """Names of the bundled models, sorted."""
+    if not BUNDLED_DIR.is_dir():
+        return []
+    return sorted(path.name for path in BUNDLED_DIR.iterdir() if (path / CARD_JSON).is_file())
+
+
+def _names_text() -> str:
+    names = bundled_names()
+    return f"bundled models: {', '.join(names)}" if names else "this installation has no bundled models"
+
+
+def resolve_model(name_or_path: str | Path) -> Path:
+    """The model directory meant by a path or a bundled model's name: an existing directory wins."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    if str(name_or_path) in bundled_names():
+        return BUNDLED_DIR / str(name_or_path)
+    raise TaggerError(f"{name_or_path}: no such model directory and no bundled model of that name ({_names_text()})")
+
+
+def split_model_names(argument: str) -> list[str]:
+    """`en-upos,en-ner` as two models; a path to an existing directory is one model even with a comma in it."""
+    if Path(argument).is_dir() or "," not in argument:
+        return [argument]
+    names = [part.strip() for part in argument.split(",")]
+    if not all(names):
+        raise TaggerError(f"{argument}: an empty model name between commas")
+    if len(set(names)) != len(names):
+        raise TaggerError(f"{argument}: a model is named twice")
+    return names
+
+
+def card(name: str) -> dict:
+    """The card of a bundled model: task, labels, data and license, command and commit, scores, size."""
+    if name not in bundled_names():
+        raise TaggerError(f"{name}: no bundled model of that name ({_names_text()})")
+    path = BUNDLED_DIR / name / CARD_JSON
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise TaggerError(f"{path}: not readable JSON ({error})") from None
+
+
+def card_markdown(name: str) -> str:
+    """The card of a bundled model as Markdown."""
+    card(name)  # the same message for an unknown name
+    return (BUNDLED_DIR / name / CARD_MARKDOWN).read_text(encoding="utf-8")
+
+
+def listing() -> list[dict]:
+    """One row per bundled model: name, task, labels, test score, size, license."""
+    rows = []
+    for name in bundled_names():
+        entry = card(name)
+        rows.append(
+            {
+                "name": name,
+                "task": entry["task"],
+                "labels": entry["labels"],
+                "test": entry["scores"]["test"],
+                "size_bytes": entry["size"]["bytes"],
+                "license": entry["data"]["license"],
+            }
+        )
+    return rows
+
+
+def format_listing(rows: list[dict]) -> str:
+    """The bundled models as an aligned table."""
+    if not rows:
+        return "no bundled models"
+    table = [("name", "task", "labels", "test", "size", "license")]
+    for row in rows:
+        labels = ", ".join(row["labels"]) if len(row["labels"]) <= 6 else f"{len(row['labels'])} tags"
+        test = f"{row['test']['metric']} {row['test']['value']:.2f} ({row['test']['file']})"
+        table.append((row["name"], row["task"], labels, test, f"{row['size_bytes'] / 2**20:.1f} MB", row["license"]))
+    widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table)

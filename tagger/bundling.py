@@ -1,0 +1,190 @@
+"""Making a bundled model from a trained run directory: compact weights, scores, card (maintainers' tool).
+
+    python -m tagger.bundling en-ner RUN_DIR --command "tagger train ..."
+
+copies the run's config, vocabulary and metrics, stores the weights in float16 when
+that moves the test score by at most 0.05 points (float32 otherwise), scores dev and
+test with the bundled copy as `tagger evaluate` does, and writes card.json and CARD.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from tagger.bundled import BUNDLED_DIR, CARD_JSON, CARD_MARKDOWN
+from tagger.evaluate import evaluate_file
+from tagger.info import model_info
+from tagger.predict import Predictor
+from tagger.store import CONFIG, METRICS, VOCAB, WEIGHTS, load_model, write_json, write_weights
+
+MAX_SCORE_CHANGE = 0.05  # points of the test score that compact storage may cost
+TOKENIZATION = (
+    "Raw text goes through tagger's rule-based tokenizer (`tagger tag`, input format text), which "
+    "follows the training corpora's conventions: punctuation split off, don't -> do n't, it's -> it 's; "
+    "URLs, e-mail addresses, numbers with separators, abbreviations, @user and #hashtag kept whole; "
+    "sentences split after . ! or ? when what follows starts a new sentence. Pre-tokenized input "
+    "(--input-format tokens, conll, conllu) is taken as it is. "
+)
+SPECS = {
+    "en-ner": {
+        "task": "named entities: PER, LOC, ORG, MISC",
+        "metric": "f1",
+        "scorer": "conlleval (tagger evaluate: span F1 over the 4 types)",
+        "data": {
+            "corpus": "CoNLL-2003 English shared task data (Tjong Kim Sang and De Meulder, 2003)",
+            "train": "eng.train (14,041 sentences, 203,621 tokens)",
+            "model_choice": "eng.testa (dev)",
+            "test": "eng.testb",
+            "license": "CoNLL-2003 terms: research use",
+            "terms": (
+                "The sentences are Reuters news stories (RCV1, 1996-97), which may not be redistributed; "
+                "the annotations are the shared task's. This model holds no sentence of the corpus, only "
+                "its word types, characters and labels. Check the Reuters corpus terms before commercial use."
+            ),
+        },
+        "conventions": TOKENIZATION + "Labels come in the training corpus's IOB1 scheme (I-PER starts a name unless it follows "
+        "another name of that type, which takes B-); jsonl output also gives whole spans with character "
+        "offsets. Trained on 1996 news: expect lower scores on tweets, mail and forum text.",
+    },
+    "en-upos": {
+        "task": "universal part-of-speech tags (17 UPOS tags)",
+        "metric": "accuracy",
+        "scorer": "tagger evaluate: accuracy over words (integer CoNLL-U ids)",
+        "data": {
+            "corpus": "Universal Dependencies English Web Treebank (UD_English-EWT, commit 15d613d8)",
+            "train": "en_ewt-ud-train.conllu (12,544 sentences, 204,577 words)",
+            "model_choice": "en_ewt-ud-dev.conllu",
+            "test": "en_ewt-ud-test.conllu",
+            "license": "CC BY-SA 4.0",
+            "terms": (
+                "Trained on UD English EWT by Silveira et al. (2014) and the UD contributors, CC BY-SA 4.0 "
+                "(https://creativecommons.org/licenses/by-sa/4.0/); this model is a derivative under the same "
+                "license. It holds no sentence of the corpus, only its word types, characters and labels."
+            ),
+        },
+        "conventions": TOKENIZATION + "Tags are UD's UPOS; the treebank splits contractions into words as the tokenizer does.",
+    },
+}
+
+
+def compact_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's tensors with float32 ones stored as float16 (loading casts them back)."""
+    return {name: tensor.half() if tensor.dtype == torch.float32 else tensor for name, tensor in model.state_dict().items()}
+
+
+def _score(directory: Path, path: str, metric: str) -> float:
+    return round(float(evaluate_file(Predictor.load(directory, "cpu"), path)[metric]), 4)
+
+
+def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_DIR) -> Path:
+    """Make `target_root/NAME` from a trained run directory; returns the new directory."""
+    spec = SPECS[name]
+    _, _, _, model = load_model(run_dir)
+    config = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))["config"]
+    dev, test, metric = config["data"]["dev"], config["data"]["test"], spec["metric"]
+    target = target_root / name
+    staging = target_root / f".{name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for file in (CONFIG, VOCAB, METRICS):
+        shutil.copyfile(run_dir / file, staging / file)
+    full_test = _score(run_dir, test, metric)
+    write_weights(staging / WEIGHTS, compact_weights(model))
+    compact_test = _score(staging, test, metric)
+    storage = f"weights stored as float16 (test {metric} {compact_test:.2f}; {full_test:.2f} in float32)"
+    if abs(compact_test - full_test) > MAX_SCORE_CHANGE:
+        shutil.copyfile(run_dir / WEIGHTS, staging / WEIGHTS)
+        storage = f"weights in float32 (float16 would move test {metric} from {full_test:.2f} to {compact_test:.2f})"
+    scores = {
+        "dev": {"metric": metric, "value": _score(staging, dev, metric), "file": Path(dev).name, "scorer": spec["scorer"]},
+        "test": {"metric": metric, "value": _score(staging, test, metric), "file": Path(test).name, "scorer": spec["scorer"]},
+    }
+    card = _card(name, spec, staging, command, scores, storage)
+    write_json(staging / CARD_JSON, card)
+    (staging / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def _card(name: str, spec: dict, directory: Path, command: str, scores: dict, storage: str) -> dict:
+    info = model_info(directory)
+    metrics = json.loads((directory / METRICS).read_text(encoding="utf-8"))
+    settings = info["model_settings"]
+    return {
+        "name": name,
+        "task": spec["task"],
+        "labels": sorted({label.split("-", 1)[-1] for label in info["labels"] if label != "O"}),
+        "data": spec["data"],
+        "command": command,
+        "commit": metrics["versions"]["commit"],
+        "versions": metrics["versions"],
+        "best_epoch": metrics["best_epoch"],
+        "epochs_run": metrics["epochs_run"],
+        "scores": scores,
+        "architecture": (
+            f"{settings['cell'].upper()} {settings['hidden']} x {settings['layers']} layer(s), words {settings['word_dim']}, "
+            f"character {settings['char_encoder'].upper()} {settings['char_hidden']}, "
+            f"{'CRF' if settings['crf'] else 'softmax'} output"
+        ),
+        "conventions": spec["conventions"],
+        "size": {
+            "bytes": sum(path.stat().st_size for path in directory.iterdir() if path.is_file()),
+            "parameters": info["sizes"]["parameters"],
+            "words": info["sizes"]["words"],
+            "storage": storage,
+        },
+    }
+
+
+def card_markdown(card: dict) -> str:
+    """The card as a short Markdown file."""
+    data, dev, test = card["data"], card["scores"]["dev"], card["scores"]["test"]
+    return "\n".join(
+        [
+            f"# {card['name']}: {card['task']}",
+            "",
+            f"Labels: {', '.join(card['labels'])}.",
+            "",
+            "## Data and license",
+            f"- Corpus: {data['corpus']}",
+            f"- Trained on {data['train']}; model chosen on {data['model_choice']}; tested on {data['test']}.",
+            f"- License: {data['license']}. {data['terms']}",
+            "",
+            "## Scores",
+            f"- dev ({dev['file']}): {dev['metric']} {dev['value']:.2f}",
+            f"- test ({test['file']}): {test['metric']} {test['value']:.2f}",
+            f"- scorer: {test['scorer']}",
+            "",
+            "## How it was made",
+            f"- {card['architecture']}; best dev at epoch {card['best_epoch']} of {card['epochs_run']}.",
+            f"- Command: `{card['command']}`",
+            f"- Commit: {card['commit']} (torch {card['versions']['torch']}, Python {card['versions']['python']})",
+            f"- Size: {card['size']['bytes'] / 2**20:.1f} MB, {card['size']['parameters']:,} parameters, "
+            f"{card['size']['words']:,} words; {card['size']['storage']}.",
+            "",
+            "## Input conventions",
+            card["conventions"],
+            "",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tagger.bundling", description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=sorted(SPECS))
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--command", required=True, help="The command that trained RUN_DIR, for the card.")
+    arguments = parser.parse_args(argv)
+    target = bundle(arguments.name, arguments.run_dir, arguments.command)
+    print(json.dumps(json.loads((target / CARD_JSON).read_text(encoding="utf-8"))["scores"]), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The models shipped in the package: found by name, tagging at once, scoring what their cards say."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tagger import bundled
+from tagger.bundling import compact_weights
+from tagger.formats import read_corpus
+from tagger.predict import Predictor
+from tagger.store import WEIGHTS, load_model, write_weights
+from tagger.tagging import Tagger
+from tests.conftest import ROOT, SAMPLES, run_tagger
+
+NAMES = ["en-ner", "en-upos"]
+TEXT = "Maria Lopez flew from Oslo to Lagos on Monday.\nShe didn't like the U.S. visa office at all!"
+MAX_BUNDLED_BYTES = 15 * 10**6
+
+
+def test_both_models_are_bundled_and_listed():
+    assert bundled.bundled_names() == NAMES
+    result = run_tagger("models", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [row["name"] for row in rows] == NAMES
+    for row in rows:
+        assert row["license"] and row["labels"] and row["test"]["value"] > 0 and row["size_bytes"] > 0
+
+
+def test_bundled_models_fit_the_size_limit():
+    total = sum(path.stat().st_size for path in bundled.BUNDLED_DIR.rglob("*") if path.is_file())
+    assert total <= MAX_BUNDLED_BYTES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_card_names_data_license_command_commit_and_scores(name):
+    card = json.loads(run_tagger("models", name, "--json").stdout)
+    assert card["name"] == name
+    assert card["data"]["license"] and card["data"]["terms"]
+    assert card["command"].startswith("tagger train configs/")
+    assert len(card["commit"]) == 40
+    assert {card["scores"]["dev"]["metric"], card["scores"]["test"]["metric"]} == {"f1" if name == "en-ner" else "accuracy"}
+    markdown = run_tagger("models", name).stdout
+    assert f"{card['scores']['test']['value']:.2f}" in markdown and card["commit"] in markdown
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bundled_model_tags_raw_text_with_offsets_into_it(name):
+    records = Tagger.load(name).tag(TEXT)
+    labels = set(bundled.card(name)["labels"])
+    assert len(records) == 2
+    for record in records:
+        for token in record["tokens"]:
+            assert TEXT[token["start"] : token["end"]] == token["text"]
+            assert token["label"] == "O" or token["label"].split("-", 1)[-1] in labels
+
+
+def test_an_unknown_name_exits_2_listing_the_bundled_models():
+    result = run_tagger("tag", "en-nerr", input="Hello .\n")
+    assert result.returncode == 2
+    assert "en-nerr" in result.stderr and "en-ner, en-upos" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_directory_named_like_a_bundled_model_wins(tmp_path, upos_model):
+    shutil.copytree(upos_model, tmp_path / "en-ner")
+    result = subprocess.run(
+        [sys.executable, "-m", "tagger", "tag", "en-ner", "--output-format", "inline"],
+        cwd=tmp_path,
+        input="Maria flew to Oslo .\n",
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    labels = {item.rsplit("/", 1)[1] for item in result.stdout.split()}
+    upos_labels = set(load_model(upos_model).vocab.labels.symbols)
+    assert labels <= upos_labels  # the local UPOS model's tags, not entity labels
+
+
+def test_both_models_at_once_give_one_label_per_model_per_token(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text(TEXT, encoding="utf-8")
+    alone = {name: _labels(run_tagger("tag", name, text).stdout, "label") for name in NAMES}
+
+    jsonl = run_tagger("tag", "en-upos,en-ner", text)
+    assert jsonl.returncode == 0, jsonl.stderr
+    records = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    for name in NAMES:
+        assert _labels(jsonl.stdout, name) == alone[name]
+    assert all(set(record["spans"]) == {"en-ner"} for record in records)
+
+    inline = run_tagger("tag", "en-upos,en-ner", text, "--output-format", "inline").stdout
+    triples = [item.rsplit("/", 2) for line in inline.splitlines() for item in line.split(" ")]
+    assert [upos for _, upos, _ in triples] == alone["en-upos"]
+    assert [ner for _, _, ner in triples] == alone["en-ner"]
+
+    out = tmp_path / "out.conll"
+    assert run_tagger("tag", "en-upos,en-ner", text, "--output-format", "conll", "--output", out).returncode == 0
+    for column, name in (("2", "en-upos"), ("3", "en-ner")):
+        _, _, sentences = read_corpus(str(out), format_name="conll", label_column=column)
+        assert [label for sentence in sentences for label in sentence.labels[column]] == alone[name]
+
+
+def test_several_models_refuse_scores():
+    result = run_tagger("tag", "en-upos,en-ner", "--scores", input="Hello .\n")
+    assert result.returncode == 2 and "--scores" in result.stderr
+
+
+def _labels(jsonl: str, key: str) -> list[str]:
+    return [token[key] for line in jsonl.splitlines() for token in json.loads(line)["tokens"]]
+
+
+def test_float16_weights_load_and_tag_as_the_float32_model_does(tmp_path, ner_model):
+    compact = tmp_path / "compact"
+    shutil.copytree(ner_model, compact)
+    write_weights(compact / WEIGHTS, compact_weights(load_model(ner_model).model))
+    assert (compact / WEIGHTS).stat().st_size < 0.6 * (ner_model / WEIGHTS).stat().st_size
+    _, _, sentences = read_corpus(str(SAMPLES / "sample-ner" / "dev.conll"), label_column="4")
+    tokens = [sentence.tokens for sentence in sentences]
+    assert Predictor.load(compact, "cpu").predict(tokens) == Predictor.load(ner_model, "cpu").predict(tokens)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    ("name", "test_file", "metric", "floor"),
+    [("en-ner", "conll2003-en/eng.testb", "f1", 86.0), ("en-upos", "ud-en-ewt/en_ewt-ud-test.conllu", "accuracy", 95.5)],
+)
+def test_bundled_model_scores_exactly_its_card_on_the_test_set(shared_corpora: Path, name, test_file, metric, floor):
+    result = run_tagger("evaluate", name, shared_corpora / test_file, "--json")
+    assert result.returncode == 0, result.stderr
+    score = json.loads(result.stdout)[metric]
+    assert round(score, 4) == bundled.card(name)["scores"]["test"]["value"]
+    assert score >= floor
