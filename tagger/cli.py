@@ -213,7 +213,12 @@ def corpora_convert(
     multiple=True,
     help="Training file (instead of the config's); repeat to train on several, read alike (tables in a config set each).",
 )
-@click.option("--dev", "dev_file", default=None, help="Dev file for evaluation after each epoch and early stopping.")
+@click.option(
+    "--dev",
+    "dev_files",
+    multiple=True,
+    help="Dev file, scored after each epoch for early stopping; repeat for several (each reported, their mean followed).",
+)
 @click.option("--test", "test_file", default=None, help="Test file, scored once with the kept model at the end.")
 @format_option
 @label_column_option
@@ -235,7 +240,7 @@ def train_command(
     out: str | None,
     resume_dir: str | None,
     train_files: tuple[str, ...],
-    dev_file: str | None,
+    dev_files: tuple[str, ...],
     test_file: str | None,
     format_name: str | None,
     label_column: str | None,
@@ -278,7 +283,7 @@ def train_command(
         )
     flags = {
         "data.train": (train_files[0] if len(train_files) == 1 else list(train_files)) if train_files else None,
-        "data.dev": dev_file,
+        "data.dev": (dev_files[0] if len(dev_files) == 1 else list(dev_files)) if dev_files else None,
         "data.test": test_file,
         "data.format": format_name,
         "data.label_column": label_column,

@@ -39,7 +39,9 @@ class TrainingCorpus:
 class DataConfig:
     # One file, or several: a list of paths or of [[data.train]] tables (TrainingCorpus)
     train: str | list = ""
-    dev: str = ""
+    # One file, or several (paths or tables as for train, without weight): each is scored,
+    # and early stopping follows the mean of their scores
+    dev: str | list = ""
     test: str = ""
     format: str = ""  # "" detects the format from the content
     label_column: str = ""  # "" is the format's default: the last column, or upos
@@ -166,8 +168,8 @@ def _section(cls: type, values: Any, section: str, origin: _Origin) -> Any:
     types = {"int": int, "float": float, "str": str, "bool": bool}
     coerced = {}
     for key, value in values.items():
-        if (section, key) == ("data", "train"):
-            coerced[key] = _training_files(value, origin)
+        if (section, key) in (("data", "train"), ("data", "dev")):
+            coerced[key] = _corpus_files(value, f"data.{key}", origin)
             continue
         try:
             coerced[key] = _coerce(value, types[known[key].type], key)
@@ -176,21 +178,21 @@ def _section(cls: type, values: Any, section: str, origin: _Origin) -> Any:
     return cls(**coerced)
 
 
-def _training_files(value: Any, origin: _Origin) -> str | list:
-    """data.train as given: a path, or a list of paths and tables, each table checked (kept as plain data for config.json)."""
+def _corpus_files(value: Any, name: str, origin: _Origin) -> str | list:
+    """data.train or data.dev as given: a path, or a list of paths and tables, each checked (plain data for config.json)."""
     if isinstance(value, str):
         return value
     if not isinstance(value, list) or not value:
-        raise origin.error("data.train", f"expected a path or a list of paths and tables, got {value!r}")
-    return [_training_corpus(entry, f"data.train[{index}]", origin) for index, entry in enumerate(value)]
+        raise origin.error(name, f"expected a path or a list of paths and tables, got {value!r}")
+    return [_corpus_entry(entry, f"{name}[{index}]", origin, name == "data.train") for index, entry in enumerate(value)]
 
 
-def _training_corpus(entry: Any, name: str, origin: _Origin) -> dict:
+def _corpus_entry(entry: Any, name: str, origin: _Origin, weighted: bool) -> dict:
     if isinstance(entry, str):
         entry = {"path": entry}
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or not entry["path"]:
         raise origin.error(name, f"expected a path or a table with a path, got {entry!r}")
-    known = {f.name for f in dataclasses.fields(TrainingCorpus)}
+    known = {f.name for f in dataclasses.fields(TrainingCorpus)} - (set() if weighted else {"weight"})
     for key in entry:
         if key not in known:
             raise origin.error(f"{name}.{key}", f"unknown key; known keys: {', '.join(sorted(known))}")
@@ -213,13 +215,25 @@ def _training_corpus(entry: Any, name: str, origin: _Origin) -> dict:
 
 def training_corpora(data: DataConfig) -> list[TrainingCorpus]:
     """The training files with every setting filled in from [data] where the entry leaves it out."""
-    entries = [{"path": data.train}] if isinstance(data.train, str) else data.train
+    return _filled_in(data.train, data)
+
+
+def dev_corpora(data: DataConfig, defaults: TrainingCorpus | None = None) -> list[TrainingCorpus]:
+    """The dev files (none, one or several); what an entry leaves out comes from `defaults` or [data].
+
+    `defaults` is the first training file: dev is read as it is unless its entry says otherwise.
+    """
+    return _filled_in(data.dev, defaults or data) if data.dev else []
+
+
+def _filled_in(value: str | list, defaults: DataConfig | TrainingCorpus) -> list[TrainingCorpus]:
+    entries = [{"path": value}] if isinstance(value, str) else value
     corpora = []
     for entry in entries:
         corpus = TrainingCorpus(**entry)
-        corpus.format = corpus.format or data.format
-        corpus.token_column = corpus.token_column or data.token_column
-        corpus.label_column = corpus.label_column or data.label_column
+        corpus.format = corpus.format or defaults.format
+        corpus.token_column = corpus.token_column or defaults.token_column
+        corpus.label_column = corpus.label_column or defaults.label_column
         corpora.append(corpus)
     return corpora
 
@@ -312,7 +326,8 @@ def check_files(config: Config) -> None:
     if not config.data.train:
         raise ConfigError("data.train: no training file given (config [data] train, or --train)")
     train = [("data.train", corpus.path) for corpus in training_corpora(config.data)]
-    named = train + [(f"data.{key}", getattr(config.data, key)) for key in ("dev", "test")]
+    dev = [("data.dev", corpus.path) for corpus in dev_corpora(config.data)]
+    named = train + dev + [("data.test", config.data.test)]
     for name, path in [*named, ("model.vectors", config.model.vectors)]:
         if path and Path(path).is_dir():
             raise ConfigError(f"{name}: {path} is a directory, expected a file")

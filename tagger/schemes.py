@@ -96,6 +96,12 @@ def _chunk_starts(prev_prefix: str, prefix: str, prev_type: str, type_: str) -> 
     return prefix != OUTSIDE and prev_type != type_
 
 
+def without_types(tags: Sequence[str], types: Iterable[str]) -> list[str]:
+    """Tags with every span of the given types made O (the other spans are unchanged)."""
+    dropped = set(types)
+    return [OUTSIDE if split_tag(tag)[1] in dropped else tag for tag in tags]
+
+
 def extract_spans(tags: Sequence[str]) -> list[Span]:
     """The typed spans of a tag sequence, read with conlleval's chunk rules."""
     spans: list[Span] = []

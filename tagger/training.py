@@ -26,9 +26,9 @@ from tagger.errors import Interrupted, TaggerError, interrupt_exit_code
 from tagger.files import WriteError
 from tagger.metrics import dev_score
 from tagger.predict import Predictor, choose_device
-from tagger.schemes import OUTSIDE, split_tag
+from tagger.schemes import OUTSIDE, split_tag, without_types
 from tagger.task import Task
-from tagger.training_data import Log, build_vocab, log_to_stderr, read_corpus_for_training, singleton_ids
+from tagger.training_data import DevSet, Log, build_vocab, log_to_stderr, read_corpus_for_training, singleton_ids
 from tagger.training_setup import resume_changes
 from tagger.vocab import Vocab
 
@@ -180,9 +180,27 @@ def _finite_loss(total_loss: torch.Tensor, sentences: int, epoch: int, config: C
     return mean
 
 
-def evaluate_dev(predictor: Predictor, items: list[Encoded], gold: list[list[str]], config: Config) -> dict[str, float]:
-    predicted, _ = predictor.predict_encoded(items, config.train.eval_batch_size)
-    return dev_score(gold, predicted, spans=predictor.task.spans)
+@dataclass
+class DevData:
+    """One dev file, encoded: its name, items, gold labels and the span types it leaves unscored."""
+
+    name: str
+    items: list[Encoded]
+    gold: list[list[str]]
+    ignored: tuple[str, ...] = ()
+
+
+def evaluate_dev(predictor: Predictor, dev_sets: list[DevData], config: Config) -> tuple[dict[str, float], dict[str, dict]]:
+    """The mean of the dev files' scores (what early stopping follows), and each file's scores."""
+    per_file = {}
+    for dev in dev_sets:
+        predicted, _ = predictor.predict_encoded(dev.items, config.train.eval_batch_size)
+        if dev.ignored:
+            predicted = [without_types(tags, dev.ignored) for tags in predicted]
+        per_file[dev.name] = dev_score(dev.gold, predicted, spans=predictor.task.spans)
+    first = next(iter(per_file.values()))
+    mean = {key: sum(scores[key] for scores in per_file.values()) / len(per_file) for key in first}
+    return mean, per_file
 
 
 def main_score(scores: dict[str, float]) -> float:
@@ -203,8 +221,7 @@ class Run:
     loss_module: torch.nn.Module  # the model's loss, wrapped in DistributedDataParallel under torchrun
     optimizer: torch.optim.Optimizer
     train_items: list[Encoded]
-    dev_items: list[Encoded]
-    dev_gold: list[list[str]]
+    dev_sets: list[DevData]
     label_counts: dict[str, int]  # of the training file's label column, for `tagger info`
     train_weights: list[float] | None = None  # per training item, when training files are drawn unevenly
 
@@ -245,8 +262,7 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
         loss_module = torch.nn.parallel.DistributedDataParallel(loss_module, broadcast_buffers=False)
     train_items = [encode(s.tokens, vocab, labels) for s, labels in zip(corpus.train, corpus.train_labels)]
     train_items = _partially_labelled(train_items, corpus.unannotated, vocab)
-    dev_items = [encode(s.tokens, vocab) for s in corpus.dev]
-    dev_gold = [s.labels[task.label_column] for s in corpus.dev]
+    dev_sets = [_encoded_dev(dev, vocab, task) for dev in corpus.dev_sets]
     optimizer = make_optimizer(model, config)
     counts = Counter(label for sentence in corpus.train for label in sentence.labels[task.label_column])
     return Run(
@@ -259,11 +275,15 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
         loss_module,
         optimizer,
         train_items,
-        dev_items,
-        dev_gold,
+        dev_sets,
         dict(sorted(counts.items())),
         None if all(weight == 1 for weight in corpus.weights) else corpus.weights,
     )
+
+
+def _encoded_dev(dev: DevSet, vocab: Vocab, task: Task) -> DevData:
+    gold = [sentence.labels[task.label_column] for sentence in dev.sentences]
+    return DevData(dev.path, [encode(sentence.tokens, vocab) for sentence in dev.sentences], gold, dev.ignored)
 
 
 def _partially_labelled(items: list[Encoded], unannotated: list[tuple[str, ...]], vocab: Vocab) -> list[Encoded]:
@@ -391,7 +411,7 @@ class Trainer:
             self.log(f"resuming {self.out} after epoch {self.progress['epoch']}")
 
     def _stopped_early(self) -> bool:
-        return bool(self.run.dev_items) and self.progress["bad_epochs"] >= self.run.config.train.patience
+        return bool(self.run.dev_sets) and self.progress["bad_epochs"] >= self.run.config.train.patience
 
     def finished(self) -> bool:
         """No epoch is left to train: the last one is done, the budget's steps are taken, or early stopping ended the run."""
@@ -401,9 +421,9 @@ class Trainer:
     def _budgeted_steps(self) -> BudgetedSteps | None:
         if self.schedule is None:
             return None
-        if self.schedule.planned_steps is None and not self.eval_seconds and self.run.dev_items:
+        if self.schedule.planned_steps is None and not self.eval_seconds and self.run.dev_sets:
             started = time.perf_counter()
-            evaluate_dev(self.predictor, self.run.dev_items, self.run.dev_gold, self.run.config)
+            evaluate_dev(self.predictor, self.run.dev_sets, self.run.config)
             self.eval_seconds = time.perf_counter() - started
         return BudgetedSteps(self.schedule, self.steps_done, self._plan)
 
@@ -429,7 +449,7 @@ class Trainer:
 
     def fit(self) -> dict:
         run, config = self.run, self.run.config
-        self.log(_describe(run.train_items, run.dev_items, run.task, config, run.device))
+        self.log(_describe(run.train_items, run.dev_sets, run.task, config, run.device))
         if run.world.distributed:
             self.log(
                 f"distributed: {run.world.size} processes; effective batch size "
@@ -497,7 +517,7 @@ class Trainer:
     def end_epoch(self, epoch: int, loss: float, tokens: int, seconds: float, rng_states: list) -> bool:
         """Dev evaluation, best model, metrics record, checkpoint (rank 0); True to stop (early, or the budget is spent)."""
         run, progress = self.run, self.progress
-        scores = evaluate_dev(self.predictor, run.dev_items, run.dev_gold, run.config) if run.dev_items else {}
+        scores, per_file = evaluate_dev(self.predictor, run.dev_sets, run.config) if run.dev_sets else ({}, {})
         score = main_score(scores) if scores else -loss
         updated = dict(progress, epoch=epoch, seconds=progress["seconds"] + seconds, step=self.steps_done)
         updated.update(planned_steps=self.schedule.planned_steps if self.schedule else None, elapsed=self.elapsed())
@@ -511,7 +531,8 @@ class Trainer:
             "epoch": epoch,
             "train_loss": round(loss, 5),
             "lr": learning_rate(run.config, epoch) if self.schedule is None else self.schedule.learning_rate(updated["step"]),
-            "dev": {key: round(value, 4) for key, value in scores.items()},
+            "dev": _rounded(scores),
+            **({"dev_files": {name: _rounded(values) for name, values in per_file.items()}} if len(per_file) > 1 else {}),
             "best_epoch": updated["best_epoch"],
             "seconds": round(seconds, 2),
             "tokens_per_s": round(tokens / seconds),
@@ -522,7 +543,7 @@ class Trainer:
         progress.update(updated)  # only now is the epoch kept: messages and metrics.json follow the checkpoint
         faults.point("checkpoint")
         self.log(_summary(record, scores, progress) + self._time_left())
-        if run.dev_items and progress["bad_epochs"] >= run.config.train.patience:
+        if run.dev_sets and progress["bad_epochs"] >= run.config.train.patience:
             self.log(f"early stopping: no improvement for {run.config.train.patience} epochs")
             return True
         if self.schedule is not None and self.schedule.done(self.steps_done):
@@ -566,11 +587,16 @@ def train(
         distributed.stop(run.world)
 
 
-def _describe(train_items: list[Encoded], dev_items: list[Encoded], task: Task, config: Config, device: torch.device) -> str:
+def _rounded(scores: dict[str, float]) -> dict[str, float]:
+    return {key: round(value, 4) for key, value in scores.items()}
+
+
+def _describe(train_items: list[Encoded], dev_sets: list[DevData], task: Task, config: Config, device: torch.device) -> str:
     scheme = task.corpus_scheme or "none (token labels)"
     head = "CRF" if config.model.crf else "softmax"
+    dev = " + ".join(f"{len(dev.items):,}" for dev in dev_sets) or "0"
     return (
-        f"training on {len(train_items):,} sentences ({sum(map(len, train_items)):,} tokens), dev {len(dev_items):,}; "
+        f"training on {len(train_items):,} sentences ({sum(map(len, train_items)):,} tokens), dev {dev}; "
         f"label column {task.label_column}; scheme {scheme}; {config.model.cell.upper()} {head}, hidden "
         f"{config.model.hidden}; batch {config.train.batch_size}, lr {config.train.lr}, up to {config.train.epochs} epochs; "
         f"device {device}, {torch.get_num_threads()} threads"
@@ -587,7 +613,12 @@ def _refuse_to_overwrite(out: Path) -> None:
 
 def _summary(record: dict, scores: dict[str, float], progress: dict) -> str:
     if scores:
-        dev = "dev " + " ".join(f"{key} {value:.2f}" for key, value in scores.items())
+        dev = (
+            "dev " + ("mean " if "dev_files" in record else "") + " ".join(f"{key} {value:.2f}" for key, value in scores.items())
+        )
+        if "dev_files" in record:
+            main = [f"{Path(name).name} {main_score(values):.2f}" for name, values in record["dev_files"].items()]
+            dev += f" ({', '.join(main)})"
         best = f"best {progress['best_score']:.2f} (epoch {progress['best_epoch']})"
     else:
         dev, best = "no dev set", f"lowest loss at epoch {progress['best_epoch']}"

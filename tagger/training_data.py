@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 
 from tagger import schemes
-from tagger.config import Config, TrainingCorpus, check_files, training_corpora
+from tagger.config import Config, TrainingCorpus, check_files, dev_corpora, training_corpora
 from tagger.data import Sentence
 from tagger.errors import TaggerError
 from tagger.formats import read_all
@@ -38,10 +38,22 @@ class Corpus:
 
     task: Task
     train: list[Sentence]
-    dev: list[Sentence]
+    dev_sets: list[DevSet]
     train_labels: list[list[str]]  # in the model's internal scheme
     unannotated: list[tuple[str, ...]] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
+
+
+@dataclass
+class DevSet:
+    """One dev file: its sentences with gold labels under the model's label column, mapped as its entry says.
+
+    `ignored`: span types the file does not annotate; predictions of them are not scored.
+    """
+
+    path: str
+    sentences: list[Sentence]
+    ignored: tuple[str, ...] = ()
 
 
 def _reading(corpus: TrainingCorpus) -> dict:
@@ -74,7 +86,6 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
     format_name, column = files[0].format, files[0].label_column
     counts = Counter(label for file in files for sentence in file.sentences for label in sentence.labels[file.label_column])
     spans = schemes.is_span_labelling(counts)
-    dev = read_all(config.data.dev, **{**_reading(specs[0]), "format_name": format_name}).sentences if config.data.dev else []
     corpus_scheme = internal_scheme = None
     if spans:
         corpus_scheme = schemes.detect_scheme(s.labels[column] for s in files[0].sentences)
@@ -82,7 +93,6 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
         for spec, file in zip(specs, files):
             scheme = schemes.detect_scheme(s.labels[file.label_column] for s in file.sentences)
             schemes.check_span_tags(file.sentences, file.label_column, spec.path, scheme)
-        schemes.check_span_tags(dev, column, config.data.dev, corpus_scheme)
     task = Task(column, format_name, corpus_scheme, internal_scheme)
     train, unannotated, weights = [], [], []
     for spec, file in zip(specs, files):
@@ -93,10 +103,25 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
         weights += [spec.weight] * len(file.sentences)
     trained = Counter(label for sentence in train for label in sentence.labels[column])
     _check_unannotated(specs, trained, spans)
-    unseen = sorted({label for s in dev for label in s.labels[column]} - set(trained))
-    if unseen:
-        log(f"warning: {config.data.dev}: labels never seen in training, counted as errors: {', '.join(unseen[:20])}")
-    return Corpus(task, train, dev, [task.to_internal(s.labels[column]) for s in train], unannotated, weights)
+    dev_sets = [_read_dev(spec, format_name, column, spans) for spec in dev_corpora(config.data, specs[0])]
+    for dev in dev_sets:
+        unseen = sorted({label for s in dev.sentences for label in s.labels[column]} - set(trained))
+        if unseen:
+            log(f"warning: {dev.path}: labels never seen in training, counted as errors: {', '.join(unseen[:20])}")
+    return Corpus(task, train, dev_sets, [task.to_internal(s.labels[column]) for s in train], unannotated, weights)
+
+
+def _read_dev(spec: TrainingCorpus, format_name: str, column: str, spans: bool) -> DevSet:
+    """A dev file read with its own columns (the training format unless it names one), checked and mapped."""
+    file = read_all(spec.path, **{**_reading(spec), "format_name": spec.format or format_name})
+    if spans:
+        scheme = schemes.detect_scheme(s.labels[file.label_column] for s in file.sentences)
+        schemes.check_span_tags(file.sentences, file.label_column, spec.path, scheme)
+    sentences = [
+        dataclasses.replace(s, labels={column: _mapped(s.labels[file.label_column], spec.label_map, spans)})
+        for s in file.sentences
+    ]
+    return DevSet(spec.path, sentences, tuple(spec.unannotated))
 
 
 def _check_unannotated(specs: list[TrainingCorpus], trained: Counter, spans: bool) -> None:

@@ -13,17 +13,17 @@ from tests.conftest import SAMPLES, run_tagger, write
 NER = SAMPLES / "sample-ner"
 
 
-def twitter_like(tmp_path):
-    """The sample's training file as a tab file of token and label, MISC left out and PER named `person`."""
+def twitter_like(tmp_path, source="train.conll"):
+    """A sample file as a tab file of token and label, MISC left out and PER named `person`."""
     lines = []
-    for line in (NER / "train.conll").read_text(encoding="utf-8").splitlines():
+    for line in (NER / source).read_text(encoding="utf-8").splitlines():
         fields = line.split()
         if not fields or fields[0] == "-DOCSTART-":
             lines.append("")
             continue
         tag = fields[-1].replace("MISC", "").replace("PER", "person")
         lines.append(f"{fields[0]}\t{'O' if tag.endswith('-') else tag}")
-    return write(tmp_path / "tweets.tsv", "\n".join(lines) + "\n")
+    return write(tmp_path / f"tweets-{source}.tsv", "\n".join(lines) + "\n")
 
 
 def mixed_config(tmp_path, **train):
@@ -94,3 +94,39 @@ def test_train_repeated_on_the_command_line_trains_on_both(tmp_path):
     assert f"training on {both:,} sentences" in result.stderr
     saved = json.loads((out / "config.json").read_text())["config"]["data"]["train"]
     assert [entry["path"] for entry in saved] == [str(NER / "train.conll"), str(NER / "dev.conll")]
+
+
+def test_several_dev_files_are_each_scored_and_early_stopping_follows_their_mean(tmp_path):
+    tweets_dev = {"path": str(twitter_like(tmp_path, "dev.conll")), "label_column": "2", "label_map": {"person": "PER"}}
+    config = config_module.from_dict(
+        {
+            "data": {"train": str(NER / "train.conll"), "dev": [str(NER / "dev.conll"), {**tweets_dev, "unannotated": ["MISC"]}]},
+            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
+            "train": {"epochs": 3, "threads": 1, "device": "cpu", "lr": 0.02},
+        },
+        "test",
+    )
+    from tagger.training import train
+
+    lines = []
+    metrics = train(config, tmp_path / "run", show_progress=False, log=lines.append)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    for record in records:
+        per_file = record["dev_files"]
+        assert list(per_file) == [str(NER / "dev.conll"), tweets_dev["path"]]
+        assert record["dev"]["f1"] == pytest.approx(sum(scores["f1"] for scores in per_file.values()) / 2, abs=1e-3)
+    best = max(records, key=lambda record: record["dev"]["f1"])
+    assert metrics["best_epoch"] == best["epoch"]
+    assert any("dev mean" in line and "dev.conll" in line for line in lines)
+
+
+def test_predictions_of_an_unannotated_type_are_not_scored():
+    from tagger.schemes import without_types
+
+    tags = ["B-MISC", "I-MISC", "B-PER", "I-PER", "O", "I-MISC"]
+    assert without_types(tags, ["MISC"]) == ["O", "O", "B-PER", "I-PER", "O", "O"]
+
+
+def test_a_dev_entry_has_no_sampling_weight(tmp_path):
+    with pytest.raises(ConfigError, match=r"data.dev\[0\].weight: unknown key"):
+        config_module.from_dict({"data": {"train": "x", "dev": [{"path": "y", "weight": 2}]}}, "test")
