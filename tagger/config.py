@@ -85,6 +85,8 @@ class TrainConfig:
     eval_batch_size: int = 256
     max_minutes: float = 0.0  # a time budget (wall clock, dev evaluation included); 0: train for `epochs`
     max_steps: int = 0  # train this many steps with the budget's schedule (to repeat a budgeted run's plan)
+    lower_share: float = 0.0  # case augmentation: the share of training sentences lowercased in each epoch
+    upper_share: float = 0.0  # and the share upper-cased (drawn anew each epoch)
 
 
 @dataclass
@@ -144,6 +146,8 @@ RANGES: dict[tuple[str, str], tuple[float, float, bool]] = {
     ("train", "eval_batch_size"): (1, math.inf, False),
     ("train", "max_minutes"): (0.0, math.inf, True),
     ("train", "max_steps"): (0, math.inf, False),
+    ("train", "lower_share"): (0.0, 1.0, False),
+    ("train", "upper_share"): (0.0, 1.0, False),
 }
 
 
@@ -271,6 +275,8 @@ def _validate(config: Config, origin: _Origin) -> None:
                 f" and {bound}" if high != math.inf else ""
             )
             raise origin.error(f"{section}.{key}", problem)
+    if config.train.lower_share + config.train.upper_share > 1:
+        raise origin.error("train.upper_share", "train.lower_share and train.upper_share add up to more than 1")
     if config.train.max_minutes > 0 and config.train.max_steps > 0:
         raise origin.error("train.max_steps", "give train.max_minutes or train.max_steps, not both")
     if config.data.token_column == 0:

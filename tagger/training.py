@@ -21,6 +21,7 @@ from tagger import checkpoint, distributed, faults, store
 from tagger.batching import Encoded, bucketed_batches, encode
 from tagger.budget import PROBE_STEPS, StepSchedule, plan_steps
 from tagger.config import Config
+from tagger.data import Sentence
 from tagger.distributed import World
 from tagger.errors import Interrupted, TaggerError, interrupt_exit_code
 from tagger.files import WriteError
@@ -28,7 +29,7 @@ from tagger.metrics import dev_score
 from tagger.predict import Predictor, choose_device
 from tagger.schemes import OUTSIDE, split_tag, without_types
 from tagger.task import Task
-from tagger.training_data import DevSet, Log, build_vocab, log_to_stderr, read_corpus_for_training, singleton_ids
+from tagger.training_data import Corpus, DevSet, Log, build_vocab, log_to_stderr, read_corpus_for_training, singleton_ids
 from tagger.training_setup import resume_changes
 from tagger.vocab import Vocab
 
@@ -76,12 +77,34 @@ def weighted_items(items: list[Encoded], weights: list[float] | None, seed: int)
     return drawn
 
 
-def epoch_batches(items: list[Encoded], config: Config, epoch: int, world: World, weights: list[float] | None = None):
+def case_augmented(items: list[Encoded], variants: CaseVariants | None, config: Config, seed: int) -> list[Encoded]:
+    """An epoch's items with a share of the sentences lowercased and a share upper-cased (train.lower_share, upper_share)."""
+    if variants is None:
+        return items
+    rng = random.Random(f"case-{seed}")
+    lower, upper = config.train.lower_share, config.train.upper_share
+    augmented = []
+    for index, item in enumerate(items):
+        draw = rng.random()
+        augmented.append(variants.lower[index] if draw < lower else variants.upper[index] if draw < lower + upper else item)
+    return augmented
+
+
+def epoch_batches(
+    items: list[Encoded],
+    config: Config,
+    epoch: int,
+    world: World,
+    weights: list[float] | None = None,
+    variants: CaseVariants | None = None,
+):
     """This rank's share of the epoch's batches: every rank gets as many (a remainder is dropped).
 
-    `weights` (one per item; None for all 1) draw each training file's sentences more or less often.
+    `weights` (one per item; None for all 1) draw each training file's sentences more or less often;
+    `variants` (the items lowercased and upper-cased) replace a share of them.
     """
     seed = config.train.seed * 100_003 + epoch
+    items = case_augmented(items, variants, config, seed)
     items = weighted_items(items, weights, seed)
     batches = list(bucketed_batches(items, config.train.batch_size, shuffle_seed=seed))
     if not world.distributed:
@@ -109,12 +132,12 @@ def run_epoch(
     seconds and steps taken.
     """
     loss_module, optimizer, config, device, world = run.loss_module, run.optimizer, run.config, run.device, run.world
-    weights = run.train_weights if items is None else None
+    weights, variants = (run.train_weights, run.case_variants) if items is None else (None, None)
     items = run.train_items if items is None else items
     loss_module.train()
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(config, epoch)
-    batches = epoch_batches(items, config, epoch, world, weights)
+    batches = epoch_batches(items, config, epoch, world, weights, variants)
     if budget is not None:
         batches = batches[: _steps_allowed(budget, len(batches))]
     started = time.perf_counter()
@@ -224,6 +247,15 @@ class Run:
     dev_sets: list[DevData]
     label_counts: dict[str, int]  # of the training file's label column, for `tagger info`
     train_weights: list[float] | None = None  # per training item, when training files are drawn unevenly
+    case_variants: CaseVariants | None = None  # with case augmentation: every training item lowercased and upper-cased
+
+
+@dataclass
+class CaseVariants:
+    """The training items with their tokens lowercased and upper-cased, in the same order (case augmentation)."""
+
+    lower: list[Encoded]
+    upper: list[Encoded]
 
 
 def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log = log_to_stderr) -> Run:
@@ -260,8 +292,12 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
         # The model's buffers (singletons, decoding masks) are constants, the same on every
         # rank: broadcasting them before every step would only cost time.
         loss_module = torch.nn.parallel.DistributedDataParallel(loss_module, broadcast_buffers=False)
-    train_items = [encode(s.tokens, vocab, labels) for s, labels in zip(corpus.train, corpus.train_labels)]
-    train_items = _partially_labelled(train_items, corpus.unannotated, vocab)
+    train_items = _training_items(corpus, corpus.train, vocab)
+    variants = None
+    if config.train.lower_share or config.train.upper_share:
+        lowered = [dataclasses.replace(s, tokens=[token.lower() for token in s.tokens]) for s in corpus.train]
+        raised = [dataclasses.replace(s, tokens=[token.upper() for token in s.tokens]) for s in corpus.train]
+        variants = CaseVariants(_training_items(corpus, lowered, vocab), _training_items(corpus, raised, vocab))
     dev_sets = [_encoded_dev(dev, vocab, task) for dev in corpus.dev_sets]
     optimizer = make_optimizer(model, config)
     counts = Counter(label for sentence in corpus.train for label in sentence.labels[task.label_column])
@@ -278,7 +314,13 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
         dev_sets,
         dict(sorted(counts.items())),
         None if all(weight == 1 for weight in corpus.weights) else corpus.weights,
+        variants,
     )
+
+
+def _training_items(corpus: Corpus, sentences: list[Sentence], vocab: Vocab) -> list[Encoded]:
+    items = [encode(s.tokens, vocab, labels) for s, labels in zip(sentences, corpus.train_labels)]
+    return _partially_labelled(items, corpus.unannotated, vocab)
 
 
 def _encoded_dev(dev: DevSet, vocab: Vocab, task: Task) -> DevData:

@@ -130,3 +130,42 @@ def test_predictions_of_an_unannotated_type_are_not_scored():
 def test_a_dev_entry_has_no_sampling_weight(tmp_path):
     with pytest.raises(ConfigError, match=r"data.dev\[0\].weight: unknown key"):
         config_module.from_dict({"data": {"train": "x", "dev": [{"path": "y", "weight": 2}]}}, "test")
+
+
+def test_case_augmentation_lowercases_and_uppercases_the_asked_share_of_sentences_each_epoch():
+    from tagger.training import epoch_batches
+
+    config = config_module.from_dict(
+        {
+            "data": {"train": str(NER / "train.conll"), "label_column": "4"},
+            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
+            "train": {"epochs": 1, "threads": 1, "device": "cpu", "lower_share": 0.3, "upper_share": 0.2},
+        },
+        "test",
+    )
+    set_process_state(config)
+    run = prepare_run(config, None, log=lambda message: None)
+    by_chars = {}
+    for kind, items in (("as is", run.train_items), ("lower", run.case_variants.lower), ("upper", run.case_variants.upper)):
+        for item in items:
+            by_chars.setdefault(str(item.chars), kind)  # a sentence with no letters counts as it is
+    kinds = []
+    for epoch in (1, 2):
+        batches = epoch_batches(run.train_items, config, epoch, run.world, variants=run.case_variants)
+        kinds.append(sorted(by_chars[str(row)] for batch in batches for row in _sentences_chars(batch)))
+    for drawn in kinds:
+        share = {kind: drawn.count(kind) / len(drawn) for kind in ("lower", "upper")}
+        assert share["lower"] == pytest.approx(0.3, abs=0.08) and share["upper"] == pytest.approx(0.2, abs=0.08)
+    assert len(kinds[0]) == len(run.train_items)
+    again = epoch_batches(run.train_items, config, 1, run.world, variants=run.case_variants)
+    first = epoch_batches(run.train_items, config, 1, run.world, variants=run.case_variants)
+    assert [batch.chars.tolist() for batch in again] == [batch.chars.tolist() for batch in first]  # the same on resume
+
+
+def _sentences_chars(batch):
+    """Each sentence's character id rows (without padding), as encode made them."""
+    rows, start = [], 0
+    for length in batch.lengths.tolist():
+        rows.append([[c for c in word if c] for word in batch.chars[start : start + length].tolist()])
+        start += length
+    return rows
