@@ -355,6 +355,13 @@ def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
 @model_token_column_option
 @click.option("--label-column", default=None, help="Gold label column (default: the model's training column).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="CPU processes for prediction.")
+@click.option(
+    "--ignore-type",
+    "ignore_types",
+    multiple=True,
+    metavar="TYPE",
+    help="Leave a span type out of the scores, gold and predicted (repeatable): for a file that does not annotate it.",
+)
 @mode_option
 @scheme_option
 @threads_option
@@ -375,6 +382,7 @@ def evaluate_command(
     token_column: str | None,
     label_column: str | None,
     workers: int,
+    ignore_types: tuple[str, ...],
     mode: str,
     scheme: str,
     threads: int | None,
@@ -395,6 +403,7 @@ def evaluate_command(
       tagger evaluate runs/ewt-upos en_ewt-ud-test.conllu --json --output predicted.conllu
       tagger evaluate runs/ner uner-test.iob2 --token-column 2 --label-column 3
       tagger evaluate runs/conll03-ner eng.testb --html report.html
+      tagger evaluate en-ner btc.test --label-column 2 --ignore-type MISC
     """
     from tagger.evaluate import EvaluateOptions, evaluate_file
     from tagger.files import expand_inputs
@@ -409,7 +418,7 @@ def evaluate_command(
         raise click.UsageError("--runtime onnx runs in one process; give it --threads instead of --workers")
     predictor = Predictor.load(model_dir, device, runtime)
     layout = predictor.layout(format_name, token_column, label_column)
-    options = EvaluateOptions(batch_size, mode, scheme.upper(), output, force, workers, examples)
+    options = EvaluateOptions(batch_size, mode, scheme.upper(), output, force, workers, examples, ignore_types)
     reports = [evaluate_file(predictor, path, layout, options) for path in files]
     if html is not None:
         from tagger.html_report import write_evaluation_report

@@ -41,6 +41,7 @@ class EvaluateOptions:
     force: bool = False  # overwrite an existing output
     workers: int = 1
     examples: int = 5  # example sentences per error category in the report
+    ignore_types: tuple[str, ...] = ()  # span types left out of the scores (a corpus that does not annotate them)
 
 
 def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None, options: EvaluateOptions | None = None) -> dict:
@@ -56,6 +57,10 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
     started = time.perf_counter()
     predicted = _predict(predictor, token_lists, options)
     seconds = time.perf_counter() - started
+    written = predicted
+    if options.ignore_types:
+        gold = [schemes.without_types(tags, options.ignore_types) for tags in gold]
+        predicted = [schemes.without_types(tags, options.ignore_types) for tags in predicted]
     report = {
         "model": str(predictor.source) if predictor.source is not None else None,
         "file": path,
@@ -63,6 +68,7 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
         "token_column": str(layout.token_column),
         "format": format_name,
         **build_report(gold, predicted, predictor.task.spans, options.mode, options.scheme),
+        **({"ignored_types": list(options.ignore_types)} if options.ignore_types else {}),
     }
     report["tokens_per_s"] = report["tokens"] / seconds if seconds > 0 else 0.0
     known = predictor.known_tokens(token_lists)
@@ -70,7 +76,7 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
     report = details(report, token_lists, gold, predicted, known, options.examples)
     report["warnings"] = _layout_warnings(predictor, path, layout, token_lists, gold, report["unknown_tokens"])
     if options.output is not None:
-        labelled = [_with_labels(sentence, column, labels) for sentence, labels in zip(sentences, predicted)]
+        labelled = [_with_labels(sentence, column, labels) for sentence, labels in zip(sentences, written)]
         with atomic_output(options.output) as stream:
             write_corpus(labelled, stream, format_name, column, column)
     return report

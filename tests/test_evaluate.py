@@ -13,7 +13,7 @@ from tagger.formats import read_all
 from tagger.predict import Predictor
 from tagger.task import Task
 from tagger.vocab import Vocab
-from tests.conftest import SAMPLES, write
+from tests.conftest import SAMPLES, run_tagger, write
 
 
 def id_token_label_file(source, target):
@@ -129,3 +129,16 @@ def test_no_layout_warning_on_the_shared_corpora(shared_corpora, train, test, la
     report = evaluate_file(predictor, str(shared_corpora / test), layout)
     assert report["warnings"] == []
     assert report["unknown_tokens"] < 0.3
+
+
+def test_ignored_types_are_left_out_of_gold_and_predictions(ner_model, tmp_path):
+    test_file = SAMPLES / "sample-ner" / "test.conll"
+    full = json.loads(run_tagger("evaluate", ner_model, test_file, "--json").stdout)
+    output = tmp_path / "predicted.conll"
+    result = run_tagger("evaluate", ner_model, test_file, "--json", "--ignore-type", "MISC", "--output", output)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert "MISC" in full["per_type"] and "MISC" not in report["per_type"]
+    assert report["spans"]["gold"] == full["spans"]["gold"] - full["per_type"]["MISC"]["support"]
+    assert report["ignored_types"] == ["MISC"]
+    assert "MISC" in output.read_text(encoding="utf-8")  # the written predictions keep every label
