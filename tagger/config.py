@@ -214,7 +214,8 @@ def _corpus_entry(entry: Any, name: str, origin: _Origin, weighted: bool) -> dic
     corpus = dict(entry)
     if "label_column" in corpus:
         corpus["label_column"] = str(corpus["label_column"])
-    return dataclasses.asdict(TrainingCorpus(**corpus))
+    filled = dataclasses.asdict(TrainingCorpus(**corpus))
+    return filled if weighted else {key: value for key, value in filled.items() if key != "weight"}
 
 
 def training_corpora(data: DataConfig) -> list[TrainingCorpus]:

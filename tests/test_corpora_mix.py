@@ -7,6 +7,7 @@ import pytest
 from tagger import config as config_module
 from tagger import corpora
 from tagger.config import ConfigError
+from tagger.predict import Predictor
 from tagger.training import prepare_run, set_process_state, weighted_items
 from tests.conftest import SAMPLES, run_tagger, write
 
@@ -118,6 +119,7 @@ def test_several_dev_files_are_each_scored_and_early_stopping_follows_their_mean
     best = max(records, key=lambda record: record["dev"]["f1"])
     assert metrics["best_epoch"] == best["epoch"]
     assert any("dev mean" in line and "dev.conll" in line for line in lines)
+    assert Predictor.load(tmp_path / "run", "cpu").task.spans  # its config.json loads again
 
 
 def test_predictions_of_an_unannotated_type_are_not_scored():
