@@ -78,8 +78,12 @@ def compact_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: tensor.half() if tensor.dtype == torch.float32 else tensor for name, tensor in model.state_dict().items()}
 
 
+def _report(directory: Path, path: str) -> dict:
+    return evaluate_file(Predictor.load(directory, "cpu"), path)
+
+
 def _score(directory: Path, path: str, metric: str) -> float:
-    return round(float(evaluate_file(Predictor.load(directory, "cpu"), path)[metric]), 4)
+    return round(float(_report(directory, path)[metric]), 4)
 
 
 def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_DIR) -> Path:
@@ -101,16 +105,26 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
     if abs(compact_test - full_test) > MAX_SCORE_CHANGE:
         shutil.copyfile(run_dir / WEIGHTS, staging / WEIGHTS)
         storage = f"weights in float32 (float16 would move test {metric} from {full_test:.2f} to {compact_test:.2f})"
-    scores = {
-        "dev": {"metric": metric, "value": _score(staging, dev, metric), "file": Path(dev).name, "scorer": spec["scorer"]},
-        "test": {"metric": metric, "value": _score(staging, test, metric), "file": Path(test).name, "scorer": spec["scorer"]},
-    }
+    test_report = _report(staging, test)
+    values = {"dev": _score(staging, dev, metric), "test": round(float(test_report[metric]), 4)}
+    files = {"dev": Path(dev).name, "test": Path(test).name}
+    scorer = spec["scorer"]
+    scores = {split: {"metric": metric, "value": values[split], "file": files[split], "scorer": scorer} for split in values}
+    _record_test(staging, test, test_report)
     card = _card(name, spec, staging, command, scores, storage)
     write_json(staging / CARD_JSON, card)
     (staging / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target
+
+
+def _record_test(directory: Path, test: str, report: dict) -> None:
+    """metrics.json's test entry as the bundled weights score it (what `tagger info` shows)."""
+    metrics = json.loads((directory / METRICS).read_text(encoding="utf-8"))
+    keys = ("precision", "recall", "f1", "accuracy")
+    metrics["test"] = {"file": test, **{key: round(report[key], 4) for key in keys if key in report}}
+    write_json(directory / METRICS, metrics)
 
 
 def _card(name: str, spec: dict, directory: Path, command: str, scores: dict, storage: str) -> dict:
