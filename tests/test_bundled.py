@@ -138,3 +138,25 @@ def test_bundled_model_scores_exactly_its_card_on_the_test_set(shared_corpora: P
     score = json.loads(result.stdout)[metric]
     assert round(score, 4) == bundled.card(name)["scores"]["test"]["value"]
     assert score >= floor
+
+
+def test_bundling_a_run_stores_float16_weights_and_a_card_with_the_scores_it_measures(tmp_path, ner_model):
+    from tagger.bundling import bundle
+    from tagger.info import weight_shapes
+
+    run = tmp_path / "run"
+    shutil.copytree(ner_model, run)
+    saved = json.loads((run / "config.json").read_text())
+    saved["config"]["data"]["test"] = str(SAMPLES / "sample-ner" / "test.conll")
+    (run / "config.json").write_text(json.dumps(saved))
+    made = bundle("en-ner", run, "tagger train configs/sample-ner.toml", tmp_path / "models")
+
+    card = json.loads((made / "card.json").read_text())
+    evaluated = json.loads(run_tagger("evaluate", made, SAMPLES / "sample-ner" / "test.conll", "--json").stdout)
+    assert card["scores"]["test"]["value"] == round(evaluated["f1"], 4)
+    assert json.loads((made / "metrics.json").read_text())["test"]["f1"] == round(evaluated["f1"], 4)
+    data = (made / WEIGHTS).read_bytes()
+    header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+    assert "F16" in {entry["dtype"] for name, entry in header.items() if name != "__metadata__"}
+    assert weight_shapes(made / WEIGHTS) == weight_shapes(run / WEIGHTS)
+    assert card["commit"] and card["command"] in (made / "CARD.md").read_text()
