@@ -4,29 +4,34 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tagger import bundled
 from tagger.bundling import compact_weights
+from tagger.cli import main
 from tagger.formats import read_corpus
 from tagger.predict import Predictor
 from tagger.store import WEIGHTS, load_model, write_weights
 from tagger.tagging import Tagger
-from tests.conftest import ROOT, SAMPLES, run_tagger
+from tests.conftest import SAMPLES, run_tagger
 
 NAMES = ["en-ner", "en-upos"]
 TEXT = "Maria Lopez flew from Oslo to Lagos on Monday.\nShe didn't like the U.S. visa office at all!"
 MAX_BUNDLED_BYTES = 15 * 10**6
 
 
+def cli(*args: object, stdin: str | None = None):
+    """The CLI in this process (no start-up cost): exit_code, stdout, stderr."""
+    return CliRunner().invoke(main, [str(arg) for arg in args], input=stdin, catch_exceptions=False)
+
+
 def test_both_models_are_bundled_and_listed():
     assert bundled.bundled_names() == NAMES
-    result = run_tagger("models", "--json")
-    assert result.returncode == 0, result.stderr
+    result = cli("models", "--json")
+    assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [row["name"] for row in rows] == NAMES
     for row in rows:
@@ -40,13 +45,13 @@ def test_bundled_models_fit_the_size_limit():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_card_names_data_license_command_commit_and_scores(name):
-    card = json.loads(run_tagger("models", name, "--json").stdout)
+    card = json.loads(cli("models", name, "--json").stdout)
     assert card["name"] == name
     assert card["data"]["license"] and card["data"]["terms"]
     assert card["command"].startswith("tagger train configs/")
     assert len(card["commit"]) == 40
     assert {card["scores"]["dev"]["metric"], card["scores"]["test"]["metric"]} == {"f1" if name == "en-ner" else "accuracy"}
-    markdown = run_tagger("models", name).stdout
+    markdown = cli("models", name).stdout
     assert f"{card['scores']['test']['value']:.2f}" in markdown and card["commit"] in markdown
 
 
@@ -68,49 +73,42 @@ def test_an_unknown_name_exits_2_listing_the_bundled_models():
     assert "Traceback" not in result.stderr
 
 
-def test_a_directory_named_like_a_bundled_model_wins(tmp_path, upos_model):
+def test_a_directory_named_like_a_bundled_model_wins(tmp_path, upos_model, monkeypatch):
     shutil.copytree(upos_model, tmp_path / "en-ner")
-    result = subprocess.run(
-        [sys.executable, "-m", "tagger", "tag", "en-ner", "--output-format", "inline"],
-        cwd=tmp_path,
-        input="Maria flew to Oslo .\n",
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode == 0, result.stderr
+    monkeypatch.chdir(tmp_path)
+    result = cli("tag", "en-ner", "--output-format", "inline", stdin="Maria flew to Oslo .\n")
+    assert result.exit_code == 0, result.stderr
     labels = {item.rsplit("/", 1)[1] for item in result.stdout.split()}
-    upos_labels = set(load_model(upos_model).vocab.labels.symbols)
-    assert labels <= upos_labels  # the local UPOS model's tags, not entity labels
+    assert labels <= set(load_model(upos_model).vocab.labels.symbols)  # the local UPOS model's tags, not entities
 
 
 def test_both_models_at_once_give_one_label_per_model_per_token(tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text(TEXT, encoding="utf-8")
-    alone = {name: _labels(run_tagger("tag", name, text).stdout, "label") for name in NAMES}
+    alone = {name: _labels(cli("tag", name, text).stdout, "label") for name in NAMES}
 
-    jsonl = run_tagger("tag", "en-upos,en-ner", text)
-    assert jsonl.returncode == 0, jsonl.stderr
+    jsonl = cli("tag", "en-upos,en-ner", text)
+    assert jsonl.exit_code == 0, jsonl.stderr
     records = [json.loads(line) for line in jsonl.stdout.splitlines()]
     for name in NAMES:
         assert _labels(jsonl.stdout, name) == alone[name]
     assert all(set(record["spans"]) == {"en-ner"} for record in records)
 
-    inline = run_tagger("tag", "en-upos,en-ner", text, "--output-format", "inline").stdout
+    inline = cli("tag", "en-upos,en-ner", text, "--output-format", "inline").stdout
     triples = [item.rsplit("/", 2) for line in inline.splitlines() for item in line.split(" ")]
     assert [upos for _, upos, _ in triples] == alone["en-upos"]
     assert [ner for _, _, ner in triples] == alone["en-ner"]
 
     out = tmp_path / "out.conll"
-    assert run_tagger("tag", "en-upos,en-ner", text, "--output-format", "conll", "--output", out).returncode == 0
+    assert cli("tag", "en-upos,en-ner", text, "--output-format", "conll", "--output", out).exit_code == 0
     for column, name in (("2", "en-upos"), ("3", "en-ner")):
         _, _, sentences = read_corpus(str(out), format_name="conll", label_column=column)
         assert [label for sentence in sentences for label in sentence.labels[column]] == alone[name]
 
 
 def test_several_models_refuse_scores():
-    result = run_tagger("tag", "en-upos,en-ner", "--scores", input="Hello .\n")
-    assert result.returncode == 2 and "--scores" in result.stderr
+    result = cli("tag", "en-upos,en-ner", "--scores", stdin="Hello .\n")
+    assert result.exit_code == 2 and "--scores" in result.stderr
 
 
 def _labels(jsonl: str, key: str) -> list[str]:
@@ -152,7 +150,7 @@ def test_bundling_a_run_stores_float16_weights_and_a_card_with_the_scores_it_mea
     made = bundle("en-ner", run, "tagger train configs/sample-ner.toml", tmp_path / "models")
 
     card = json.loads((made / "card.json").read_text())
-    evaluated = json.loads(run_tagger("evaluate", made, SAMPLES / "sample-ner" / "test.conll", "--json").stdout)
+    evaluated = json.loads(cli("evaluate", made, SAMPLES / "sample-ner" / "test.conll", "--json").stdout)
     assert card["scores"]["test"]["value"] == round(evaluated["f1"], 4)
     assert json.loads((made / "metrics.json").read_text())["test"]["f1"] == round(evaluated["f1"], 4)
     data = (made / WEIGHTS).read_bytes()
