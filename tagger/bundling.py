@@ -98,14 +98,7 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
     staging.mkdir(parents=True)
     for file in (CONFIG, VOCAB, METRICS):
         shutil.copyfile(run_dir / file, staging / file)
-    full_test = _score(run_dir, test, metric)
-    write_weights(staging / WEIGHTS, compact_weights(model))
-    compact_test = _score(staging, test, metric)
-    storage = f"weights stored as float16 (test {metric} {compact_test:.2f}; {full_test:.2f} in float32)"
-    if abs(compact_test - full_test) > MAX_SCORE_CHANGE:
-        shutil.copyfile(run_dir / WEIGHTS, staging / WEIGHTS)
-        storage = f"weights in float32 (float16 would move test {metric} from {full_test:.2f} to {compact_test:.2f})"
-    test_report = _report(staging, test)
+    test_report, storage = _store_weights(model, run_dir, staging, test, metric)
     values = {"dev": _score(staging, dev, metric), "test": round(float(test_report[metric]), 4)}
     files = {"dev": Path(dev).name, "test": Path(test).name}
     scorer = spec["scorer"]
@@ -117,6 +110,17 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target
+
+
+def _store_weights(model: torch.nn.Module, run_dir: Path, staging: Path, test: str, metric: str) -> tuple[dict, str]:
+    """float16 weights in `staging` unless they move the test score too far; the stored weights' test report."""
+    full = _report(run_dir, test)
+    write_weights(staging / WEIGHTS, compact_weights(model))
+    compact = _report(staging, test)
+    if abs(compact[metric] - full[metric]) <= MAX_SCORE_CHANGE:
+        return compact, f"weights stored as float16 (test {metric} {compact[metric]:.2f}; {full[metric]:.2f} in float32)"
+    shutil.copyfile(run_dir / WEIGHTS, staging / WEIGHTS)
+    return full, f"weights in float32 (float16 would move test {metric} from {full[metric]:.2f} to {compact[metric]:.2f})"
 
 
 def _record_test(directory: Path, test: str, report: dict) -> None:
