@@ -1,11 +1,13 @@
 """Training within a time budget: how many optimizer steps fit, and the learning rate at each step.
 
-The budget is turned into a number of steps once, from speeds measured at the start of
-the run (one dev evaluation, the first training steps). From then on the run follows a
-schedule over that many steps and stops after the last, so a resumed run (which reads the
-plan from its checkpoint) ends exactly where an uninterrupted one ends. The learning
-rate falls linearly to zero over the planned steps, which is strong for budgeted
-training (Li et al., "Budgeted Training", ICLR 2020).
+The budget is turned into a number of steps from speeds measured at the start of the run
+(one dev evaluation, the first training steps). When that plan reaches beyond the first
+epoch, the learning rate is held over the first epoch and the plan is made again from
+the epoch's measured speed, which a few probe steps of random lengths misjudge by up to
+a fifth. From then on the run follows a schedule over the planned steps and stops after
+the last, so a resumed run (which reads the plan from its checkpoint) ends exactly where
+an uninterrupted one ends. The learning rate falls linearly to zero over the planned
+steps, which is strong for budgeted training (Li et al., "Budgeted Training", ICLR 2020).
 """
 
 from __future__ import annotations
@@ -32,19 +34,32 @@ def plan_steps(
 
 @dataclass
 class StepSchedule:
-    """Learning rate per global step: `lr` for the probe steps, then linear decay to zero at `planned_steps`.
+    """Learning rate per global step: `lr` while held, then linear decay to zero at `planned_steps`.
 
-    The rate depends on the step and the plan alone, not on when the plan was made, so a
-    run given the same number of steps up front (`train.max_steps`) follows it exactly.
+    The rate is held for the first epoch when the plan goes beyond it, else for the probe
+    steps. It depends on the step, the plan and the epoch's length alone, not on when the
+    plan was made, so a run given the same number of steps up front (`train.max_steps`)
+    follows it exactly.
     """
 
     lr: float
     planned_steps: int | None = None  # None: not planned yet
+    steps_per_epoch: int | None = None  # None: not known yet (nothing is held beyond the probe)
+
+    def held_steps(self) -> int:
+        """Steps taken at the full rate before the decay starts."""
+        planned, epoch = self.planned_steps, self.steps_per_epoch
+        return epoch if planned is not None and epoch is not None and planned > epoch else PROBE_STEPS
 
     def learning_rate(self, step: int) -> float:
-        if self.planned_steps is None or step < PROBE_STEPS:
+        held = self.held_steps()
+        if self.planned_steps is None or step < held:
             return self.lr
-        return self.lr * max(0.0, (self.planned_steps - step) / max(self.planned_steps - PROBE_STEPS, 1))
+        return self.lr * max(0.0, (self.planned_steps - step) / max(self.planned_steps - held, 1))
+
+    def replans_after_first_epoch(self, steps_done: int) -> bool:
+        """Whether a plan made now, `steps_done` steps in, is made again from the first epoch's speed."""
+        return self.held_steps() == self.steps_per_epoch and steps_done < self.steps_per_epoch
 
     def done(self, step: int) -> bool:
         """Whether the planned steps are all taken."""

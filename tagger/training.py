@@ -173,8 +173,6 @@ def run_epoch(
             bar.set_postfix(loss=f"{mean_loss:.3f}", tok_s=f"{total_tokens / max(elapsed, 1e-9):,.0f}")
     bar.close()
     seconds = time.perf_counter() - started
-    if budget is not None and budget.schedule.planned_steps is None and batches:
-        budget.plan(seconds / max(total_tokens, 1))  # an epoch shorter than the probe
     steps = len(batches) if budget is None else min(len(batches), _steps_allowed(budget, len(batches)))
     return _finite_loss(total_loss, sentences, epoch, config), total_tokens, seconds, steps
 
@@ -418,7 +416,10 @@ class Trainer:
         self.elapsed_before = 0.0  # seconds spent by the processes before this one (a resumed run)
         self.steps_done = 0  # optimizer steps, kept on every rank (end_epoch runs on rank 0 alone)
         self.schedule = _step_schedule(run.config)
+        if self.schedule is not None:
+            self.schedule.steps_per_epoch = len(self._epoch_batches())
         self.eval_seconds = 0.0
+        self.provisional_plan = False  # planned from the probe, to be planned again after the first epoch
 
     def elapsed(self) -> float:
         """Wall-clock seconds the run has taken so far, earlier processes of a resumed run included."""
@@ -476,18 +477,36 @@ class Trainer:
         about the time of an average step, their tokens much more.
         """
         run, config = self.run, self.run.config
-        batches = epoch_batches(run.train_items, config, 1, run.world, run.train_weights)
+        batches = self._epoch_batches()
         steps_per_epoch = len(batches)
         seconds_per_step = seconds_per_token * sum(batch.tokens for batch in batches) / steps_per_epoch
-        planned = plan_steps(config.train.max_minutes * 60, self.elapsed(), seconds_per_step, steps_per_epoch, self.eval_seconds)
+        # at the end of the first epoch, its dev evaluation is still to come
+        spent = self.elapsed() + (self.eval_seconds if self.steps_done else 0.0)
+        planned = plan_steps(config.train.max_minutes * 60, spent, seconds_per_step, steps_per_epoch, self.eval_seconds)
         planned = min(self.steps_done + planned, config.train.epochs * steps_per_epoch)
         self.schedule.planned_steps = distributed.broadcast_number(run.world, planned, run.device)
+        self.provisional_plan = self.schedule.replans_after_first_epoch(self.steps_done)
+        then = (
+            "the learning rate is held over the first epoch, then the plan is made again from its speed"
+            if self.provisional_plan
+            else "the learning rate falls linearly to 0 over them "
+            f"(the same plan elsewhere: --set train.max_steps={self.schedule.planned_steps})"
+        )
         self.log(
             f"time budget {config.train.max_minutes:g} min: {self.schedule.planned_steps:,} steps "
             f"({self.schedule.planned_steps / steps_per_epoch:.1f} epochs) at {seconds_per_step:.3f} s per step, "
-            f"{self.eval_seconds:.1f} s per dev evaluation; the learning rate falls linearly to 0 over them "
-            f"(the same plan elsewhere: --set train.max_steps={self.schedule.planned_steps})"
+            f"{self.eval_seconds:.1f} s per dev evaluation; {then}"
         )
+
+    def _epoch_batches(self) -> list:
+        run = self.run
+        return epoch_batches(run.train_items, run.config, 1, run.world, run.train_weights)
+
+    def _plan_after_epoch(self, seconds: float, tokens: int) -> None:
+        """Plan from the epoch just trained: when the probe made no plan (a short epoch) or a provisional one."""
+        if self.schedule is not None and self.run.config.train.max_minutes > 0 and tokens:
+            if self.schedule.planned_steps is None or self.provisional_plan:
+                self._plan(seconds / tokens)
 
     def fit(self) -> dict:
         run, config = self.run, self.run.config
@@ -502,6 +521,7 @@ class Trainer:
             for epoch in range(first, config.train.epochs + 1) if not self.finished() else ():
                 loss, tokens, seconds, steps = run_epoch(run, epoch, self.show_progress, budget=self._budgeted_steps())
                 self.steps_done += steps
+                self._plan_after_epoch(seconds, tokens)
                 states = distributed.rng_states(run.world)
                 main = run.world.is_main
                 stop = self.end_epoch(epoch, loss, tokens * run.world.size, seconds, states) if main else False

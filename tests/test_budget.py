@@ -51,6 +51,16 @@ def test_the_schedule_holds_for_the_probe_then_falls_linearly_to_zero():
     assert StepSchedule(0.01).learning_rate(10_000) == 0.01  # not planned yet
 
 
+def test_a_plan_beyond_the_first_epoch_holds_the_rate_over_that_epoch():
+    schedule = StepSchedule(0.01, planned_steps=300, steps_per_epoch=100)
+    assert [schedule.learning_rate(step) for step in (0, 50, 99, 100)] == [0.01] * 4
+    assert schedule.learning_rate(200) == pytest.approx(0.005)
+    assert schedule.replans_after_first_epoch(0) and not schedule.replans_after_first_epoch(100)
+    within_the_epoch = StepSchedule(0.01, planned_steps=80, steps_per_epoch=100)
+    assert within_the_epoch.learning_rate(PROBE_STEPS + 30) == pytest.approx(0.005)
+    assert not within_the_epoch.replans_after_first_epoch(0)
+
+
 def test_a_budgeted_run_stops_after_its_planned_steps_within_the_budget(tmp_path):
     budget_minutes = 0.1
     result = train(*ARGS, "--max-minutes", str(budget_minutes), "--out", str(tmp_path / "run"))
@@ -75,6 +85,38 @@ def test_a_resumed_budgeted_run_ends_where_an_uninterrupted_run_with_its_plan_en
     assert again.returncode == 0, again.stderr
     assert json.loads((tmp_path / "same-plan" / "metrics.json").read_text())["steps"] == metrics["steps"]
     assert (tmp_path / "run" / "model.safetensors").read_bytes() == (tmp_path / "same-plan" / "model.safetensors").read_bytes()
+
+
+def test_a_run_slower_than_its_probe_is_planned_again_and_keeps_its_budget(tmp_path, monkeypatch):
+    """The first steps are fast and the rest slow: the plan after the first epoch still fits the budget."""
+    import time
+
+    from tagger import config as config_module
+    from tagger import training
+    from tests.conftest import SAMPLES
+
+    budget_step = training._budget_step
+
+    def slow_after_the_probe(budget, optimizer, step, seconds_per_token):
+        if budget.first_step + step > PROBE_STEPS:
+            time.sleep(0.03)
+        budget_step(budget, optimizer, step, seconds_per_token)
+
+    monkeypatch.setattr(training, "_budget_step", slow_after_the_probe)
+    config = config_module.from_dict(
+        {
+            "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
+            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
+            "train": {"epochs": 100, "patience": 1000, "batch_size": 4, "max_minutes": 0.2, "threads": 1, "device": "cpu"},
+        },
+        "test",
+    )
+    lines = []
+    metrics = training.train(config, tmp_path / "run", show_progress=False, log=lines.append)
+    plans = [line for line in lines if line.startswith("time budget")]
+    assert len(plans) == 2 and "held over the first epoch" in plans[0], plans
+    assert metrics["steps"] == metrics["planned_steps"] < int(plans[0].split()[4].replace(",", ""))
+    assert metrics["wall_seconds"] <= 0.2 * 60 * 1.5 + 2
 
 
 def test_budget_and_step_count_together_are_refused(tmp_path):
