@@ -77,6 +77,7 @@ def listing() -> list[dict]:
                 "task": entry["task"],
                 "labels": entry["labels"],
                 "test": entry["scores"]["test"],
+                "more_tests": [more for more in entry["scores"].get("more", []) if more["split"] == "test"],
                 "size_bytes": entry["size"]["bytes"],
                 "license": entry["data"]["license"],
             }
@@ -91,7 +92,9 @@ def format_listing(rows: list[dict]) -> str:
     table = [("name", "task", "labels", "test", "size", "license")]
     for row in rows:
         labels = ", ".join(row["labels"]) if len(row["labels"]) <= 6 else f"{len(row['labels'])} tags"
-        test = f"{row['test']['metric']} {row['test']['value']:.2f} ({row['test']['file']})"
+        test = "; ".join(
+            f"{score['metric']} {score['value']:.2f} ({score['file']})" for score in [row["test"], *row["more_tests"]]
+        )
         table.append((row["name"], row["task"], labels, test, f"{row['size_bytes'] / 2**20:.1f} MB", row["license"]))
     widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table)

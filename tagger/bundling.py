@@ -13,12 +13,13 @@ import argparse
 import json
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from tagger.bundled import BUNDLED_DIR, CARD_JSON, CARD_MARKDOWN
-from tagger.evaluate import evaluate_file
+from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.info import model_info
 from tagger.predict import Predictor
 from tagger.store import CONFIG, METRICS, VOCAB, WEIGHTS, load_model, write_json, write_weights
@@ -78,12 +79,44 @@ def compact_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: tensor.half() if tensor.dtype == torch.float32 else tensor for name, tensor in model.state_dict().items()}
 
 
-def _report(directory: Path, path: str) -> dict:
-    return evaluate_file(Predictor.load(directory, "cpu"), path)
+@dataclass(frozen=True)
+class ScoredFile:
+    """A labelled file the card scores: its split, how to read it, the types it leaves out."""
+
+    split: str  # "dev" or "test"
+    path: str
+    label_column: str | None = None  # None: the model's own
+    ignore_types: tuple[str, ...] = ()
 
 
-def _score(directory: Path, path: str, metric: str) -> float:
-    return round(float(_report(directory, path)[metric]), 4)
+def scored_files(data: dict, spec: dict) -> list[ScoredFile]:
+    """The run's dev files (a config's `data.dev`, one path or several tables), its test file, the spec's other tests."""
+    devs = data["dev"] if isinstance(data["dev"], list) else [data["dev"]]
+    files = [_dev_file(entry) for entry in devs]
+    files.append(ScoredFile("test", data["test"]))
+    return files + [
+        ScoredFile("test", extra["path"], extra.get("label_column"), tuple(extra.get("ignore_types", ())))
+        for extra in spec.get("more_tests", ())
+    ]
+
+
+def _dev_file(entry: str | dict) -> ScoredFile:
+    if isinstance(entry, str):
+        return ScoredFile("dev", entry)
+    return ScoredFile("dev", entry["path"], entry.get("label_column") or None, tuple(entry.get("unannotated", ())))
+
+
+def _report(directory: Path, file: ScoredFile) -> dict:
+    predictor = Predictor.load(directory, "cpu")
+    layout = predictor.layout(label_column=file.label_column) if file.label_column else None
+    return evaluate_file(predictor, file.path, layout, EvaluateOptions(ignore_types=file.ignore_types))
+
+
+def _score_entry(file: ScoredFile, report: dict, spec: dict) -> dict:
+    metric, scorer = spec["metric"], spec["scorer"]
+    if file.ignore_types:
+        scorer = f"{scorer}, {', '.join(file.ignore_types)} left out (tagger evaluate --ignore-type)"
+    return {"metric": metric, "value": round(float(report[metric]), 4), "file": Path(file.path).name, "scorer": scorer}
 
 
 def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_DIR) -> Path:
@@ -91,19 +124,20 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
     spec = SPECS[name]
     _, _, _, model = load_model(run_dir)
     config = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))["config"]
-    dev, test, metric = config["data"]["dev"], config["data"]["test"], spec["metric"]
+    files = scored_files(config["data"], spec)
+    test = next(file for file in files if file.split == "test")
     target = target_root / name
     staging = target_root / f".{name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     for file in (CONFIG, VOCAB, METRICS):
         shutil.copyfile(run_dir / file, staging / file)
-    test_report, storage = _store_weights(model, run_dir, staging, test, metric)
-    values = {"dev": _score(staging, dev, metric), "test": round(float(test_report[metric]), 4)}
-    files = {"dev": Path(dev).name, "test": Path(test).name}
-    scorer = spec["scorer"]
-    scores = {split: {"metric": metric, "value": values[split], "file": files[split], "scorer": scorer} for split in values}
-    _record_test(staging, test, test_report)
+    test_report, storage = _store_weights(model, run_dir, staging, test, spec["metric"])
+    entries = [(file, _score_entry(file, test_report if file == test else _report(staging, file), spec)) for file in files]
+    first = {split: next(entry for file, entry in entries if file.split == split) for split in ("dev", "test")}
+    more = [{"split": file.split, **entry} for file, entry in entries if entry is not first[file.split]]
+    scores = {**first, "more": more}
+    _record_test(staging, test.path, test_report)
     card = _card(name, spec, staging, command, scores, storage)
     write_json(staging / CARD_JSON, card)
     (staging / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
@@ -112,7 +146,7 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
     return target
 
 
-def _store_weights(model: torch.nn.Module, run_dir: Path, staging: Path, test: str, metric: str) -> tuple[dict, str]:
+def _store_weights(model: torch.nn.Module, run_dir: Path, staging: Path, test: ScoredFile, metric: str) -> tuple[dict, str]:
     """float16 weights in `staging` unless they move the test score too far; the stored weights' test report."""
     full = _report(run_dir, test)
     write_weights(staging / WEIGHTS, compact_weights(model))
@@ -176,9 +210,11 @@ def card_markdown(card: dict) -> str:
             f"- License: {data['license']}. {data['terms']}",
             "",
             "## Scores",
-            f"- dev ({dev['file']}): {dev['metric']} {dev['value']:.2f}",
-            f"- test ({test['file']}): {test['metric']} {test['value']:.2f}",
-            f"- scorer: {test['scorer']}",
+            *[
+                f"- {split} ({entry['file']}): {entry['metric']} {entry['value']:.2f}; {entry['scorer']}"
+                for split, entry in [("dev", dev), ("test", test)]
+                + [(more["split"], more) for more in card["scores"].get("more", [])]
+            ],
             "",
             "## How it was made",
             f"- {card['architecture']}; best dev at epoch {card['best_epoch']} of {card['epochs_run']}.",

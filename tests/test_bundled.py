@@ -138,23 +138,46 @@ def test_bundled_model_scores_exactly_its_card_on_the_test_set(shared_corpora: P
     assert score >= floor
 
 
-def test_bundling_a_run_stores_float16_weights_and_a_card_with_the_scores_it_measures(tmp_path, ner_model):
-    from tagger.bundling import bundle
+def test_bundling_a_run_stores_float16_weights_and_a_card_with_the_scores_it_measures(tmp_path, ner_model, monkeypatch):
+    from tagger import bundling
     from tagger.info import weight_shapes
 
     run = tmp_path / "run"
     shutil.copytree(ner_model, run)
     saved = json.loads((run / "config.json").read_text())
-    saved["config"]["data"]["test"] = str(SAMPLES / "sample-ner" / "test.conll")
+    test_file = str(SAMPLES / "sample-ner" / "test.conll")
+    saved["config"]["data"]["test"] = test_file
     (run / "config.json").write_text(json.dumps(saved))
-    made = bundle("en-ner", run, "tagger train configs/sample-ner.toml", tmp_path / "models")
+    more_tests = [{"path": test_file, "ignore_types": ["MISC"]}]
+    monkeypatch.setitem(bundling.SPECS, "en-ner", {**bundling.SPECS["en-ner"], "more_tests": more_tests})
+    made = bundling.bundle("en-ner", run, "tagger train configs/sample-ner.toml", tmp_path / "models")
 
     card = json.loads((made / "card.json").read_text())
-    evaluated = json.loads(cli("evaluate", made, SAMPLES / "sample-ner" / "test.conll", "--json").stdout)
+    evaluated = json.loads(cli("evaluate", made, test_file, "--json").stdout)
     assert card["scores"]["test"]["value"] == round(evaluated["f1"], 4)
+    without_misc = json.loads(cli("evaluate", made, test_file, "--ignore-type", "MISC", "--json").stdout)
+    assert [(more["split"], more["value"]) for more in card["scores"]["more"]] == [("test", round(without_misc["f1"], 4))]
+    assert without_misc["f1"] != evaluated["f1"] and "MISC left out" in (made / "CARD.md").read_text()
     assert json.loads((made / "metrics.json").read_text())["test"]["f1"] == round(evaluated["f1"], 4)
     data = (made / WEIGHTS).read_bytes()
     header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
     assert "F16" in {entry["dtype"] for name, entry in header.items() if name != "__metadata__"}
     assert weight_shapes(made / WEIGHTS) == weight_shapes(run / WEIGHTS)
     assert card["commit"] and card["command"] in (made / "CARD.md").read_text()
+
+
+def test_a_card_scores_every_dev_file_of_a_run_read_as_trained():
+    from tagger.bundling import ScoredFile, scored_files
+
+    data = {
+        "dev": [{"path": "news.dev", "label_column": ""}, {"path": "tweets.dev", "label_column": "2", "unannotated": ["MISC"]}],
+        "test": "news.test",
+    }
+    spec = {"more_tests": [{"path": "tweets.test", "label_column": "2", "ignore_types": ["MISC"]}]}
+    assert scored_files(data, spec) == [
+        ScoredFile("dev", "news.dev"),
+        ScoredFile("dev", "tweets.dev", "2", ("MISC",)),
+        ScoredFile("test", "news.test"),
+        ScoredFile("test", "tweets.test", "2", ("MISC",)),
+    ]
+    assert scored_files({"dev": "a.dev", "test": "a.test"}, {}) == [ScoredFile("dev", "a.dev"), ScoredFile("test", "a.test")]
