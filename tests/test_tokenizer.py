@@ -19,6 +19,7 @@ from tagger.formats.text import read_text, sentences_of, tokenize
         ("It cost $1,200.50 on 1996-08-22.", ["It", "cost", "$", "1,200.50", "on", "1996-08-22", "."]),
         ("The U.S. and Mr. Smith agreed", ["The", "U.S.", "and", "Mr.", "Smith", "agreed"]),
         ("(Really?) Yes...", ["(", "Really", "?", ")", "Yes", "..."]),
+        ("At 10:30am, 3.5pm or 2nd in the 1990s", ["At", "10:30am", ",", "3.5pm", "or", "2nd", "in", "the", "1990s"]),
         ("O'Brien's rock-and-roll", ["O'Brien", "'s", "rock-and-roll"]),
         ("Hi 😀 there", ["Hi", "😀", "there"]),
         ("cafe\u0301 ok", ["cafe\u0301", "ok"]),
