@@ -1,11 +1,13 @@
 """Figures from ../shared/corpora/README.md that the readers must reproduce."""
 
 import io
+from pathlib import Path
 
 import pytest
 
 from tagger import corpora
 from tagger.formats import Layout, read_all, write_corpus
+from tests.conftest import ROOT
 
 CONLL03 = {
     "eng.train": (14041, 203621, {"LOC": 7140, "MISC": 3438, "ORG": 6321, "PER": 6600}),
@@ -66,3 +68,14 @@ def test_broad_twitter_corpus_counts_keep_hash_tokens(shared_corpora, name, sent
     stats = corpora.stats(str(shared_corpora / "btc-en" / name), label_column="2")
     assert (stats.sentences, stats.tokens, dict(stats.entities)) == (sentences, tokens, entities)
     assert stats.scheme == "IOB2"
+
+
+@pytest.mark.parametrize("config_file", sorted((ROOT / "configs").glob("*.toml")), ids=lambda path: path.name)
+def test_every_shipped_config_loads_and_names_files_that_exist(shared_corpora, config_file, monkeypatch):
+    from tagger import config as config_module
+
+    monkeypatch.chdir(ROOT)  # config paths are relative to the repository root
+    data = config_module.load(config_file).data
+    corpora_files = [data.test, *(entry.path for entry in config_module.training_corpora(data) + config_module.dev_corpora(data))]
+    missing = [path for path in corpora_files if path and not Path(path).is_file()]
+    assert not missing
