@@ -140,10 +140,10 @@ class Predictor:
         with torch.inference_mode():
             for batch in bucketed_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET):
                 decoded, probabilities = self._decode(batch, with_scores)
+                rows, lengths = decoded.tolist(), batch.lengths.tolist()  # one conversion per batch, not per row
                 for row, position in enumerate(batch.positions):
-                    length = int(batch.lengths[row])
-                    ids = decoded[row, :length].tolist()
-                    labels[position] = self.task.to_corpus([self.vocab.labels.symbols[i] for i in ids])
+                    length = lengths[row]
+                    labels[position] = self.task.to_corpus([self.vocab.labels.symbols[i] for i in rows[row][:length]])
                     if probabilities is not None:
                         scores[position] = probabilities[row, torch.arange(length), decoded[row, :length]].tolist()
         self.model.train(was_training)

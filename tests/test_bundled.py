@@ -138,6 +138,16 @@ def test_bundled_model_scores_exactly_its_card_on_the_test_set(shared_corpora: P
     assert score >= floor
 
 
+@pytest.mark.shared
+def test_en_ner_scores_its_card_on_tweets_and_beats_the_tweet_only_model(shared_corpora: Path):
+    tweets = shared_corpora / "btc-en" / "btc.test"
+    result = cli("evaluate", "en-ner", tweets, "--label-column", "2", "--ignore-type", "MISC", "--json")
+    assert result.exit_code == 0, result.stderr
+    score = json.loads(result.stdout)["f1"]
+    assert [more["value"] for more in bundled.card("en-ner")["scores"]["more"] if more["file"] == "btc.test"] == [round(score, 4)]
+    assert score >= 69.0  # issue #20: above a model trained on the Broad Twitter Corpus alone
+
+
 def test_bundling_a_run_stores_float16_weights_and_a_card_with_the_scores_it_measures(tmp_path, ner_model, monkeypatch):
     from tagger import bundling
     from tagger.info import weight_shapes

@@ -4,11 +4,11 @@ A rule-based tokenizer for English-like text following the conventions of the tr
 corpora (Penn Treebank, UD EWT, CoNLL-2003): punctuation split off, `don't` -> `do n't`,
 `it's` -> `it 's`; URLs, e-mail addresses, numbers with their separators and the letters
 they run into (`1,200.50`, `1996-08-22`, `10:30am`, `1990s`), abbreviations (`U.S.`,
-`Mr.`), `@user` and `#hashtag` kept whole. A token never ends inside a Unicode grapheme cluster (accents written as combining marks,
-Devanagari syllables, flags and other emoji sequences). Paragraphs (separated by blank
-lines) are split into sentences after `.`, `!` or `?` when what follows starts a new
-sentence, or each line is one sentence. Offsets index the decoded input string, so
-`text[start:end]` is the token.
+`Mr.`), `@user` and `#hashtag` kept whole. A token never ends inside a Unicode grapheme
+cluster (accents written as combining marks, Devanagari syllables, flags and other emoji
+sequences). Paragraphs (separated by blank lines) are split into sentences after `.`,
+`!` or `?` when what follows starts a new sentence, or each line is one sentence.
+Offsets index the decoded input string, so `text[start:end]` is the token.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 
 1. runs ../shared/bench/bilstm_ceiling.py with the config's hidden size and word dimension;
 2. measures `tagger benchmark train` and `tagger benchmark speed` for the same config
-   (a model with the config's architecture and vocabulary; speed does not depend on the weights);
+   (a model with the config's architecture and vocabulary and random weights, or the
+   trained run given with --model: a trained model's outputs have fewer spans to convert);
 3. times `echo ... | tagger tag` against `python -c "import torch"`;
 4. tags a generated text file of --text-mb MB and reports the peak RSS of that process.
 Prints one JSON object with the figures and the ratios.
@@ -131,11 +132,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--text-mb", type=int, default=20)
     parser.add_argument("--tag-file", default=str(ROOT.parent / "shared" / "corpora" / "conll2003-en" / "eng.testb"))
+    parser.add_argument(
+        "--model",
+        help="A trained run of the config to time tagging with (default: random weights, whose random span "
+        "labels make converting the output slower than a trained model's)",
+    )
     args = parser.parse_args()
     overrides = [f"train.batch_size={args.train_batch}", f"train.device={args.device}"]
     config = config_module.load(args.config, overrides)
     result = {
         "config": args.config,
+        "model": args.model or "untrained",
         "date": date.today().isoformat(),
         "machine": platform.platform(),
         "cpu_count": os.cpu_count(),
@@ -145,8 +152,9 @@ def main() -> None:
     }
     result["ceiling"] = ceiling(config, args.device, args.train_batch, args.infer_batch, args.seconds)
     with tempfile.TemporaryDirectory() as temporary:
-        model_dir = Path(temporary) / "model"
-        untrained_model(config, model_dir)
+        model_dir = Path(args.model) if args.model else Path(temporary) / "model"
+        if not args.model:
+            untrained_model(config, model_dir)
         max_batches = max(20, int(args.seconds * 10))
         config_file = Path(temporary) / "config.toml"
         config_file.write_text(Path(args.config).read_text())
