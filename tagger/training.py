@@ -416,8 +416,10 @@ class Trainer:
         self.elapsed_before = 0.0  # seconds spent by the processes before this one (a resumed run)
         self.steps_done = 0  # optimizer steps, kept on every rank (end_epoch runs on rank 0 alone)
         self.schedule = _step_schedule(run.config)
+        self.epoch_tokens = 0  # training tokens per epoch (this rank's share), for budgeted runs
         if self.schedule is not None:
-            self.schedule.steps_per_epoch = len(self._epoch_batches())
+            batches = epoch_batches(run.train_items, run.config, 1, run.world, run.train_weights)
+            self.schedule.steps_per_epoch, self.epoch_tokens = len(batches), sum(batch.tokens for batch in batches)
         self.eval_seconds = 0.0
         self.provisional_plan = False  # planned from the probe, to be planned again after the first epoch
 
@@ -477,9 +479,8 @@ class Trainer:
         about the time of an average step, their tokens much more.
         """
         run, config = self.run, self.run.config
-        batches = self._epoch_batches()
-        steps_per_epoch = len(batches)
-        seconds_per_step = seconds_per_token * sum(batch.tokens for batch in batches) / steps_per_epoch
+        steps_per_epoch = self.schedule.steps_per_epoch
+        seconds_per_step = seconds_per_token * self.epoch_tokens / steps_per_epoch
         # at the end of the first epoch, its dev evaluation is still to come
         spent = self.elapsed() + (self.eval_seconds if self.steps_done else 0.0)
         planned = plan_steps(config.train.max_minutes * 60, spent, seconds_per_step, steps_per_epoch, self.eval_seconds)
@@ -497,10 +498,6 @@ class Trainer:
             f"({self.schedule.planned_steps / steps_per_epoch:.1f} epochs) at {seconds_per_step:.3f} s per step, "
             f"{self.eval_seconds:.1f} s per dev evaluation; {then}"
         )
-
-    def _epoch_batches(self) -> list:
-        run = self.run
-        return epoch_batches(run.train_items, run.config, 1, run.world, run.train_weights)
 
     def _plan_after_epoch(self, seconds: float, tokens: int) -> None:
         """Plan from the epoch just trained: when the probe made no plan (a short epoch) or a provisional one."""
