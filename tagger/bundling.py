@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from tagger.bundled import BUNDLED_DIR, CARD_JSON, CARD_MARKDOWN
+from tagger.config import DataConfig, dev_corpora, training_corpora
 from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.info import model_info
 from tagger.predict import Predictor
@@ -102,25 +103,21 @@ class ScoredFile:
     ignore_types: tuple[str, ...] = ()
 
 
-def scored_files(data: dict, spec: dict) -> list[ScoredFile]:
-    """The run's dev files (a config's `data.dev`, one path or several tables), its test file, the spec's other tests."""
-    devs = data["dev"] if isinstance(data["dev"], list) else [data["dev"]]
-    files = [_dev_file(entry) for entry in devs]
-    files.append(ScoredFile("test", data["test"]))
+def scored_files(data: DataConfig, spec: dict) -> list[ScoredFile]:
+    """The run's dev files read as training read them, its test file, and the spec's other test files."""
+    first_train = training_corpora(data)[0] if data.train else None
+    files = [
+        ScoredFile("dev", corpus.path, corpus.label_column or None, tuple(corpus.unannotated))
+        for corpus in dev_corpora(data, first_train)
+    ]
+    files.append(ScoredFile("test", data.test))
     return files + [
         ScoredFile("test", extra["path"], extra.get("label_column"), tuple(extra.get("ignore_types", ())))
         for extra in spec.get("more_tests", ())
     ]
 
 
-def _dev_file(entry: str | dict) -> ScoredFile:
-    if isinstance(entry, str):
-        return ScoredFile("dev", entry)
-    return ScoredFile("dev", entry["path"], entry.get("label_column") or None, tuple(entry.get("unannotated", ())))
-
-
-def _report(directory: Path, file: ScoredFile) -> dict:
-    predictor = Predictor.load(directory, "cpu")
+def _report(predictor: Predictor, file: ScoredFile) -> dict:
     layout = predictor.layout(label_column=file.label_column) if file.label_column else None
     return evaluate_file(predictor, file.path, layout, EvaluateOptions(ignore_types=file.ignore_types))
 
@@ -135,9 +132,8 @@ def _score_entry(file: ScoredFile, report: dict, spec: dict) -> dict:
 def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_DIR) -> Path:
     """Make `target_root/NAME` from a trained run directory; returns the new directory."""
     spec = SPECS[name]
-    _, _, _, model = load_model(run_dir)
-    config = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))["config"]
-    files = scored_files(config["data"], spec)
+    config, _, _, model = load_model(run_dir)
+    files = scored_files(config.data, spec)
     test = next(file for file in files if file.split == "test")
     target = target_root / name
     staging = target_root / f".{name}.staging"
@@ -146,7 +142,8 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
     for file in (CONFIG, VOCAB, METRICS):
         shutil.copyfile(run_dir / file, staging / file)
     test_report, storage = _store_weights(model, run_dir, staging, test, spec["metric"])
-    entries = [(file, _score_entry(file, test_report if file == test else _report(staging, file), spec)) for file in files]
+    staged = Predictor.load(staging, "cpu")
+    entries = [(file, _score_entry(file, test_report if file == test else _report(staged, file), spec)) for file in files]
     first = {split: next(entry for file, entry in entries if file.split == split) for split in ("dev", "test")}
     more = [{"split": file.split, **entry} for file, entry in entries if entry is not first[file.split]]
     scores = {**first, "more": more}
@@ -161,9 +158,9 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
 
 def _store_weights(model: torch.nn.Module, run_dir: Path, staging: Path, test: ScoredFile, metric: str) -> tuple[dict, str]:
     """float16 weights in `staging` unless they move the test score too far; the stored weights' test report."""
-    full = _report(run_dir, test)
+    full = _report(Predictor.load(run_dir, "cpu"), test)
     write_weights(staging / WEIGHTS, compact_weights(model))
-    compact = _report(staging, test)
+    compact = _report(Predictor.load(staging, "cpu"), test)
     if abs(compact[metric] - full[metric]) <= MAX_SCORE_CHANGE:
         return compact, f"weights stored as float16 (test {metric} {compact[metric]:.2f}; {full[metric]:.2f} in float32)"
     shutil.copyfile(run_dir / WEIGHTS, staging / WEIGHTS)

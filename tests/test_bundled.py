@@ -178,16 +178,17 @@ def test_bundling_a_run_stores_float16_weights_and_a_card_with_the_scores_it_mea
 
 def test_a_card_scores_every_dev_file_of_a_run_read_as_trained():
     from tagger.bundling import ScoredFile, scored_files
+    from tagger.config import DataConfig
 
     data = {
         "dev": [{"path": "news.dev", "label_column": ""}, {"path": "tweets.dev", "label_column": "2", "unannotated": ["MISC"]}],
         "test": "news.test",
     }
     spec = {"more_tests": [{"path": "tweets.test", "label_column": "2", "ignore_types": ["MISC"]}]}
-    assert scored_files(data, spec) == [
+    assert scored_files(DataConfig(**data), spec) == [
         ScoredFile("dev", "news.dev"),
         ScoredFile("dev", "tweets.dev", "2", ("MISC",)),
         ScoredFile("test", "news.test"),
         ScoredFile("test", "tweets.test", "2", ("MISC",)),
     ]
-    assert scored_files({"dev": "a.dev", "test": "a.test"}, {}) == [ScoredFile("dev", "a.dev"), ScoredFile("test", "a.test")]
+    assert scored_files(DataConfig(dev="a.dev", test="a.test"), {}) == [ScoredFile("dev", "a.dev"), ScoredFile("test", "a.test")]
