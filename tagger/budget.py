@@ -5,9 +5,14 @@ The budget is turned into a number of steps from speeds measured at the start of
 epoch, the learning rate is held over the first epoch and the plan is made again from
 the epoch's measured speed, which a few probe steps of random lengths misjudge by up to
 a fifth. From then on the run follows a schedule over the planned steps and stops after
-the last, so a resumed run (which reads the plan from its checkpoint) ends exactly where
-an uninterrupted one ends. The learning rate falls linearly to zero over the planned
+the last, so a resumed run (which reads the plan from its checkpoint) ends where an
+uninterrupted one ends. The learning rate falls linearly to zero over the planned
 steps, which is strong for budgeted training (Li et al., "Budgeted Training", ICLR 2020).
+
+A shared machine can slow down (or speed up) by a fifth within a run. When the epochs
+since the last plan say the run would miss the end of its budget by more than
+`drift_allowed` seconds, the plan is made again at the end of an epoch: the learning rate
+then falls linearly from where it stands to zero over the new number of steps.
 """
 
 from __future__ import annotations
@@ -15,6 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PROBE_STEPS = 20  # steps timed before the plan is made (they run at the full learning rate)
+DRIFT_SHARE = 0.05  # of the budget: how far a run may drift from its end before it is planned again
+DRIFT_SECONDS = 20.0  # ... and at least this far, so that short budgets keep their first plan
+
+
+def drift_allowed(budget_seconds: float) -> float:
+    """Seconds by which a run's projected end may miss its budget before the plan is made again."""
+    return max(DRIFT_SHARE * budget_seconds, DRIFT_SECONDS)
 
 
 def plan_steps(
@@ -45,6 +57,8 @@ class StepSchedule:
     lr: float
     planned_steps: int | None = None  # None: not planned yet
     steps_per_epoch: int | None = None  # None: not known yet (nothing is held beyond the probe)
+    decay_from: int | None = None  # the step of the last plan made during the decay (None: none was)
+    decay_lr: float | None = None  # the learning rate at that step
 
     def held_steps(self) -> int:
         """Steps taken at the full rate before the decay starts."""
@@ -55,7 +69,13 @@ class StepSchedule:
         held = self.held_steps()
         if self.planned_steps is None or step < held:
             return self.lr
-        return self.lr * max(0.0, (self.planned_steps - step) / max(self.planned_steps - held, 1))
+        start, rate = (held, self.lr) if self.decay_from is None else (self.decay_from, self.decay_lr)
+        return rate * max(0.0, (self.planned_steps - step) / max(self.planned_steps - start, 1))
+
+    def replan(self, step: int, planned_steps: int) -> None:
+        """A new end for the decay, planned at `step`: the rate falls from where it stands there."""
+        self.decay_lr = self.learning_rate(step)
+        self.decay_from, self.planned_steps = step, planned_steps
 
     def replans_after_first_epoch(self, steps_done: int) -> bool:
         """Whether a plan made now, `steps_done` steps in, is made again from the first epoch's speed."""

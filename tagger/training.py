@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from tagger import checkpoint, distributed, faults, store
 from tagger.batching import Encoded, bucketed_batches, encode
-from tagger.budget import PROBE_STEPS, StepSchedule, plan_steps
+from tagger.budget import PROBE_STEPS, StepSchedule, drift_allowed, plan_steps
 from tagger.config import Config
 from tagger.data import Sentence
 from tagger.distributed import World
@@ -381,7 +381,7 @@ def _step_schedule(config: Config) -> StepSchedule | None:
 
 
 # Progress of a budgeted run: steps taken, the plan, and wall-clock seconds spent (all 0/None without a budget).
-_BUDGET_PROGRESS = {"step": 0, "planned_steps": None, "elapsed": 0.0}
+_BUDGET_PROGRESS = {"step": 0, "planned_steps": None, "elapsed": 0.0, "decay_from": None, "decay_lr": None}
 
 
 def _quiet(message: str) -> None:
@@ -422,6 +422,7 @@ class Trainer:
             self.schedule.steps_per_epoch, self.epoch_tokens = len(batches), sum(batch.tokens for batch in batches)
         self.eval_seconds = 0.0
         self.provisional_plan = False  # planned from the probe, to be planned again after the first epoch
+        self.since_plan = [0.0, 0]  # training seconds and tokens since the plan was last made
 
     def elapsed(self) -> float:
         """Wall-clock seconds the run has taken so far, earlier processes of a resumed run included."""
@@ -439,6 +440,7 @@ class Trainer:
         self.elapsed_before, self.steps_done = progress["elapsed"], progress["step"]
         if self.schedule is not None and progress["planned_steps"] is not None:
             self.schedule.planned_steps = progress["planned_steps"]
+            self.schedule.decay_from, self.schedule.decay_lr = progress["decay_from"], progress["decay_lr"]
         if self.run.world.is_main:
             _truncate_metrics_log(self.out / METRICS_LOG, self.progress["epoch"])
             if self.progress["best_epoch"] == self.progress["epoch"]:
@@ -481,12 +483,10 @@ class Trainer:
         run, config = self.run, self.run.config
         steps_per_epoch = self.schedule.steps_per_epoch
         seconds_per_step = seconds_per_token * self.epoch_tokens / steps_per_epoch
-        # at the end of the first epoch, its dev evaluation is still to come
-        spent = self.elapsed() + (self.eval_seconds if self.steps_done else 0.0)
-        planned = plan_steps(config.train.max_minutes * 60, spent, seconds_per_step, steps_per_epoch, self.eval_seconds)
-        planned = min(self.steps_done + planned, config.train.epochs * steps_per_epoch)
+        planned = self._steps_that_fit(seconds_per_step)
         self.schedule.planned_steps = distributed.broadcast_number(run.world, planned, run.device)
         self.provisional_plan = self.schedule.replans_after_first_epoch(self.steps_done)
+        self.since_plan = [0.0, 0]
         then = (
             "the learning rate is held over the first epoch, then the plan is made again from its speed"
             if self.provisional_plan
@@ -500,10 +500,41 @@ class Trainer:
         )
 
     def _plan_after_epoch(self, seconds: float, tokens: int) -> None:
-        """Plan from the epoch just trained: when the probe made no plan (a short epoch) or a provisional one."""
+        """Plan from the epoch just trained: when the probe made no plan (a short epoch) or a provisional one,
+        or when the epochs since the last plan say the run would miss the end of its budget."""
         if self.schedule is not None and self.run.config.train.max_minutes > 0 and tokens:
             if self.schedule.planned_steps is None or self.provisional_plan:
                 self._plan(seconds / tokens)
+            elif not self.schedule.done(self.steps_done):
+                self.since_plan = [self.since_plan[0] + seconds, self.since_plan[1] + tokens]
+                self._correct_drift(self.since_plan[0] / self.since_plan[1])
+
+    def _steps_that_fit(self, seconds_per_step: float) -> int:
+        """The run's total steps when what is left of the budget goes at this speed."""
+        config, steps_per_epoch = self.run.config, self.schedule.steps_per_epoch
+        # at the end of an epoch, its dev evaluation is still to come
+        spent = self.elapsed() + (self.eval_seconds if self.steps_done else 0.0)
+        left = plan_steps(config.train.max_minutes * 60, spent, seconds_per_step, steps_per_epoch, self.eval_seconds)
+        return min(self.steps_done + left, config.train.epochs * steps_per_epoch)
+
+    def _correct_drift(self, seconds_per_token: float) -> None:
+        """Plan again, at the end of an epoch, when the run would miss its budget's end by more than the drift allowed."""
+        run, schedule, budget = self.run, self.schedule, self.run.config.train.max_minutes * 60
+        seconds_per_step = seconds_per_token * self.epoch_tokens / schedule.steps_per_epoch
+        planned = self._steps_that_fit(seconds_per_step)
+        if abs(planned - schedule.planned_steps) * seconds_per_step <= drift_allowed(budget):
+            planned = schedule.planned_steps
+        planned = distributed.broadcast_number(run.world, planned, run.device)  # rank 0's decision holds
+        if planned == schedule.planned_steps:
+            return
+        before = schedule.planned_steps
+        schedule.replan(self.steps_done, planned)
+        self.since_plan = [0.0, 0]
+        self.log(
+            f"time budget: the last epochs ran at {seconds_per_step:.3f} s per step, so {before:,} steps would end "
+            f"{(before - planned) * seconds_per_step / 60:+.1f} min from the budget; planned again: {planned:,} steps, "
+            f"the learning rate falling linearly from {schedule.decay_lr:.2e} to 0 over the {planned - self.steps_done:,} left"
+        )
 
     def fit(self) -> dict:
         run, config = self.run, self.run.config
@@ -579,7 +610,10 @@ class Trainer:
         scores, per_file = evaluate_dev(self.predictor, run.dev_sets, run.config) if run.dev_sets else ({}, {})
         score = main_score(scores) if scores else -loss
         updated = dict(progress, epoch=epoch, seconds=progress["seconds"] + seconds, step=self.steps_done)
-        updated.update(planned_steps=self.schedule.planned_steps if self.schedule else None, elapsed=self.elapsed())
+        if self.schedule is not None:
+            schedule = self.schedule
+            updated.update(planned_steps=schedule.planned_steps, decay_from=schedule.decay_from, decay_lr=schedule.decay_lr)
+        updated["elapsed"] = self.elapsed()
         if score > progress["best_score"]:
             updated.update(best_score=score, best_epoch=epoch, bad_epochs=0)
             store.save_weights(self.out, run.model)

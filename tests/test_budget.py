@@ -61,6 +61,16 @@ def test_a_plan_beyond_the_first_epoch_holds_the_rate_over_that_epoch():
     assert not within_the_epoch.replans_after_first_epoch(0)
 
 
+def test_a_plan_made_again_during_the_decay_continues_from_the_current_rate_to_zero():
+    schedule = StepSchedule(0.01, planned_steps=300, steps_per_epoch=100)
+    before = schedule.learning_rate(150)
+    schedule.replan(150, 200)
+    assert schedule.learning_rate(150) == pytest.approx(before)
+    assert schedule.learning_rate(175) == pytest.approx(before / 2)
+    assert schedule.learning_rate(200) == 0.0 and schedule.done(200) and not schedule.done(199)
+    assert schedule.learning_rate(50) == 0.01  # the held first epoch is unchanged
+
+
 def test_a_budgeted_run_stops_after_its_planned_steps_within_the_budget(tmp_path):
     budget_minutes = 0.1
     result = train(*ARGS, "--max-minutes", str(budget_minutes), "--out", str(tmp_path / "run"))
@@ -152,3 +162,39 @@ def test_an_after_epoch_hook_sees_each_saved_epoch_and_its_time_is_not_the_runs(
     assert [epoch for epoch, _ in seen] == [1, 2, 3]
     assert [minutes for _, minutes in seen] == sorted(minutes for _, minutes in seen)
     assert metrics["wall_seconds"] <= real - 4.5 + 0.05  # the three 1.5 s hooks are left out of the run's clock
+
+
+def test_a_run_that_slows_down_later_is_planned_again_and_keeps_its_budget(tmp_path, monkeypatch):
+    """Fast first epochs, then every step slower: the run plans again and still ends inside its budget."""
+    import time
+
+    from tagger import budget as budget_module
+    from tagger import config as config_module
+    from tagger import training
+    from tests.conftest import SAMPLES
+
+    monkeypatch.setattr(budget_module, "DRIFT_SECONDS", 0.5)
+    budget_step = training._budget_step
+
+    def slow_from_the_third_epoch(budget, optimizer, step, seconds_per_token):
+        if budget.first_step + step >= 2 * budget.schedule.steps_per_epoch:
+            time.sleep(0.02)
+        budget_step(budget, optimizer, step, seconds_per_token)
+
+    monkeypatch.setattr(training, "_budget_step", slow_from_the_third_epoch)
+    config = config_module.from_dict(
+        {
+            "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
+            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
+            "train": {"epochs": 1000, "patience": 1000, "batch_size": 4, "max_minutes": 0.2, "threads": 1, "device": "cpu"},
+        },
+        "test",
+    )
+    lines = []
+    metrics = training.train(config, tmp_path / "run", show_progress=False, log=lines.append)
+    assert any("planned again" in line for line in lines), lines
+    assert metrics["steps"] == metrics["planned_steps"]
+    assert metrics["wall_seconds"] <= 0.2 * 60 * 1.25 + 2
+    rates = [json.loads(line)["lr"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(later <= earlier + 1e-12 for earlier, later in zip(rates, rates[1:])), rates  # never jumps back up
+    assert rates[-1] == 0.0
