@@ -530,9 +530,10 @@ class Trainer:
         before = schedule.planned_steps
         schedule.replan(self.steps_done, planned)
         self.since_plan = [0.0, 0]
+        miss = (before - planned) * seconds_per_step / 60
         self.log(
             f"time budget: the last epochs ran at {seconds_per_step:.3f} s per step, so {before:,} steps would end "
-            f"{(before - planned) * seconds_per_step / 60:+.1f} min from the budget; planned again: {planned:,} steps, "
+            f"{abs(miss):.1f} min {'after' if miss > 0 else 'before'} the budget; planned again: {planned:,} steps, "
             f"the learning rate falling linearly from {schedule.decay_lr:.2e} to 0 over the {planned - self.steps_done:,} left"
         )
 
