@@ -29,7 +29,42 @@ def train(*args, env=None):
     return run_tagger("train", *args, env=env)
 
 
+def tiny_sample_config(**train_settings):
+    """The sample NER corpus with a tiny network, one thread, in process."""
+    from tagger import config as config_module
+    from tests.conftest import SAMPLES
+
+    return config_module.from_dict(
+        {
+            "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
+            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
+            "train": {"threads": 1, "device": "cpu", **train_settings},
+        },
+        "test",
+    )
+
+
 @given(st.floats(10, 3600), st.floats(0, 5), st.floats(0.001, 2), st.integers(1, 500), st.floats(0, 30))
+def train_with_slow_steps(monkeypatch, run_dir, slow_from, pause, epochs):
+    """Train the tiny sample config in a 0.2-minute budget, each step from `slow_from(schedule)` on `pause` s slower."""
+    import time
+
+    from tagger import training
+
+    budget_step = training._budget_step
+
+    def slowed(budget, optimizer, step, seconds_per_token):
+        if budget.first_step + step >= slow_from(budget.schedule):
+            time.sleep(pause)
+        budget_step(budget, optimizer, step, seconds_per_token)
+
+    monkeypatch.setattr(training, "_budget_step", slowed)
+    lines = []
+    config = tiny_sample_config(epochs=epochs, patience=1000, batch_size=4, max_minutes=0.2)
+    metrics = training.train(config, run_dir, show_progress=False, log=lines.append)
+    return metrics, lines
+
+
 def test_the_plan_fits_the_budget_with_one_evaluation_per_epoch(budget, spent, per_step, per_epoch, per_eval):
     steps = plan_steps(budget, spent, per_step, per_epoch, per_eval)
 
@@ -99,30 +134,7 @@ def test_a_resumed_budgeted_run_ends_where_an_uninterrupted_run_with_its_plan_en
 
 def test_a_run_slower_than_its_probe_is_planned_again_and_keeps_its_budget(tmp_path, monkeypatch):
     """The first steps are fast and the rest slow: the plan after the first epoch still fits the budget."""
-    import time
-
-    from tagger import config as config_module
-    from tagger import training
-    from tests.conftest import SAMPLES
-
-    budget_step = training._budget_step
-
-    def slow_after_the_probe(budget, optimizer, step, seconds_per_token):
-        if budget.first_step + step > PROBE_STEPS:
-            time.sleep(0.03)
-        budget_step(budget, optimizer, step, seconds_per_token)
-
-    monkeypatch.setattr(training, "_budget_step", slow_after_the_probe)
-    config = config_module.from_dict(
-        {
-            "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
-            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
-            "train": {"epochs": 100, "patience": 1000, "batch_size": 4, "max_minutes": 0.2, "threads": 1, "device": "cpu"},
-        },
-        "test",
-    )
-    lines = []
-    metrics = training.train(config, tmp_path / "run", show_progress=False, log=lines.append)
+    metrics, lines = train_with_slow_steps(monkeypatch, tmp_path / "run", lambda schedule: PROBE_STEPS + 1, 0.03, 100)
     plans = [line for line in lines if line.startswith("time budget")]
     assert len(plans) == 2 and "held over the first epoch" in plans[0], plans
     assert metrics["steps"] == metrics["planned_steps"] < int(plans[0].split()[4].replace(",", ""))
@@ -137,18 +149,9 @@ def test_budget_and_step_count_together_are_refused(tmp_path):
 def test_an_after_epoch_hook_sees_each_saved_epoch_and_its_time_is_not_the_runs(tmp_path):
     import time
 
-    from tagger import config as config_module
     from tagger import training
-    from tests.conftest import SAMPLES
 
-    config = config_module.from_dict(
-        {
-            "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
-            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
-            "train": {"epochs": 3, "patience": 10, "threads": 1, "device": "cpu"},
-        },
-        "test",
-    )
+    config = tiny_sample_config(epochs=3, patience=10)
     seen = []
 
     def hook(epoch, minutes):
@@ -166,32 +169,11 @@ def test_an_after_epoch_hook_sees_each_saved_epoch_and_its_time_is_not_the_runs(
 
 def test_a_run_that_slows_down_later_is_planned_again_and_keeps_its_budget(tmp_path, monkeypatch):
     """Fast first epochs, then every step slower: the run plans again and still ends inside its budget."""
-    import time
-
     from tagger import budget as budget_module
-    from tagger import config as config_module
-    from tagger import training
-    from tests.conftest import SAMPLES
 
     monkeypatch.setattr(budget_module, "DRIFT_SECONDS", 0.5)
-    budget_step = training._budget_step
-
-    def slow_from_the_third_epoch(budget, optimizer, step, seconds_per_token):
-        if budget.first_step + step >= 2 * budget.schedule.steps_per_epoch:
-            time.sleep(0.02)
-        budget_step(budget, optimizer, step, seconds_per_token)
-
-    monkeypatch.setattr(training, "_budget_step", slow_from_the_third_epoch)
-    config = config_module.from_dict(
-        {
-            "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
-            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
-            "train": {"epochs": 1000, "patience": 1000, "batch_size": 4, "max_minutes": 0.2, "threads": 1, "device": "cpu"},
-        },
-        "test",
-    )
-    lines = []
-    metrics = training.train(config, tmp_path / "run", show_progress=False, log=lines.append)
+    third_epoch = lambda schedule: 2 * schedule.steps_per_epoch  # noqa: E731
+    metrics, lines = train_with_slow_steps(monkeypatch, tmp_path / "run", third_epoch, 0.02, 1000)
     assert any("planned again" in line for line in lines), lines
     assert metrics["steps"] == metrics["planned_steps"]
     assert metrics["wall_seconds"] <= 0.2 * 60 * 1.25 + 2
