@@ -44,7 +44,6 @@ def tiny_sample_config(**train_settings):
     )
 
 
-@given(st.floats(10, 3600), st.floats(0, 5), st.floats(0.001, 2), st.integers(1, 500), st.floats(0, 30))
 def train_with_slow_steps(monkeypatch, run_dir, slow_from, pause, epochs):
     """Train the tiny sample config in a 0.2-minute budget, each step from `slow_from(schedule)` on `pause` s slower."""
     import time
@@ -65,6 +64,7 @@ def train_with_slow_steps(monkeypatch, run_dir, slow_from, pause, epochs):
     return metrics, lines
 
 
+@given(st.floats(10, 3600), st.floats(0, 5), st.floats(0.001, 2), st.integers(1, 500), st.floats(0, 30))
 def test_the_plan_fits_the_budget_with_one_evaluation_per_epoch(budget, spent, per_step, per_epoch, per_eval):
     steps = plan_steps(budget, spent, per_step, per_epoch, per_eval)
 
