@@ -422,7 +422,9 @@ class Trainer:
             self.schedule.steps_per_epoch, self.epoch_tokens = len(batches), sum(batch.tokens for batch in batches)
         self.eval_seconds = 0.0
         self.provisional_plan = False  # planned from the probe, to be planned again after the first epoch
-        self.since_plan = [0.0, 0]  # training seconds and tokens since the plan was last made
+        # training seconds and tokens of the epochs since the plan made from a measured speed: their mean
+        # speed (steadier than one epoch's on a shared machine) is what drift is judged on
+        self.since_plan = [0.0, 0]
 
     def elapsed(self) -> float:
         """Wall-clock seconds the run has taken so far, earlier processes of a resumed run included."""
@@ -501,7 +503,7 @@ class Trainer:
 
     def _plan_after_epoch(self, seconds: float, tokens: int) -> None:
         """Plan from the epoch just trained: when the probe made no plan (a short epoch) or a provisional one,
-        or when the epochs since the last plan say the run would miss the end of its budget."""
+        or when the epochs since the plan say the run would miss the end of its budget."""
         if self.schedule is not None and self.run.config.train.max_minutes > 0 and tokens:
             if self.schedule.planned_steps is None or self.provisional_plan:
                 self._plan(seconds / tokens)
@@ -529,10 +531,9 @@ class Trainer:
             return
         before = schedule.planned_steps
         schedule.replan(self.steps_done, planned)
-        self.since_plan = [0.0, 0]
         miss = (before - planned) * seconds_per_step / 60
         self.log(
-            f"time budget: the last epochs ran at {seconds_per_step:.3f} s per step, so {before:,} steps would end "
+            f"time budget: the epochs since the plan ran at {seconds_per_step:.3f} s per step, so {before:,} steps would end "
             f"{abs(miss):.1f} min {'after' if miss > 0 else 'before'} the budget; planned again: {planned:,} steps, "
             f"the learning rate falling linearly from {schedule.decay_lr:.2e} to 0 over the {planned - self.steps_done:,} left"
         )
