@@ -540,7 +540,8 @@ class Trainer:
 
     def fit(self) -> dict:
         run, config = self.run, self.run.config
-        self.log(_describe(run.train_items, run.dev_sets, run.task, config, run.device))
+        if not self.finished():  # a finished run's resume has said so already
+            self.log(_describe(run.train_items, run.dev_sets, run.task, config, run.device))
         if run.world.distributed:
             self.log(
                 f"distributed: {run.world.size} processes; effective batch size "

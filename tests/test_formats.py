@@ -62,6 +62,14 @@ def test_conll_token_column_is_configurable(tmp_path):
     assert sentences[0].tokens == ["Paris", "is"]
 
 
+def test_docstart_in_the_token_column_after_an_id_column_ends_a_document_and_round_trips(tmp_path):
+    text = "1\t-DOCSTART-\tO\n\n1\tAcme\tB-ORG\n2\thires\tO\n\n1\t-DOCSTART-\tO\n1\tLena\tB-PER\n\n"
+    path = write(tmp_path / "a.tsv", text)
+    _, column, sentences = read_all(str(path), token_column="2", label_column="3")
+    assert [s.tokens for s in sentences] == [["Acme", "hires"], ["Lena"]]
+    assert roundtrip(path, token_column="2", label_column="3") == text.encode("utf-8")
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -317,6 +317,7 @@ def test_resuming_a_finished_run_says_it_is_complete_and_how_to_go_on(uninterrup
     result = run_train("--resume", str(tmp_path / "run"), "--quiet")
     assert result.returncode == 0
     assert "training is already complete (4 epochs" in result.stderr and "--set train.epochs=" in result.stderr
+    assert "training on" not in result.stderr  # nothing suggests that it trains again
     assert (tmp_path / "run" / "model.safetensors").read_bytes() == (uninterrupted / "model.safetensors").read_bytes()
 
 

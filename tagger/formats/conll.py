@@ -61,6 +61,12 @@ def split_fields(text: str, separator: str | None) -> list[str]:
     return text.split(separator) if separator else text.split()
 
 
+def _is_docstart(stripped: str, token_index: int) -> bool:
+    """Whether a line marks a document: -DOCSTART- first, or in the token column (an id column before it)."""
+    fields = stripped.split()
+    return fields[0] == DOCSTART or (0 <= token_index < len(fields) and fields[token_index] == DOCSTART)
+
+
 class _SentenceBuilder:
     """Collects the lines of one sentence while the file is read."""
 
@@ -94,7 +100,7 @@ def read_conll(
     for number, line in lines:
         text = strip_ending(line)
         stripped = text.strip()
-        if current.tokens and (not stripped or stripped.split()[0] == DOCSTART):
+        if current.tokens and (not stripped or _is_docstart(stripped, token_index)):
             if not stripped:
                 current.lines.append(line)
             if finished is not None:
@@ -103,7 +109,7 @@ def read_conll(
             current = _SentenceBuilder(number + 1 if not stripped else number)
             if not stripped:
                 continue
-        if not stripped or stripped.split()[0] == DOCSTART:
+        if not stripped or _is_docstart(stripped, token_index):
             current.lines.append(line)
             continue
         if stripped.startswith("#") and not current.tokens:
