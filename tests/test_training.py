@@ -256,6 +256,8 @@ def test_ctrl_c_keeps_a_checkpoint_and_says_how_to_resume(tmp_path):
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job starts with SIGINT ignored, and Python then keeps it ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
     while not (out / "checkpoint" / "state.json").exists() and time.time() < deadline:
