@@ -9,10 +9,11 @@ the last, so a resumed run (which reads the plan from its checkpoint) ends where
 uninterrupted one ends. The learning rate falls linearly to zero over the planned
 steps, which is strong for budgeted training (Li et al., "Budgeted Training", ICLR 2020).
 
-A shared machine can slow down (or speed up) by a fifth within a run. When the epochs
-since the last plan say the run would miss the end of its budget by more than
+A shared machine can slow down (or speed up) by a fifth within a run. When the mean speed
+of the epochs since the plan says the run would miss the end of its budget by more than
 `drift_allowed` seconds, the plan is made again at the end of an epoch: the learning rate
-then falls linearly from where it stands to zero over the new number of steps.
+then falls linearly from where it stands to zero over the new number of steps. Only a run
+that never re-planned is repeated exactly by `train.max_steps`.
 """
 
 from __future__ import annotations
