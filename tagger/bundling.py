@@ -141,8 +141,7 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
     staging.mkdir(parents=True)
     for file in (CONFIG, VOCAB, METRICS):
         shutil.copyfile(run_dir / file, staging / file)
-    test_report, storage = _store_weights(model, run_dir, staging, test, spec["metric"])
-    staged = Predictor.load(staging, "cpu")
+    staged, test_report, storage = _store_weights(model, run_dir, staging, test, spec["metric"])
     entries = [(file, _score_entry(file, test_report if file == test else _report(staged, file), spec)) for file in files]
     first = {split: next(entry for file, entry in entries if file.split == split) for split in ("dev", "test")}
     more = [{"split": file.split, **entry} for file, entry in entries if entry is not first[file.split]]
@@ -156,15 +155,24 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
     return target
 
 
-def _store_weights(model: torch.nn.Module, run_dir: Path, staging: Path, test: ScoredFile, metric: str) -> tuple[dict, str]:
-    """float16 weights in `staging` unless they move the test score too far; the stored weights' test report."""
-    full = _report(Predictor.load(run_dir, "cpu"), test)
+def _store_weights(
+    model: torch.nn.Module, run_dir: Path, staging: Path, test: ScoredFile, metric: str
+) -> tuple[Predictor, dict, str]:
+    """float16 weights in `staging` unless they move the test score too far.
+
+    Returns a predictor holding the stored weights, their test report and a line saying how they are stored.
+    """
+    full_predictor = Predictor.load(run_dir, "cpu")
+    full = _report(full_predictor, test)
     write_weights(staging / WEIGHTS, compact_weights(model))
-    compact = _report(Predictor.load(staging, "cpu"), test)
+    compact_predictor = Predictor.load(staging, "cpu")
+    compact = _report(compact_predictor, test)
     if abs(compact[metric] - full[metric]) <= MAX_SCORE_CHANGE:
-        return compact, f"weights stored as float16 (test {metric} {compact[metric]:.2f}; {full[metric]:.2f} in float32)"
+        stored = f"weights stored as float16 (test {metric} {compact[metric]:.2f}; {full[metric]:.2f} in float32)"
+        return compact_predictor, compact, stored
     shutil.copyfile(run_dir / WEIGHTS, staging / WEIGHTS)
-    return full, f"weights in float32 (float16 would move test {metric} from {full[metric]:.2f} to {compact[metric]:.2f})"
+    stored = f"weights in float32 (float16 would move test {metric} from {full[metric]:.2f} to {compact[metric]:.2f})"
+    return full_predictor, full, stored
 
 
 def _record_test(directory: Path, test: str, report: dict) -> None:

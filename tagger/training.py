@@ -484,7 +484,7 @@ class Trainer:
         """
         run, config = self.run, self.run.config
         steps_per_epoch = self.schedule.steps_per_epoch
-        seconds_per_step = seconds_per_token * self.epoch_tokens / steps_per_epoch
+        seconds_per_step = self._seconds_per_step(seconds_per_token)
         planned = self._steps_that_fit(seconds_per_step)
         self.schedule.planned_steps = distributed.broadcast_number(run.world, planned, run.device)
         self.provisional_plan = self.schedule.replans_after_first_epoch(self.steps_done)
@@ -511,6 +511,10 @@ class Trainer:
                 self.since_plan = [self.since_plan[0] + seconds, self.since_plan[1] + tokens]
                 self._correct_drift(self.since_plan[0] / self.since_plan[1])
 
+    def _seconds_per_step(self, seconds_per_token: float) -> float:
+        """An average step's seconds at this speed (an epoch's tokens over its steps)."""
+        return seconds_per_token * self.epoch_tokens / self.schedule.steps_per_epoch
+
     def _steps_that_fit(self, seconds_per_step: float) -> int:
         """The run's total steps when what is left of the budget goes at this speed."""
         config, steps_per_epoch = self.run.config, self.schedule.steps_per_epoch
@@ -522,7 +526,7 @@ class Trainer:
     def _correct_drift(self, seconds_per_token: float) -> None:
         """Plan again, at the end of an epoch, when the run would miss its budget's end by more than the drift allowed."""
         run, schedule, budget = self.run, self.schedule, self.run.config.train.max_minutes * 60
-        seconds_per_step = seconds_per_token * self.epoch_tokens / schedule.steps_per_epoch
+        seconds_per_step = self._seconds_per_step(seconds_per_token)
         planned = self._steps_that_fit(seconds_per_step)
         if abs(planned - schedule.planned_steps) * seconds_per_step <= drift_allowed(budget):
             planned = schedule.planned_steps

@@ -192,3 +192,23 @@ def test_a_card_scores_every_dev_file_of_a_run_read_as_trained():
         ScoredFile("test", "tweets.test", "2", ("MISC",)),
     ]
     assert scored_files(DataConfig(dev="a.dev", test="a.test"), {}) == [ScoredFile("dev", "a.dev"), ScoredFile("test", "a.test")]
+
+
+def test_bundling_keeps_float32_weights_when_float16_would_move_the_test_score(tmp_path, ner_model, monkeypatch):
+    from tagger import bundling
+
+    run = tmp_path / "run"
+    shutil.copytree(ner_model, run)
+    saved = json.loads((run / "config.json").read_text())
+    test_file = str(SAMPLES / "sample-ner" / "test.conll")
+    saved["config"]["data"]["test"] = test_file
+    (run / "config.json").write_text(json.dumps(saved))
+    monkeypatch.setattr(bundling, "MAX_SCORE_CHANGE", -1.0)  # no float16 model is close enough
+    monkeypatch.setitem(bundling.SPECS, "en-ner", {**bundling.SPECS["en-ner"], "more_tests": []})  # no ../shared needed
+    made = bundling.bundle("en-ner", run, "tagger train configs/sample-ner.toml", tmp_path / "models")
+
+    assert (made / WEIGHTS).read_bytes() == (run / WEIGHTS).read_bytes()
+    card = json.loads((made / "card.json").read_text())
+    evaluated = json.loads(cli("evaluate", made, test_file, "--json").stdout)
+    assert card["scores"]["test"]["value"] == round(evaluated["f1"], 4)
+    assert "float32" in (made / "CARD.md").read_text()
