@@ -148,16 +148,22 @@ def test_en_ner_scores_its_card_on_tweets_and_beats_the_tweet_only_model(shared_
     assert score >= 69.0  # issue #20: above a model trained on the Broad Twitter Corpus alone
 
 
-def test_bundling_a_run_stores_float16_weights_and_a_card_with_the_scores_it_measures(tmp_path, ner_model, monkeypatch):
-    from tagger import bundling
-    from tagger.info import weight_shapes
-
+def run_with_the_sample_test_file(tmp_path, ner_model):
+    """A copy of the sample NER run whose config names the sample test file; (run directory, test file)."""
     run = tmp_path / "run"
     shutil.copytree(ner_model, run)
     saved = json.loads((run / "config.json").read_text())
     test_file = str(SAMPLES / "sample-ner" / "test.conll")
     saved["config"]["data"]["test"] = test_file
     (run / "config.json").write_text(json.dumps(saved))
+    return run, test_file
+
+
+def test_bundling_a_run_stores_float16_weights_and_a_card_with_the_scores_it_measures(tmp_path, ner_model, monkeypatch):
+    from tagger import bundling
+    from tagger.info import weight_shapes
+
+    run, test_file = run_with_the_sample_test_file(tmp_path, ner_model)
     more_tests = [{"path": test_file, "ignore_types": ["MISC"]}]
     monkeypatch.setitem(bundling.SPECS, "en-ner", {**bundling.SPECS["en-ner"], "more_tests": more_tests})
     made = bundling.bundle("en-ner", run, "tagger train configs/sample-ner.toml", tmp_path / "models")
@@ -197,12 +203,7 @@ def test_a_card_scores_every_dev_file_of_a_run_read_as_trained():
 def test_bundling_keeps_float32_weights_when_float16_would_move_the_test_score(tmp_path, ner_model, monkeypatch):
     from tagger import bundling
 
-    run = tmp_path / "run"
-    shutil.copytree(ner_model, run)
-    saved = json.loads((run / "config.json").read_text())
-    test_file = str(SAMPLES / "sample-ner" / "test.conll")
-    saved["config"]["data"]["test"] = test_file
-    (run / "config.json").write_text(json.dumps(saved))
+    run, test_file = run_with_the_sample_test_file(tmp_path, ner_model)
     monkeypatch.setattr(bundling, "MAX_SCORE_CHANGE", -1.0)  # no float16 model is close enough
     monkeypatch.setitem(bundling.SPECS, "en-ner", {**bundling.SPECS["en-ner"], "more_tests": []})  # no ../shared needed
     made = bundling.bundle("en-ner", run, "tagger train configs/sample-ner.toml", tmp_path / "models")
