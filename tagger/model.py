@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from tagger.batching import Batch
 from tagger.config import ModelConfig
 from tagger.crf import CRF, TransitionConstraints
+from tagger.dropout import Dropout
+from tagger.recurrent import bidirectional
 from tagger.vocab import CASES, UNKNOWN_ID
 
 
@@ -76,7 +78,7 @@ class TaggerModel(nn.Module):
         rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
         between = config.dropout if config.layers > 1 else 0.0
         self.rnn = rnn(features, config.hidden, config.layers, batch_first=True, bidirectional=True, dropout=between)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.output = nn.Linear(2 * config.hidden, len(labels))
         self.crf = CRF(labels, scheme) if config.crf else None
         # the softmax head decodes under the scheme's constraints too (the CRF holds its own)
@@ -126,10 +128,7 @@ class TaggerModel(nn.Module):
 
     def forward(self, batch: Batch) -> torch.Tensor:
         """Emission scores (batch, time, labels)."""
-        inputs = self.features(batch)
-        packed = pack_padded_sequence(inputs, batch.lengths, batch_first=True, enforce_sorted=False)
-        states, _ = self.rnn(packed)
-        states, _ = pad_packed_sequence(states, batch_first=True, total_length=inputs.size(1))
+        states = bidirectional(self.rnn, self.features(batch), batch.lengths)
         return self.output(self.dropout(states))
 
     def loss(self, batch: Batch) -> torch.Tensor:

@@ -28,6 +28,7 @@ from tagger.crf import viterbi
 from tagger.errors import TaggerError
 from tagger.files import atomic_output
 from tagger.model import CharCNN, CharLSTM, TaggerModel
+from tagger.recurrent import gather_time, reverse_index
 from tagger.vocab import CASES, MAX_WORD_CHARS, PAD_ID, UNKNOWN_ID, Vocab
 
 INPUTS = ("words", "cases", "chars", "lengths")
@@ -41,18 +42,6 @@ def require_onnx() -> None:
         import onnxruntime  # noqa: F401
     except ImportError:
         raise TaggerError("ONNX export and --runtime onnx need onnx and onnxruntime: pip install 'tagger[onnx]'") from None
-
-
-def _reverse_index(lengths: torch.Tensor, steps: int) -> torch.Tensor:
-    """(batch, time) positions that reverse each sequence within its length (padding stays in place)."""
-    positions = torch.arange(steps, device=lengths.device).unsqueeze(0)
-    last = lengths.unsqueeze(1) - 1
-    return torch.where(positions <= last, last - positions, positions)
-
-
-def _gather_time(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """values (batch, time, features) reordered along time by index (batch, time)."""
-    return values.gather(1, index.unsqueeze(2).expand(-1, -1, values.size(2)))
 
 
 class Bidirectional(nn.Module):
@@ -72,11 +61,11 @@ class Bidirectional(nn.Module):
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """inputs (batch, time, features), lengths (batch,) -> states (batch, time, 2 * hidden)."""
-        reverse = _reverse_index(lengths, inputs.size(1))
+        reverse = reverse_index(lengths, inputs.size(1))
         for forward_rnn, backward_rnn in self.layers:
             ahead, _ = forward_rnn(inputs)
-            behind, _ = backward_rnn(_gather_time(inputs, reverse))
-            inputs = torch.cat([ahead, _gather_time(behind, reverse)], dim=2)
+            behind, _ = backward_rnn(gather_time(inputs, reverse))
+            inputs = torch.cat([ahead, gather_time(behind, reverse)], dim=2)
         return inputs
 
 

@@ -44,5 +44,7 @@ def test_a_v1_model_gives_the_same_label_scores(name):
     before = [json.loads(line) for line in (model / "expected-scores.jsonl").read_text().splitlines()]
     assert [[t["label"] for t in s["tokens"]] for s in now] == [[t["label"] for t in s["tokens"]] for s in before]
     pairs = [(a["score"], b["score"]) for s, r in zip(now, before) for a, b in zip(s["tokens"], r["tokens"])]
-    # Scores are written with 6 decimals; another CPU's kernels can move the last one by 1 (seen on AMD EPYC).
-    assert all(a == pytest.approx(b, abs=1.5e-6) for a, b in pairs)
+    # Scores are written with 6 decimals. Other kernels round float32 differently: another CPU
+    # moved the last decimal by 1 (AMD EPYC), and the recurrent layers' oneDNN kernels on padded
+    # input (tagger/recurrent.py, instead of packed sequences) by up to 3.
+    assert all(a == pytest.approx(b, abs=5e-6) for a, b in pairs)

@@ -1,8 +1,12 @@
 """Parts of the network on their own."""
 
+import pytest
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from tagger.dropout import Dropout
 from tagger.model import CharCNN
+from tagger.recurrent import bidirectional
 
 
 def test_char_cnn_features_of_a_word_do_not_depend_on_the_other_words_in_its_batch():
@@ -52,3 +56,31 @@ def test_softmax_partial_loss_is_minus_log_of_the_allowed_probability():
         torch.log((probabilities[b, t] * allowed[b, t]).sum()) for b in range(2) for t in range(int(batch.lengths[b]))
     )
     assert torch.allclose(model.loss(batch), expected / 2, atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", [torch.nn.LSTM, torch.nn.GRU])
+def test_the_padded_bidirectional_rnn_gives_the_packed_states_and_gradients(cell):
+    torch.manual_seed(0)
+    rnn = cell(5, 4, num_layers=2, batch_first=True, bidirectional=True)
+    inputs = torch.randn(3, 6, 5, requires_grad=True)
+    lengths = torch.tensor([6, 2, 4])
+    real = torch.arange(6).unsqueeze(0) < lengths.unsqueeze(1)
+    packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+    expected, _ = pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=6)
+    (expected_gradient,) = torch.autograd.grad(expected[real].square().sum(), inputs)
+    states = bidirectional(rnn, inputs, lengths)
+    (gradient,) = torch.autograd.grad(states[real].square().sum(), inputs)
+    assert torch.allclose(states, expected, atol=1e-6)  # padding included: 0 in both
+    assert torch.allclose(gradient, expected_gradient, atol=1e-6)
+
+
+def test_dropout_zeroes_about_its_share_and_keeps_the_expected_value_while_training_only():
+    torch.manual_seed(0)
+    dropout = Dropout(0.3)
+    values = torch.ones(200, 500)
+    dropped = dropout(values)
+    assert (dropped == 0).float().mean().item() == pytest.approx(0.3, abs=0.01)
+    assert dropped[dropped != 0].unique().tolist() == [pytest.approx(1 / 0.7)]
+    assert dropped.mean().item() == pytest.approx(1.0, abs=0.02)
+    dropout.eval()
+    assert torch.equal(dropout(values), values)
