@@ -57,12 +57,13 @@ def bidirectional(rnn: nn.LSTM | nn.GRU, inputs: torch.Tensor, lengths: torch.Te
 
 def _padded_lstm(rnn: nn.LSTM, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """bidirectional() for an LSTM, without packing: each direction of each layer as one oneDNN call."""
-    reverse = reverse_index(lengths.to(inputs.device), inputs.size(1))
+    lengths = lengths.to(inputs.device)
+    reverse = reverse_index(lengths, inputs.size(1))
     for layer in range(rnn.num_layers):
         if layer > 0:
             inputs = nn.functional.dropout(inputs, rnn.dropout, rnn.training)
         ahead = _one_direction(rnn, inputs, layer, "")
         behind = _one_direction(rnn, gather_time(inputs, reverse), layer, "_reverse")
         inputs = torch.cat([ahead, gather_time(behind, reverse)], dim=2)
-    real = torch.arange(inputs.size(1), device=inputs.device).unsqueeze(0) < lengths.to(inputs.device).unsqueeze(1)
+    real = torch.arange(inputs.size(1), device=inputs.device).unsqueeze(0) < lengths.unsqueeze(1)
     return inputs * real.unsqueeze(2)
