@@ -424,7 +424,7 @@ class Trainer:
         self.provisional_plan = False  # planned from the probe, to be planned again after the first epoch
         # training seconds and tokens of the epochs since the plan made from a measured speed: their mean
         # speed (steadier than one epoch's on a shared machine) is what drift is judged on
-        self.since_plan = [0.0, 0]
+        self.seconds_since_plan, self.tokens_since_plan = 0.0, 0
 
     def elapsed(self) -> float:
         """Wall-clock seconds the run has taken so far, earlier processes of a resumed run included."""
@@ -488,7 +488,7 @@ class Trainer:
         planned = self._steps_that_fit(seconds_per_step)
         self.schedule.planned_steps = distributed.broadcast_number(run.world, planned, run.device)
         self.provisional_plan = self.schedule.replans_after_first_epoch(self.steps_done)
-        self.since_plan = [0.0, 0]
+        self.seconds_since_plan, self.tokens_since_plan = 0.0, 0
         then = (
             "the learning rate is held over the first epoch, then the plan is made again from its speed"
             if self.provisional_plan
@@ -508,8 +508,9 @@ class Trainer:
             if self.schedule.planned_steps is None or self.provisional_plan:
                 self._plan(seconds / tokens)
             elif not self.schedule.done(self.steps_done):
-                self.since_plan = [self.since_plan[0] + seconds, self.since_plan[1] + tokens]
-                self._correct_drift(self.since_plan[0] / self.since_plan[1])
+                self.seconds_since_plan += seconds
+                self.tokens_since_plan += tokens
+                self._correct_drift(self.seconds_since_plan / self.tokens_since_plan)
 
     def _seconds_per_step(self, seconds_per_token: float) -> float:
         """An average step's seconds at this speed (an epoch's tokens over its steps)."""

@@ -100,7 +100,8 @@ def read_conll(
     for number, line in lines:
         text = strip_ending(line)
         stripped = text.strip()
-        if current.tokens and (not stripped or _is_docstart(stripped, token_index)):
+        breaks = not stripped or _is_docstart(stripped, token_index)  # a blank line or a document marker
+        if current.tokens and breaks:
             if not stripped:
                 current.lines.append(line)
             if finished is not None:
@@ -109,7 +110,7 @@ def read_conll(
             current = _SentenceBuilder(number + 1 if not stripped else number)
             if not stripped:
                 continue
-        if not stripped or _is_docstart(stripped, token_index):
+        if breaks:
             current.lines.append(line)
             continue
         if stripped.startswith("#") and not current.tokens:
