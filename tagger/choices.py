@@ -14,3 +14,4 @@ SCHEMES = ("iob1", "iob2", "iobes")  # span tagging schemes (model.scheme, corpo
 STRICT_SCHEMES = ("IOB2", "IOBES")  # what seqeval's strict mode checks tags against
 SCORING_MODES = ("conlleval", "strict", "default")  # default: the old name of conlleval
 RUNTIMES = ("torch", "onnx", "onnx-int8")  # onnx-int8: ONNX Runtime with int8 weights
+TUNE_VECTORS = ("seen", "all")

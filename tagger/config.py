@@ -14,7 +14,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from tagger import choices
+from tagger import choices, vector_sources
 from tagger.errors import TaggerError
 
 
@@ -64,8 +64,11 @@ class ModelConfig:
     singleton_dropout: float = 0.0  # chance that a word seen once in training is read as <unk> while training
     crf: bool = True
     scheme: str = "iobes"  # the span scheme the model learns and predicts in; outputs keep the training file's own
-    vectors: str = ""  # GloVe / word2vec text / fastText .vec file
-    freeze_vectors: bool = False
+    vectors: str = ""  # a named source (glove-6b-50d: the tagger[glove] extra) or a GloVe / word2vec text / fastText .vec file
+    # "seen": the training words' vectors are trained, every other word's stays frozen (fast);
+    # "all": every pretrained word is a trained row (each step updates the whole table)
+    tune_vectors: str = "seen"
+    freeze_vectors: bool = False  # the trained word rows stay as initialised (the pretrained vectors)
 
 
 @dataclass
@@ -104,6 +107,7 @@ CHOICES = {
     ("model", "cell"): choices.CELLS,
     ("model", "char_encoder"): choices.CHAR_ENCODERS,
     ("model", "scheme"): choices.SCHEMES,
+    ("model", "tune_vectors"): choices.TUNE_VECTORS,
     ("train", "optimizer"): choices.OPTIMIZERS,
     ("train", "device"): choices.DEVICES,
     ("data", "format"): ("", *choices.FORMATS),
@@ -290,17 +294,48 @@ def _in_range(value: float, low: float, high: float, open_high: bool) -> bool:
     return low <= value and (value < high if open_high else value <= high)
 
 
+MAX_BASE_DEPTH = 8
+
+
 def load(path: str | Path, overrides: list[str] = ()) -> Config:
-    """Read a TOML config, apply `section.key=value` overrides, validate; paths stay as written."""
+    """Read a TOML config (and the configs its `base` names), apply `section.key=value` overrides, validate.
+
+    `base = "other.toml"` (relative to the file) starts from that config: this file's tables
+    are merged into its tables key by key, and its other values replace the base's.
+    Paths stay as written.
+    """
+    data = read_toml(Path(path))
+    return from_dict(data, str(path), apply_overrides(data, overrides))
+
+
+def read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """The settings of a config file with its `base` chain merged in."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read config ({error.__class__.__name__})") from None
+        where = f"{chain[-1]}: base" if chain else str(path)
+        raise ConfigError(f"{where}: cannot read config {path} ({error.__class__.__name__})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    return from_dict(data, str(path), apply_overrides(data, overrides))
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: base: expected the path of another config file")
+    target = path.parent / base
+    if target.resolve() in {p.resolve() for p in (*chain, path)} or len(chain) >= MAX_BASE_DEPTH:
+        raise ConfigError(f"{path}: base: {base} leads back to a config already read (or more than {MAX_BASE_DEPTH} deep)")
+    return _merged(read_toml(target, (*chain, path)), data)
+
+
+def _merged(base: dict, own: dict) -> dict:
+    merged = dict(base)
+    for key, value in own.items():
+        both_tables = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merged(base[key], value) if both_tables else value
+    return merged
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> set[str]:
@@ -335,7 +370,11 @@ def check_files(config: Config) -> None:
     train = [("data.train", corpus.path) for corpus in training_corpora(config.data)]
     dev = [("data.dev", corpus.path) for corpus in dev_corpora(config.data)]
     named = train + dev + [("data.test", config.data.test)]
-    for name, path in [*named, ("model.vectors", config.model.vectors)]:
+    if vector_sources.is_named(config.model.vectors):
+        vector_sources.check_source(config.model.vectors)
+    else:
+        named.append(("model.vectors", config.model.vectors))
+    for name, path in named:
         if path and Path(path).is_dir():
             raise ConfigError(f"{name}: {path} is a directory, expected a file")
         if path and not Path(path).is_file():

@@ -11,7 +11,8 @@ from tagger.config import ModelConfig
 from tagger.crf import CRF, TransitionConstraints
 from tagger.dropout import Dropout
 from tagger.recurrent import bidirectional
-from tagger.vocab import CASES, UNKNOWN_ID
+from tagger.vocab import CASES
+from tagger.word_embedding import WordEmbedding
 
 
 class CharCNN(nn.Module):
@@ -68,7 +69,7 @@ class TaggerModel(nn.Module):
         self.config = config
         self.labels = labels
         self.scheme = scheme
-        self.words = nn.Embedding(words, config.word_dim, padding_idx=0)
+        self.words = WordEmbedding(words, config.word_dim)
         # Set here, not where the vectors are read, so that a resumed run (which reads none)
         # trains the same parameters as the run it continues.
         self.words.weight.requires_grad_(not (config.vectors and config.freeze_vectors))
@@ -94,7 +95,7 @@ class TaggerModel(nn.Module):
         return None
 
     def set_pretrained(self, vectors: torch.Tensor) -> None:
-        """Copy pretrained vectors into the first rows they cover (rows follow the vocabulary)."""
+        """Copy pretrained vectors (rows, word_dim) into the first trained word rows they cover."""
         with torch.no_grad():
             self.words.weight[: vectors.size(0)].copy_(vectors)
 
@@ -103,20 +104,22 @@ class TaggerModel(nn.Module):
         self.singletons.zero_()
         self.singletons[torch.tensor(word_ids, dtype=torch.long)] = True
 
-    def _dropped_words(self, batch: Batch) -> torch.Tensor:
-        """Word ids with some replaced by <unk>, so that the model learns to tag unseen words from
-        their characters, case and context (word dropout, and Lample et al.'s singleton replacement)."""
+    def _dropped_words(self, batch: Batch) -> torch.Tensor | None:
+        """(batch, time) bool: the words read as <unk> (or as their frozen pretrained vector) in this step, so
+        that the model learns to tag unseen words from their characters, case and context (word dropout, and
+        Lample et al.'s singleton replacement); None when nothing is dropped."""
         words, config = batch.words, self.config
         if not self.training or (config.word_dropout <= 0 and config.singleton_dropout <= 0):
-            return words
+            return None
         chance = torch.full(words.shape, config.word_dropout, device=words.device)
-        chance = chance.masked_fill(self.singletons[words], max(config.word_dropout, config.singleton_dropout))
+        singletons = self.singletons[words.clamp(max=self.singletons.size(0) - 1)] & (words < self.singletons.size(0))
+        chance = chance.masked_fill(singletons, max(config.word_dropout, config.singleton_dropout))
         drop = torch.rand(words.shape, device=words.device) < chance
-        return words.masked_fill(drop & batch.mask, UNKNOWN_ID)
+        return drop & batch.mask
 
     def features(self, batch: Batch) -> torch.Tensor:
         """Token features (batch, time, word_dim + case_dim + character features), dropout applied."""
-        parts = [self.words(self._dropped_words(batch))]
+        parts = [self.words(batch.words, self._dropped_words(batch))]
         if self.cases is not None:
             parts.append(self.cases(batch.cases))
         if self.chars is not None:

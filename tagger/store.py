@@ -4,12 +4,16 @@ config.json       the training config and the task (label column, format, scheme
 vocab.json        words, characters, labels
 model.safetensors the weights
 metrics.json      best dev score, epoch, training time, versions
+vectors.safetensors  the frozen pretrained table (float16) and its words, for a model trained with
+                  model.vectors (tune_vectors "seen"); a bundled model may name a shared table
+                  in vectors.json instead
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -25,10 +29,15 @@ from tagger.errors import TaggerError
 from tagger.files import atomic_output
 from tagger.model import TaggerModel
 from tagger.task import Task
+from tagger.vectors import VectorTable
 from tagger.vocab import Vocab
 
 FORMAT_VERSION = 1
 CONFIG, VOCAB, WEIGHTS, METRICS = "config.json", "vocab.json", "model.safetensors", "metrics.json"
+VECTORS, SHARED_VECTORS = "vectors.safetensors", "vectors.json"
+SHARED_DIR = Path(__file__).parent / "models" / "shared"  # tables that several bundled models read
+SHARED_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,63}")
+MAX_TABLE_ROWS = 5_000_000
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 # Sizes far beyond any tagger; a larger declared size is a damaged or hostile directory.
 LIMITS = {"word_dim": 4096, "case_dim": 256, "char_dim": 1024, "char_hidden": 4096, "hidden": 8192, "layers": 16}
@@ -94,7 +103,7 @@ def load_definition(directory: Path) -> tuple[Config, Vocab, Task]:
     if set(data) != {"format_version", "config", "task"} or data.get("format_version") != FORMAT_VERSION:
         raise ModelDirError(f"{directory / CONFIG}: expected keys format_version={FORMAT_VERSION}, config and task")
     try:
-        config = config_module.from_dict(data["config"], str(directory / CONFIG))
+        config = config_module.from_dict(_with_old_defaults(data["config"]), str(directory / CONFIG))
     except ConfigError as error:  # its message names the file already
         raise ModelDirError(str(error)) from None
     try:
@@ -111,6 +120,64 @@ def load_definition(directory: Path) -> tuple[Config, Vocab, Task]:
     if max(len(vocab.words), len(vocab.chars), len(vocab.labels)) > MAX_VOCAB or not vocab.labels.symbols:
         raise ModelDirError(f"{directory / VOCAB}: vocabulary sizes out of range")
     return config, vocab, task
+
+
+def _with_old_defaults(saved: object) -> object:
+    """A saved config written before model.tune_vectors existed trained every pretrained word ("all")."""
+    model = saved.get("model") if isinstance(saved, dict) else None
+    if isinstance(model, dict) and model.get("vectors") and "tune_vectors" not in model:
+        return {**saved, "model": {**model, "tune_vectors": "all"}}
+    return saved
+
+
+def uses_table(config: Config) -> bool:
+    """Whether a model of this config reads a frozen pretrained table beside its weights."""
+    return bool(config.model.vectors) and config.model.tune_vectors == "seen"
+
+
+def save_table(directory: Path, table: VectorTable) -> None:
+    """vectors.safetensors: the table in float16, its words and source in the header's metadata."""
+    metadata = {"source": table.source, "lowercase": json.dumps(table.lowercase), "words": json.dumps(table.words)}
+    data = save({"vectors": table.matrix.to(torch.float16).contiguous()}, metadata)
+    with atomic_output(directory / VECTORS, "wb") as stream:
+        stream.write(data)
+
+
+def table_path(directory: Path) -> Path:
+    """The model's vectors.safetensors, or the shared bundled table its vectors.json names."""
+    own = directory / VECTORS
+    if own.is_file() or not (directory / SHARED_VECTORS).is_file():
+        return own
+    name = read_json(directory / SHARED_VECTORS).get("shared")
+    if not isinstance(name, str) or not SHARED_NAME.fullmatch(name):
+        raise ModelDirError(f"{directory / SHARED_VECTORS}: 'shared' must name a bundled table (letters, digits, '.', '-')")
+    return SHARED_DIR / f"{name}.safetensors"
+
+
+def read_table(path: Path, dim: int) -> VectorTable:
+    """The frozen table of a model directory, checked: one float tensor (rows, dim), as many distinct words, finite."""
+    if not path.is_file():
+        raise ModelDirError(f"{path.parent}: the model was trained with pretrained vectors, but {path.name} is missing")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata, names = handle.metadata() or {}, set(handle.keys())
+            shape = list(handle.get_slice("vectors").get_shape()) if names == {"vectors"} else None
+            if shape is None or len(shape) != 2 or shape[1] != dim or not 0 < shape[0] <= MAX_TABLE_ROWS:
+                raise ModelDirError(f"{path}: expected one tensor 'vectors' of (rows, {dim}), found {sorted(names)} {shape}")
+            matrix = handle.get_tensor("vectors")
+        words = json.loads(metadata.get("words", "null"))
+        lowercase = json.loads(metadata.get("lowercase", "null"))
+    except SafetensorError as error:
+        raise ModelDirError(f"{path}: not a safetensors file ({error})") from None
+    except (ValueError, RecursionError) as error:
+        raise ModelDirError(f"{path}: the metadata's words or lowercase are not valid JSON ({error})") from None
+    if not isinstance(words, list) or len(words) != shape[0] or not all(isinstance(word, str) for word in words):
+        raise ModelDirError(f"{path}: the metadata must list one word (a string) per row")
+    if len(set(words)) != len(words) or not isinstance(lowercase, bool):
+        raise ModelDirError(f"{path}: the metadata's words must be distinct and lowercase true or false")
+    if not matrix.is_floating_point() or not bool(torch.isfinite(matrix).all()):
+        raise ModelDirError(f"{path}: the vectors must be finite floating-point numbers")
+    return VectorTable(words, matrix.to(torch.float32), metadata.get("source", path.name), lowercase)
 
 
 def _check_weights_file(directory: Path) -> Path:
@@ -169,10 +236,18 @@ def load_model(directory: str | Path, device: torch.device | None = None) -> Loa
     weights = _check_weights_file(directory)
     model = build_model(config, vocab, task)
     model.load_state_dict(read_weights(weights, model.state_dict()))
+    if uses_table(config):
+        attach_table(model, vocab, read_table(table_path(directory), config.model.word_dim))
     model.eval()
     if device is not None:
         model.to(device)
     return LoadedModel(config, vocab, task, model)
+
+
+def attach_table(model: TaggerModel, vocab: Vocab, table: VectorTable, table_rows: torch.Tensor | None = None) -> None:
+    """Words outside the trained ones get their pretrained vectors (`table_rows`: for training, see WordEmbedding)."""
+    vocab.attach_table(table.words, table.lowercase)
+    model.words.attach_table(table.matrix, table_rows)
 
 
 def save_metrics(directory: Path, metrics: dict) -> None:

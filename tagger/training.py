@@ -29,9 +29,20 @@ from tagger.metrics import dev_score
 from tagger.predict import Predictor, choose_device
 from tagger.schemes import OUTSIDE, split_tag, without_types
 from tagger.task import Task
-from tagger.training_data import Corpus, DevSet, Log, build_vocab, log_to_stderr, read_corpus_for_training, singleton_ids
+from tagger.training_data import (
+    Corpus,
+    DevSet,
+    Log,
+    Pretrained,
+    build_vocab,
+    log_to_stderr,
+    read_corpus_for_training,
+    singleton_ids,
+    table_rows,
+)
 from tagger.training_setup import resume_changes
-from tagger.vocab import Vocab
+from tagger.vectors import VectorTable
+from tagger.vocab import Index, Vocab
 
 METRICS_LOG = "metrics.jsonl"
 AfterEpoch = Callable[[int, float], None]  # (epoch, minutes of training so far)
@@ -271,17 +282,22 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
         store.remove_stale_temporaries(out)
     if resume and out is not None:
         vocab, task = _reload_definition(out, config, log if world.is_main else _quiet, world.is_main)
+        if store.uses_table(config):
+            table = store.read_table(store.table_path(out), config.model.word_dim)
+            pretrained = Pretrained(torch.empty(0, config.model.word_dim), table, _table_rows(vocab, table, config))
     else:
         vocab, pretrained = build_vocab(config, corpus, log if world.is_main else _quiet)
         task = corpus.task
         if out is not None and world.is_main:
             _refuse_to_overwrite(out)
-            _write_definition(out, config, vocab, task)
+            _write_definition(out, config, vocab, task, pretrained)
             # Records of a run killed before its first checkpoint are not part of this one.
             (out / METRICS_LOG).unlink(missing_ok=True)
     model = store.build_model(config, vocab, task)
     if pretrained is not None:
-        model.set_pretrained(pretrained)
+        model.set_pretrained(pretrained.initial)  # a resumed run's rows come from its checkpoint
+        if pretrained.table is not None:
+            store.attach_table(model, vocab, pretrained.table, pretrained.table_rows)
     if config.model.singleton_dropout > 0:
         model.mark_singletons(singleton_ids(corpus, vocab))
     model.to(device)
@@ -354,12 +370,18 @@ def set_process_state(config: Config) -> None:
         torch.set_num_threads(config.train.threads)
 
 
-def _write_definition(out: Path, config: Config, vocab: Vocab, task: Task) -> None:
+def _write_definition(out: Path, config: Config, vocab: Vocab, task: Task, pretrained: Pretrained | None) -> None:
     try:
         store.save_definition(out, config, vocab, task)
+        if pretrained is not None and pretrained.table is not None:
+            store.save_table(out, pretrained.table)
     except OSError as error:
         raise TaggerError(f"{out}: cannot create the run directory ({error.strerror})") from None
     faults.point("definition")
+
+
+def _table_rows(vocab: Vocab, table: VectorTable, config: Config) -> torch.Tensor:
+    return table_rows(vocab.words.symbols, Index(table.words), table.lowercase and not config.model.lowercase)
 
 
 def _reload_definition(out: Path, config: Config, log: Log, is_main: bool) -> tuple[Vocab, Task]:

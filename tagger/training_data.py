@@ -16,8 +16,8 @@ from tagger.data import Sentence
 from tagger.errors import TaggerError
 from tagger.formats import read_all
 from tagger.task import Task
-from tagger.vectors import read_vectors
-from tagger.vocab import UNK, Vocab
+from tagger.vectors import VectorTable, load_table
+from tagger.vocab import UNK, Index, Vocab
 
 Log = Callable[[str], None]
 
@@ -135,27 +135,50 @@ def _check_unannotated(specs: list[TrainingCorpus], trained: Counter, spans: boo
             )
 
 
-def build_vocab(config: Config, corpus: Corpus, log: Log = log_to_stderr) -> tuple[Vocab, torch.Tensor | None]:
-    """Vocabulary from the training data (plus pretrained words), and the pretrained matrix if any."""
-    extra_words, vectors = [], None
-    if config.model.vectors:
-        words, rows = read_vectors(config.model.vectors, config.model.lowercase)
-        if len(rows[0]) != config.model.word_dim:
-            raise TaggerError(
-                f"model.vectors: {config.model.vectors} has {len(rows[0])} dimensions, model.word_dim is {config.model.word_dim}"
-            )
-        extra_words, vectors = words, dict(zip(words, rows))
-        log(f"read {len(words):,} vectors from {config.model.vectors}")
-    vocab = Vocab.build((s.tokens for s in corpus.train), corpus.train_labels, config.model.lowercase, extra_words)
-    if vectors is None:
-        return vocab, None
+@dataclass
+class Pretrained:
+    """What pretrained vectors give a new model: initial trained rows, and the frozen table with each trained word's row.
+
+    `initial` (trained words, dim); `table` None when every vector is a trained row (model.tune_vectors = "all");
+    `table_rows` (trained words,): a trained word's row in the table, or -1.
+    """
+
+    initial: torch.Tensor
+    table: VectorTable | None = None
+    table_rows: torch.Tensor | None = None
+
+
+def build_vocab(config: Config, corpus: Corpus, log: Log = log_to_stderr) -> tuple[Vocab, Pretrained | None]:
+    """Vocabulary from the training data (plus every pretrained word when all are trained), and the pretrained rows."""
+    model = config.model
+    token_lists, label_lists = [s.tokens for s in corpus.train], corpus.train_labels
+    if not model.vectors:
+        return Vocab.build(token_lists, label_lists, model.lowercase), None
+    table = load_table(model.vectors, model.lowercase)
+    if table.dim != model.word_dim:
+        raise TaggerError(f"model.vectors: {model.vectors} has {table.dim} dimensions, model.word_dim is {model.word_dim}")
+    log(f"read {len(table.words):,} vectors from {model.vectors}")
+    every_word_trained = model.tune_vectors == "all"
+    vocab = Vocab.build(token_lists, label_lists, model.lowercase, table.words if every_word_trained else ())
+    rows = table_rows(vocab.words.symbols, Index(table.words), table.lowercase and not model.lowercase)
     generator = torch.Generator().manual_seed(config.train.seed)
-    matrix = torch.randn(len(vocab.words), config.model.word_dim, generator=generator) * 0.1
-    for position, word in enumerate(vocab.words.symbols):
-        if word in vectors:
-            matrix[position] = torch.tensor(vectors[word])
-    matrix[0] = 0
-    return vocab, matrix
+    initial = torch.randn(len(vocab.words), model.word_dim, generator=generator) * 0.1
+    found = rows >= 0
+    initial[found] = table.matrix[rows[found]]
+    initial[0] = 0
+    if every_word_trained:
+        return vocab, Pretrained(initial)
+    vocab.attach_table(table.words, table.lowercase)
+    covered = int(found.sum()) - int(found[:2].sum())
+    log(f"{covered:,} of the {len(vocab.words) - 2:,} training words have a pretrained vector; the other rows stay frozen")
+    return vocab, Pretrained(initial, table, rows)
+
+
+def table_rows(words: list[str], table: Index, lower: bool) -> torch.Tensor:
+    """(words,) each word's row in the table (looked up lowercased with `lower`), -1 where it has none; none for <pad>."""
+    rows = [table.get(word.lower() if lower else word, -1) for word in words]
+    rows[0] = -1
+    return torch.tensor(rows, dtype=torch.long)
 
 
 def singleton_ids(corpus: Corpus, vocab: Vocab) -> list[int]:

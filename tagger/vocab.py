@@ -60,13 +60,26 @@ class Index:
 
 @dataclass
 class Vocab:
-    """Everything needed to turn tokens into ids and label ids back into labels."""
+    """Everything needed to turn tokens into ids and label ids back into labels.
+
+    Word ids below len(words) are the trained words; with a pretrained table attached
+    (`attach_table`), a token outside them whose word is in the table gets the id
+    len(words) + its row there.
+    """
 
     words: Index
     chars: Index
     labels: Index
     lowercase: bool = True
+    table: Index | None = field(default=None, repr=False, compare=False)
+    table_lowercase: bool = True
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def attach_table(self, words: list[str] | Index, lowercase: bool) -> None:
+        """Look words outside the trained ones up in a pretrained table of these words (in row order)."""
+        self.table = words if isinstance(words, Index) else Index(list(words))
+        self.table_lowercase = lowercase
+        self._cache.clear()
 
     @classmethod
     def build(
@@ -95,7 +108,16 @@ class Vocab:
         return cached
 
     def word_id(self, token: str) -> int:
-        return self.words.get(token.lower() if self.lowercase else token)
+        own = self.words.get(token.lower() if self.lowercase else token, -1)
+        if own >= 0 or self.table is None:
+            return UNKNOWN_ID if own < 0 else own
+        row = self.table.get(token.lower() if self.table_lowercase else token, -1)
+        return UNKNOWN_ID if row < 0 else len(self.words) + row
+
+    @property
+    def word_ids(self) -> int:
+        """How many word ids there are: the trained words and the rows of the pretrained table."""
+        return len(self.words) + (len(self.table) if self.table is not None else 0)
 
     def char_ids(self, token: str) -> list[int]:
         return [self.chars.get(char) for char in clip_word(token)] or [self.chars.get(UNK)]

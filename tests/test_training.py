@@ -18,7 +18,6 @@ from tagger.formats import read_all
 from tagger.predict import Predictor
 from tagger.store import ModelDirError
 from tagger.vectors import read_vectors
-from tagger.vocab import UNKNOWN_ID
 from tests.conftest import ROOT, SAMPLES, write
 
 TINY = {
@@ -75,10 +74,9 @@ def test_singleton_dropout_hides_exactly_the_words_seen_once_and_only_in_trainin
     run.model.train()
     dropped = run.model._dropped_words(batch)
     once = torch.tensor([[counts[int(word)] == 1 for word in row] for row in batch.words]) & batch.mask
-    assert torch.equal(dropped == UNKNOWN_ID, once | (batch.words == UNKNOWN_ID))
-    assert torch.equal(dropped[~once], batch.words[~once])
+    assert torch.equal(dropped, once)
     run.model.eval()
-    assert torch.equal(run.model._dropped_words(batch), batch.words)
+    assert run.model._dropped_words(batch) is None
 
 
 def test_outputs_keep_the_corpus_scheme(tmp_path):
@@ -151,18 +149,19 @@ def test_vectors_loader_reads_glove_and_word2vec_text(tmp_path):
     assert read_vectors(word2vec, lowercase=False)[0] == ["the", "zebra"]
 
 
-def test_pretrained_vectors_initialise_words_outside_training(tmp_path):
+def test_a_word_outside_training_keeps_its_pretrained_vector_unless_every_vector_is_trained(tmp_path):
     vectors = write(tmp_path / "v.txt", "zanzibar " + " ".join(["0.5"] * 16) + "\n")
-    training.train(
-        tiny_config(model={"vectors": str(vectors)}, train={"epochs": 1}),
-        tmp_path / "run",
-        show_progress=False,
-        log=lambda message: None,
-    )
-    predictor = Predictor.load(tmp_path / "run", "cpu")
-    row = predictor.vocab.word_id("Zanzibar")
-    assert row > 1
-    assert predictor.model.words.weight[row].tolist() != [0.0] * 16
+    for tune in ("seen", "all"):
+        config = tiny_config(model={"vectors": str(vectors), "tune_vectors": tune}, train={"epochs": 1})
+        training.train(config, tmp_path / tune, show_progress=False, log=lambda message: None)
+    frozen, trained = Predictor.load(tmp_path / "seen", "cpu"), Predictor.load(tmp_path / "all", "cpu")
+    row = frozen.vocab.word_id("Zanzibar")
+    assert row >= len(frozen.vocab.words)  # a row of the frozen table, not a trained word
+    with torch.no_grad():
+        assert frozen.model.words(torch.tensor([[row]]))[0, 0].tolist() == [0.5] * 16
+    row = trained.vocab.word_id("Zanzibar")
+    assert 1 < row < len(trained.vocab.words)  # a trained row, initialised from the vector
+    assert trained.model.words.weight[row].tolist() == [0.5] * 16
 
 
 def test_frozen_vectors_stay_frozen_and_a_resumed_run_equals_the_uninterrupted_one(tmp_path):
