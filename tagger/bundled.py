@@ -7,12 +7,36 @@ more files: `card.json` (what `tagger models NAME --json` prints) and `CARD.md`.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tagger.errors import TaggerError
 
 BUNDLED_DIR = Path(__file__).parent / "models"
 CARD_JSON, CARD_MARKDOWN = "card.json", "CARD.md"
+OWN_TABLE, SHARED_TABLE = "vectors.safetensors", "vectors.json"  # a model's frozen vectors, or the name of shared ones
+SHARED_DIR = BUNDLED_DIR / "shared"  # vector tables that several bundled models read
+SHARED_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,63}")
+MAX_SHARED_JSON_BYTES = 4096
+
+
+def table_file(directory: Path) -> Path:
+    """A model's frozen vector table: its own vectors.safetensors, or the shared bundled table its vectors.json names."""
+    own, named = directory / OWN_TABLE, directory / SHARED_TABLE
+    if own.is_file() or not named.is_file():
+        return own
+    try:
+        with open(named, "rb") as stream:
+            text = stream.read(MAX_SHARED_JSON_BYTES + 1)
+        if len(text) > MAX_SHARED_JSON_BYTES:
+            raise TaggerError(f"{named}: larger than {MAX_SHARED_JSON_BYTES:,} bytes; it only names a shared table")
+        data = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise TaggerError(f"{named}: not readable JSON ({error})") from None
+    name = data.get("shared") if isinstance(data, dict) else None
+    if not isinstance(name, str) or not SHARED_NAME.fullmatch(name):
+        raise TaggerError(f"{named}: 'shared' must name a bundled table (lowercase letters, digits, '.', '-')")
+    return SHARED_DIR / f"{name}.safetensors"
 
 
 def bundled_names() -> list[str]:

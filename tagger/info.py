@@ -7,7 +7,7 @@ import struct
 from math import prod
 from pathlib import Path
 
-from tagger.bundled import resolve_model
+from tagger.bundled import resolve_model, table_file
 from tagger.errors import TaggerError
 
 MAX_HEADER_BYTES = 100 * 2**20  # a safetensors header far beyond any tagger's is damage, not a model
@@ -27,17 +27,37 @@ def _json(path: Path, required: bool = True) -> dict:
     return data
 
 
-def weight_shapes(path: Path) -> dict[str, list[int]]:
-    """Tensor names and shapes from a safetensors file's header, without reading the tensors."""
+def _header(path: Path) -> dict:
+    """A safetensors file's JSON header (tensor entries and `__metadata__`), without reading the tensors."""
     try:
         with open(path, "rb") as stream:
             (size,) = struct.unpack("<Q", stream.read(8))
             if size > MAX_HEADER_BYTES:
                 raise TaggerError(f"{path}: not a safetensors file (header of {size:,} bytes)")
-            header = json.loads(stream.read(size))
+            return json.loads(stream.read(size))
     except (OSError, struct.error, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise TaggerError(f"{path}: not a readable safetensors file ({error})") from None
-    return {name: entry["shape"] for name, entry in header.items() if name != "__metadata__"}
+
+
+def weight_shapes(path: Path) -> dict[str, list[int]]:
+    """Tensor names and shapes from a safetensors file's header, without reading the tensors."""
+    return {name: entry["shape"] for name, entry in _header(path).items() if name != "__metadata__"}
+
+
+def vectors_info(directory: Path, settings: dict) -> dict | None:
+    """The pretrained vectors a model was trained with: source, which rows were trained, the frozen table it reads."""
+    if not settings.get("vectors"):
+        return None
+    tuned = settings.get("tune_vectors", "all")
+    entry = {"source": settings["vectors"], "tune_vectors": tuned, "frozen": settings.get("freeze_vectors", False)}
+    if tuned != "seen":
+        return entry
+    path = table_file(directory)
+    if not path.is_file():
+        return {**entry, "table": str(path), "table_words": None, "table_bytes": None}
+    header = _header(path)
+    shape = header.get("vectors", {}).get("shape", [None])
+    return {**entry, "table": str(path), "table_words": shape[0], "table_bytes": path.stat().st_size}
 
 
 def model_info(directory: str | Path) -> dict:
@@ -62,6 +82,7 @@ def model_info(directory: str | Path) -> dict:
             "parameters": sum(prod(shape) for shape in shapes.values()),
             "weights_bytes": weights.stat().st_size if weights.is_file() else None,
         },
+        "vectors": vectors_info(directory, config.get("model", {})),
         "training_data": {key: _paths(config.get("data", {}).get(key)) for key in ("train", "dev", "test")},
         "best_dev": {key: metrics.get(key) for key in ("best_dev_metric", "best_dev_score", "best_epoch", "epochs_run")},
         "test": metrics.get("test"),
@@ -96,6 +117,7 @@ def format_info(info: dict) -> str:
         f"network      {_network(info['model_settings'])}",
         f"sizes        {sizes['parameters']:,} parameters ({(sizes['weights_bytes'] or 0) / 2**20:.1f} MiB); "
         f"{sizes['words']:,} words, {sizes['characters']:,} characters, {sizes['labels']} labels",
+        *_vectors_lines(info["vectors"]),
         "trained on   " + ", ".join(f"{key} {path}" for key, path in info["training_data"].items() if path),
     ]
     if best.get("best_epoch") is not None:
@@ -110,6 +132,21 @@ def format_info(info: dict) -> str:
         lines.append("versions     " + ", ".join(f"{key} {value}" for key, value in info["versions"].items() if value))
     lines.append("labels       " + ", ".join(f"{label} {count:,}" if count else label for label, count in info["labels"].items()))
     return "\n".join(lines)
+
+
+def _vectors_lines(vectors: dict | None) -> list[str]:
+    if not vectors:
+        return []
+    if vectors["tune_vectors"] != "seen":
+        trained = "kept as initialised" if vectors["frozen"] else "all fine-tuned"
+        return [f"vectors      {vectors['source']}: every pretrained word in the model's rows, {trained}"]
+    if vectors["table_words"] is None:
+        return [f"vectors      {vectors['source']}: the training words trained; frozen table {vectors['table']} MISSING"]
+    rows = "kept as initialised" if vectors["frozen"] else "trained"
+    return [
+        f"vectors      {vectors['source']}: the training words' rows {rows}; other words from a frozen table of "
+        f"{vectors['table_words']:,} words, {Path(vectors['table']).name} ({vectors['table_bytes'] / 2**20:.1f} MiB)"
+    ]
 
 
 def _network(settings: dict) -> str:

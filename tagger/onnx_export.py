@@ -190,9 +190,15 @@ def graph_inputs(graph: bytes) -> list[str]:
 
 
 def sidecar(vocab: Vocab, scheme: str | None, inputs: list[str]) -> dict:
-    """vocab.json plus what a consumer outside Python needs to build the inputs."""
+    """vocab.json plus what a consumer outside Python needs to build the inputs.
+
+    A model with a frozen pretrained table lists its words: a token outside `words` whose
+    word (lowercased with `table_lowercase`) is the table's row r gets the id len(words) + r.
+    """
+    table = {} if vocab.table is None else {"table_words": vocab.table.symbols, "table_lowercase": vocab.table_lowercase}
     return {
         **vocab.to_json(),
+        **table,
         "onnx": {
             "inputs": inputs,
             "output": "labels",

@@ -112,7 +112,8 @@ class Predictor:
             )
         if token_column is None:
             token_column = self.config.data.token_column if same_format and format_name == CONLL else 1
-        return Layout(format_name, token_column, (label_column or task.label_column) if labelled else None)
+        column = (label_column or task.label_column) if labelled else None
+        return Layout(format_name, token_column, column, last_if_missing=labelled and label_column is None)
 
     def known_corpus_labels(self) -> set[str]:
         """The labels this model can write, in any span scheme (its labels themselves for token labels)."""
@@ -125,6 +126,12 @@ class Predictor:
         """For each token, whether its word is in the model's vocabulary (as the model looks words up)."""
         unknown = self.vocab.words.get(UNK)
         return [[self.vocab.word_id(token) != unknown for token in tokens] for tokens in token_lists]
+
+    def pretrained_only_share(self, token_lists: Sequence[Sequence[str]]) -> float:
+        """The share of tokens outside the training words that find their vector in the model's pretrained table."""
+        trained = len(self.vocab.words)
+        found = sum(self.vocab.word_id(token) >= trained for tokens in token_lists for token in tokens)
+        return found / max(sum(map(len, token_lists)), 1)
 
     def encode(self, token_lists: Sequence[Sequence[str]]) -> list[Encoded]:
         return [encode(tokens, self.vocab) for tokens in token_lists]

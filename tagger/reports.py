@@ -29,7 +29,10 @@ def format_report(report: dict) -> str:
     if "tokens_per_s" in report:
         lines.append(f"prediction speed {report['tokens_per_s']:,.0f} tokens/s (after a warm-up; loading excluded)")
     if "unknown_tokens" in report:
-        lines.append(f"tokens unknown to the model {report['unknown_tokens']:.1%}")
+        unknown = f"tokens unknown to the model {report['unknown_tokens']:.1%}"
+        if "pretrained_only_tokens" in report:
+            unknown += f"; outside its training words but in its pretrained vectors {report['pretrained_only_tokens']:.1%}"
+        lines.append(unknown)
     lines.append("")
     lines.append(f"{'label':<14}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     rows = list(report["per_label"].items()) + [(f"{name} avg", row) for name, row in report.get("averages", {}).items()]

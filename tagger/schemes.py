@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from tagger.data import Sentence
@@ -149,36 +149,77 @@ def convert(tags: Sequence[str], scheme: str) -> list[str]:
     return encode_spans(extract_spans(tags), len(tags), scheme)
 
 
+MAX_LINES_NAMED = 5  # ill-formed tags whose lines a warning names
+
+
 class SchemeDetector:
-    """Works out the scheme of a column one sentence at a time (streaming)."""
+    """Works out the scheme of a column one sentence at a time (streaming), by the evidence.
+
+    E- or S- tags make IOBES. Otherwise the span starts decide: IOB1 starts spans with I-
+    (B- only between two spans of one type), IOB2 with B-. A file whose spans mostly start
+    with B- (more than with I-) is IOB2 even with a few I- tags after O or another type: those are ill-formed
+    (`ill_formed`, the lines of the first few in `ill_formed_lines`), and each starts a span,
+    as conlleval and IOB2 readers take them.
+    """
 
     def __init__(self) -> None:
         self.has_end_or_single = False
-        self.has_inside_at_start = False
+        self.begin_starts = 0
+        self.inside_starts = 0
+        self.inside_start_lines: list[int] = []
 
-    def observe(self, tags: Sequence[str]) -> None:
+    def observe(self, tags: Sequence[str], line_number: Callable[[int], int] | None = None) -> None:
+        """Count the span starts of one sentence; `line_number(index)` says where a token is, for warnings."""
         prev_prefix, prev_type = OUTSIDE, ""
-        for tag in tags:
+        for index, tag in enumerate(tags):
             prefix, type_ = split_tag(tag)
             if prefix in ("E", "S"):
                 self.has_end_or_single = True
+            elif prefix == "B":
+                self.begin_starts += 1
             elif prefix == "I" and (prev_prefix == OUTSIDE or prev_type != type_):
-                self.has_inside_at_start = True
+                self.inside_starts += 1
+                if line_number is not None and len(self.inside_start_lines) < MAX_LINES_NAMED:
+                    self.inside_start_lines.append(line_number(index))
             prev_prefix, prev_type = prefix, type_
 
     @property
     def scheme(self) -> str:
         if self.has_end_or_single:
             return IOBES
-        return IOB1 if self.has_inside_at_start else IOB2
+        return IOB1 if self.inside_starts and self.inside_starts >= self.begin_starts else IOB2
+
+    @property
+    def ill_formed(self) -> int:
+        """I- tags that start a span in a file read as IOB2."""
+        return self.inside_starts if self.scheme == IOB2 else 0
+
+    def warning(self, path: str) -> str | None:
+        """One line on the ill-formed tags of an IOB2 file, or None."""
+        if not self.ill_formed:
+            return None
+        lines = ", ".join(map(str, self.inside_start_lines))
+        more = ", ..." if self.ill_formed > len(self.inside_start_lines) else ""
+        return (
+            f"{path}: {self.ill_formed:,} I- tag(s) follow O or another type (line {lines}{more}) in a file whose "
+            f"{self.begin_starts:,} other spans start with B-: read as IOB2, each of them starting a span"
+        )
 
 
 def detect_scheme(sequences: Iterable[Sequence[str]]) -> str:
-    """IOBES if E- or S- tags occur, IOB1 if some span starts with I-, else IOB2."""
+    """IOBES if E- or S- tags occur; else IOB1 if at least as many spans start with I- as with B-, else IOB2."""
     detector = SchemeDetector()
     for tags in sequences:
         detector.observe(tags)
     return detector.scheme
+
+
+def detect_file_scheme(sentences: Iterable[Sentence], column: str) -> SchemeDetector:
+    """The scheme evidence of a file's label column, with the lines of ill-formed tags."""
+    detector = SchemeDetector()
+    for sentence in sentences:
+        detector.observe(sentence.labels[column], sentence.line_number)
+    return detector
 
 
 def normalise_scheme_name(name: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -24,6 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from tagger import config as config_module
+from tagger.bundled import OWN_TABLE, table_file
 from tagger.config import Config, ConfigError
 from tagger.errors import TaggerError
 from tagger.files import atomic_output
@@ -34,9 +34,7 @@ from tagger.vocab import Vocab
 
 FORMAT_VERSION = 1
 CONFIG, VOCAB, WEIGHTS, METRICS = "config.json", "vocab.json", "model.safetensors", "metrics.json"
-VECTORS, SHARED_VECTORS = "vectors.safetensors", "vectors.json"
-SHARED_DIR = Path(__file__).parent / "models" / "shared"  # tables that several bundled models read
-SHARED_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,63}")
+VECTORS = OWN_TABLE
 MAX_TABLE_ROWS = 5_000_000
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 # Sizes far beyond any tagger; a larger declared size is a damaged or hostile directory.
@@ -135,23 +133,12 @@ def uses_table(config: Config) -> bool:
     return bool(config.model.vectors) and config.model.tune_vectors == "seen"
 
 
-def save_table(directory: Path, table: VectorTable) -> None:
-    """vectors.safetensors: the table in float16, its words and source in the header's metadata."""
+def save_table(path: Path, table: VectorTable) -> None:
+    """A model's vectors.safetensors (or a shared table): the table in float16, its words and source in the metadata."""
     metadata = {"source": table.source, "lowercase": json.dumps(table.lowercase), "words": json.dumps(table.words)}
     data = save({"vectors": table.matrix.to(torch.float16).contiguous()}, metadata)
-    with atomic_output(directory / VECTORS, "wb") as stream:
+    with atomic_output(path, "wb") as stream:
         stream.write(data)
-
-
-def table_path(directory: Path) -> Path:
-    """The model's vectors.safetensors, or the shared bundled table its vectors.json names."""
-    own = directory / VECTORS
-    if own.is_file() or not (directory / SHARED_VECTORS).is_file():
-        return own
-    name = read_json(directory / SHARED_VECTORS).get("shared")
-    if not isinstance(name, str) or not SHARED_NAME.fullmatch(name):
-        raise ModelDirError(f"{directory / SHARED_VECTORS}: 'shared' must name a bundled table (letters, digits, '.', '-')")
-    return SHARED_DIR / f"{name}.safetensors"
 
 
 def read_table(path: Path, dim: int) -> VectorTable:
@@ -237,7 +224,7 @@ def load_model(directory: str | Path, device: torch.device | None = None) -> Loa
     model = build_model(config, vocab, task)
     model.load_state_dict(read_weights(weights, model.state_dict()))
     if uses_table(config):
-        attach_table(model, vocab, read_table(table_path(directory), config.model.word_dim))
+        attach_table(model, vocab, read_table(table_file(directory), config.model.word_dim))
     model.eval()
     if device is not None:
         model.to(device)

@@ -16,7 +16,7 @@ from typing import IO
 import torch
 from tqdm import tqdm
 
-from tagger import distributed
+from tagger import distributed, schemes
 from tagger.bundled import split_model_names
 from tagger.data import Sentence
 from tagger.errors import TaggerError
@@ -44,6 +44,17 @@ class TagOptions:
     force: bool = False  # overwrite an existing output file
     quiet: bool = False  # no progress bar
     runtime: str = "torch"  # or "onnx": ONNX Runtime on the CPU
+    scheme: str | None = None  # span labels written in IOB1, IOB2 or IOBES; None: IOB2 for text and tokens, else the model's
+
+    def output_scheme(self, predictor: Predictor) -> str | None:
+        """The scheme span labels are written in (None: as the model writes them, or no span labels)."""
+        if not predictor.task.spans:
+            return None
+        if self.scheme:
+            target = schemes.normalise_scheme_name(self.scheme)
+        else:
+            target = schemes.IOB2 if self.input_format in ("text", "tokens") else predictor.task.corpus_scheme
+        return None if target == predictor.task.corpus_scheme else target
 
     def check(self, models: int = 1) -> None:
         if models > 1 and (self.with_scores or self.workers > 1 or distributed.launched_by_torchrun()):
@@ -74,10 +85,12 @@ def tag_stream(
     batch_size: int = 256,
     with_scores: bool = False,
     workers: int = 1,
+    scheme: str | None = None,
 ) -> Iterator[tuple[Sentence, list[float] | None]]:
     """Label sentences in input order, holding a bounded number of them (chunks of batch_size * CHUNK_BATCHES).
 
-    Yields new sentences with the model's label column added; the given ones are not changed.
+    Yields new sentences with the model's label column added (span labels in `scheme`, if
+    given); the given ones are not changed.
 
     With `workers` > 1 the chunks are labelled by that many CPU processes.
     """
@@ -92,20 +105,35 @@ def tag_stream(
 
     for labels, scores in label_chunks(predictor, token_chunks(), batch_size, with_scores, workers):
         for index, sentence in enumerate(held.popleft()):
-            labelled = dataclasses.replace(sentence, labels={**sentence.labels, key: labels[index]})
+            tags = schemes.convert(labels[index], scheme) if scheme else labels[index]
+            labelled = dataclasses.replace(sentence, labels={**sentence.labels, key: tags})
             yield labelled, (scores[index] if scores is not None else None)
 
 
 def tag_with_models(
-    models: Sequence[tuple[str, Predictor]], sentences: Iterable[Sentence], batch_size: int = 256
+    models: Sequence[tuple[str, Predictor]],
+    sentences: Iterable[Sentence],
+    batch_size: int = 256,
+    schemes_of: Sequence[str | None] | None = None,
 ) -> Iterator[Sentence]:
-    """Label sentences with several models in input order; each model's labels go under its key (its name)."""
+    """Label sentences with several models in input order; each model's labels go under its key (its name).
+
+    `schemes_of`: per model, the scheme its span labels are written in (None: its own).
+    """
     iterator = iter(sentences)
+    targets = list(schemes_of or [None] * len(models))
     while chunk := list(islice(iterator, batch_size * CHUNK_BATCHES)):
         token_lists = [sentence.tokens for sentence in chunk]
-        labels = {key: predictor.predict_encoded(predictor.encode(token_lists), batch_size)[0] for key, predictor in models}
+        labels = {
+            key: _in_scheme(predictor.predict_encoded(predictor.encode(token_lists), batch_size)[0], target)
+            for (key, predictor), target in zip(models, targets)
+        }
         for index, sentence in enumerate(chunk):
             yield dataclasses.replace(sentence, labels={**sentence.labels, **{key: labels[key][index] for key in labels}})
+
+
+def _in_scheme(label_lists: list[list[str]], scheme: str | None) -> list[list[str]]:
+    return [schemes.convert(tags, scheme) for tags in label_lists] if scheme else label_lists
 
 
 def label_chunks(
@@ -218,13 +246,15 @@ def _new_column(sentence: Sentence) -> int:
 class Tagger:
     """Python API: `Tagger.load(directory).tag("Some text.")` returns the JSON structures of `tagger tag`."""
 
-    def __init__(self, predictor: Predictor, batch_size: int = 256) -> None:
+    def __init__(self, predictor: Predictor, batch_size: int = 256, scheme: str = schemes.IOB2) -> None:
         self.predictor = predictor
         self.batch_size = batch_size
+        target = schemes.normalise_scheme_name(scheme) if predictor.task.spans else None  # of span labels
+        self.scheme = None if target == predictor.task.corpus_scheme else target
 
     @classmethod
-    def load(cls, directory: str | Path, device: str = "auto", batch_size: int = 256) -> Tagger:
-        return cls(Predictor.load(directory, device), batch_size)
+    def load(cls, directory: str | Path, device: str = "auto", batch_size: int = 256, scheme: str = schemes.IOB2) -> Tagger:
+        return cls(Predictor.load(directory, device), batch_size, scheme)
 
     @property
     def label_column(self) -> str:
@@ -234,7 +264,7 @@ class Tagger:
         spans = self.predictor.task.spans
         return [
             sentence_record(sentence, self.label_column, spans, sentence_scores)
-            for sentence, sentence_scores in tag_stream(self.predictor, sentences, self.batch_size, scores)
+            for sentence, sentence_scores in tag_stream(self.predictor, sentences, self.batch_size, scores, 1, self.scheme)
         ]
 
     def tag(self, text: str, scores: bool = False, sentence_per_line: bool = False) -> list[dict]:
@@ -304,9 +334,10 @@ def _tag_into(
 def _tag_sentences(
     models: list[tuple[str, Predictor]], sentences: Iterable[Sentence], options: TagOptions, workers: int
 ) -> Iterator[tuple[Sentence, list[float] | None]]:
+    targets = [options.output_scheme(predictor) for _, predictor in models]
     if len(models) == 1:
-        return tag_stream(models[0][1], sentences, options.batch_size, options.with_scores, workers)
-    return ((sentence, None) for sentence in tag_with_models(models, sentences, options.batch_size))
+        return tag_stream(models[0][1], sentences, options.batch_size, options.with_scores, workers, targets[0])
+    return ((sentence, None) for sentence in tag_with_models(models, sentences, options.batch_size, targets))
 
 
 def _tag_files_sharded(model_dir: str, paths: list[str], output: str, options: TagOptions, device: str) -> int:

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from tagger import checkpoint, distributed, faults, store
 from tagger.batching import Encoded, bucketed_batches, encode
 from tagger.budget import PROBE_STEPS, StepSchedule, drift_allowed, plan_steps
+from tagger.bundled import table_file
 from tagger.config import Config
 from tagger.data import Sentence
 from tagger.distributed import World
@@ -283,7 +284,7 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
     if resume and out is not None:
         vocab, task = _reload_definition(out, config, log if world.is_main else _quiet, world.is_main)
         if store.uses_table(config):
-            table = store.read_table(store.table_path(out), config.model.word_dim)
+            table = store.read_table(table_file(out), config.model.word_dim)
             pretrained = Pretrained(torch.empty(0, config.model.word_dim), table, _table_rows(vocab, table, config))
     else:
         vocab, pretrained = build_vocab(config, corpus, log if world.is_main else _quiet)
@@ -374,7 +375,7 @@ def _write_definition(out: Path, config: Config, vocab: Vocab, task: Task, pretr
     try:
         store.save_definition(out, config, vocab, task)
         if pretrained is not None and pretrained.table is not None:
-            store.save_table(out, pretrained.table)
+            store.save_table(out / store.VECTORS, pretrained.table)
     except OSError as error:
         raise TaggerError(f"{out}: cannot create the run directory ({error.strerror})") from None
     faults.point("definition")

@@ -88,11 +88,10 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
     spans = schemes.is_span_labelling(counts)
     corpus_scheme = internal_scheme = None
     if spans:
-        corpus_scheme = schemes.detect_scheme(s.labels[column] for s in files[0].sentences)
         internal_scheme = schemes.normalise_scheme_name(config.model.scheme)
-        for spec, file in zip(specs, files):
-            scheme = schemes.detect_scheme(s.labels[file.label_column] for s in file.sentences)
-            schemes.check_span_tags(file.sentences, file.label_column, spec.path, scheme)
+        for index, (spec, file) in enumerate(zip(specs, files)):
+            scheme = _checked_scheme(file.sentences, file.label_column, spec.path, log)
+            corpus_scheme = scheme if index == 0 else corpus_scheme
     task = Task(column, format_name, corpus_scheme, internal_scheme)
     train, unannotated, weights = [], [], []
     for spec, file in zip(specs, files):
@@ -103,7 +102,7 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
         weights += [spec.weight] * len(file.sentences)
     trained = Counter(label for sentence in train for label in sentence.labels[column])
     _check_unannotated(specs, trained, spans)
-    dev_sets = [_read_dev(spec, format_name, column, spans) for spec in dev_corpora(config.data, specs[0])]
+    dev_sets = [_read_dev(spec, format_name, column, spans, log) for spec in dev_corpora(config.data, specs[0])]
     for dev in dev_sets:
         unseen = sorted({label for s in dev.sentences for label in s.labels[column]} - set(trained))
         if unseen:
@@ -111,12 +110,20 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
     return Corpus(task, train, dev_sets, [task.to_internal(s.labels[column]) for s in train], unannotated, weights)
 
 
-def _read_dev(spec: TrainingCorpus, format_name: str, column: str, spans: bool) -> DevSet:
+def _checked_scheme(sentences: list[Sentence], column: str, path: str, log: Log) -> str:
+    """A file's span scheme, after checking every tag; ill-formed I- tags of an IOB2 file are named once."""
+    detector = schemes.detect_file_scheme(sentences, column)
+    schemes.check_span_tags(sentences, column, path, detector.scheme)
+    if detector.warning(path):
+        log(f"warning: {detector.warning(path)}")
+    return detector.scheme
+
+
+def _read_dev(spec: TrainingCorpus, format_name: str, column: str, spans: bool, log: Log) -> DevSet:
     """A dev file read with its own columns (the training format unless it names one), checked and mapped."""
     file = read_all(spec.path, **{**_reading(spec), "format_name": spec.format or format_name})
     if spans:
-        scheme = schemes.detect_scheme(s.labels[file.label_column] for s in file.sentences)
-        schemes.check_span_tags(file.sentences, file.label_column, spec.path, scheme)
+        _checked_scheme(file.sentences, file.label_column, spec.path, log)
     sentences = [
         dataclasses.replace(s, labels={column: _mapped(s.labels[file.label_column], spec.label_map, spans)})
         for s in file.sentences
@@ -170,7 +177,10 @@ def build_vocab(config: Config, corpus: Corpus, log: Log = log_to_stderr) -> tup
         return vocab, Pretrained(initial)
     vocab.attach_table(table.words, table.lowercase)
     covered = int(found.sum()) - int(found[:2].sum())
-    log(f"{covered:,} of the {len(vocab.words) - 2:,} training words have a pretrained vector; the other rows stay frozen")
+    log(
+        f"{covered:,} of the {len(vocab.words) - 2:,} training words start from their pretrained vector and are trained; "
+        f"the other {len(table.words) - covered:,} pretrained words keep their vectors, frozen"
+    )
     return vocab, Pretrained(initial, table, rows)
 
 

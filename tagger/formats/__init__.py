@@ -39,6 +39,9 @@ class Layout:
     format: str | None = None
     token_column: str | int = 1
     label_column: str | None = None  # None: the format's default (last column, or upos)
+    # a column file with fewer columns than label_column has its labels in its last column
+    # (a model's training column read on a file of another layout)
+    last_if_missing: bool = False
 
 
 def default_label_column(format_name: str) -> str:
@@ -66,12 +69,15 @@ def read_corpus(
     label_column: str | None = None,
     token_column: str | int = 1,
     with_labels: bool = True,
+    last_if_missing: bool = False,
 ) -> CorpusStream:
     """Open a corpus as a stream of sentences.
 
     Returns the format (detected from the content unless given), the label column used
     (None when `with_labels` is false) and the sentence iterator. Reading stdin ("-")
-    works, since detection only looks ahead within the stream.
+    works, since detection only looks ahead within the stream. With `last_if_missing`, a
+    column file whose first token line has fewer columns than `label_column` is read
+    with its last column as the labels (the column returned says which).
     """
     lines = read_lines(path)
     head: list[tuple[int, str]] = []
@@ -95,12 +101,20 @@ def read_corpus(
         )
     stream = itertools.chain(head, lines)
     column = (label_column or default_label_column(format_name)) if with_labels else None
+    if column is not None and last_if_missing and format_name == CONLL and head:
+        column = _present_column(column, strip_ending(head[-1][1]))
     columns = (column,) if column is not None else ()
     if format_name == CONLLU:
         sentences = conllu.read_conllu(stream, path, columns)
     else:
         sentences = conll.read_conll(stream, path, token_column, columns)
     return CorpusStream(format_name, column, _non_empty(sentences, path))
+
+
+def _present_column(column: str, line: str) -> str:
+    """`column`, or the line's last column (its number) when the line has fewer columns."""
+    count = len(conll.split_fields(line, "\t" if "\t" in line else None))
+    return str(count) if column.isdigit() and int(column) > count > 0 else column
 
 
 def _non_empty(sentences: Iterator[Sentence], path: str) -> Iterator[Sentence]:
@@ -114,7 +128,7 @@ def _non_empty(sentences: Iterator[Sentence], path: str) -> Iterator[Sentence]:
 
 def read_layout(path: str, layout: Layout, with_labels: bool = True) -> CorpusStream:
     """`read_corpus` with the format and columns of a Layout."""
-    return read_corpus(path, layout.format, layout.label_column, layout.token_column, with_labels)
+    return read_corpus(path, layout.format, layout.label_column, layout.token_column, with_labels, layout.last_if_missing)
 
 
 def read_all(path: str, **options) -> Corpus:
