@@ -71,11 +71,11 @@ SPECS = {
             ),
         },
         "more_tests": [{"path": "../shared/corpora/btc-en/btc.test", "label_column": "2", "ignore_types": ["MISC"]}],
-        "conventions": TOKENIZATION + "Labels come in the training corpus's IOB1 scheme (I-PER starts a name unless it follows "
-        "another name of that type, which takes B-); jsonl output also gives whole spans with character "
-        "offsets. Trained on news and tweets, with lowercased and upper-cased copies of some sentences, so "
-        "lowercase or shouted text is not tagged blind; other domains (mail, forums, clinical notes) were not "
-        "measured.",
+        "conventions": TOKENIZATION + "Raw text and tokens get IOB2 labels (B-PER on a name's first token); a CoNLL "
+        "file is written back in the training corpus's IOB1, and tag --scheme chooses another; jsonl output also "
+        "gives whole spans with character offsets. Trained on news and tweets, with lowercased and upper-cased "
+        "copies of some sentences, so lowercase or shouted text is not tagged blind; other domains (mail, forums, "
+        "clinical notes) were not measured.",
     },
     "en-upos": {
         "task": "universal part-of-speech tags (17 UPOS tags)",

@@ -32,6 +32,8 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 def open_binary(path: str | Path) -> IO[bytes]:
     """Open a file (or stdin for "-") for binary reading, with clear errors; gzip, bz2 and xz are decompressed."""
     if str(path) == STDIO:
+        if sys.stdin is None:
+            raise InputError(display_name(path), None, "standard input is closed; name an input file")
         return _decompressed(sys.stdin.buffer, path)
     try:
         return _decompressed(open(path, "rb"), path)
@@ -52,20 +54,33 @@ def _decompressed(stream: IO[bytes], path: str | Path) -> IO[bytes]:
             import importlib
 
             module = importlib.import_module(module_name)
-            return _CheckedStream(module.open(stream, "rb"), path, module_name)
+            damaged = (OSError, EOFError, ValueError, _own_error(module_name))
+            return _CheckedStream(module.open(stream, "rb"), path, module_name, damaged)
     return stream
+
+
+def _own_error(module_name: str) -> type[Exception]:
+    """The decompressor's own exception for damaged data, beside OSError, EOFError and ValueError."""
+    if module_name == "lzma":
+        import lzma
+
+        return lzma.LZMAError
+    import zlib  # gzip lets zlib.error through for a damaged deflate stream; bz2 raises OSError
+
+    return zlib.error
 
 
 class _CheckedStream:
     """A decompressing reader whose damaged-data errors become one-line InputErrors."""
 
-    def __init__(self, stream: IO[bytes], path: str | Path, kind: str) -> None:
+    def __init__(self, stream: IO[bytes], path: str | Path, kind: str, damaged: tuple[type[Exception], ...]) -> None:
         self.stream, self.path, self.kind = stream, display_name(path), {"lzma": "xz"}.get(kind, kind)
+        self.damaged = damaged  # what the decompressor raises for damaged data (lzma has its own LZMAError)
 
     def _guard(self, call, *args):
         try:
             return call(*args)
-        except (OSError, EOFError, ValueError) as error:  # gzip, bz2 and lzma raise these for damaged data
+        except self.damaged as error:
             raise InputError(self.path, None, f"damaged {self.kind} data ({error})") from None
 
     def read(self, size: int = -1) -> bytes:
@@ -185,6 +200,10 @@ def check_output(output: str | Path | None, inputs: list[str | Path] = (), force
     Paths are compared after resolving symbolic links and `..`; an existing output is
     overwritten only with `force`. "-" (stdout) and None are always fine.
     """
+    if any(str(path) == STDIO for path in inputs) and sys.stdin is None:
+        raise InputError(display_name(STDIO), None, "standard input is closed; name an input file")
+    if output is not None and str(output) == STDIO and sys.stdout is None:
+        raise TaggerError("standard output is closed; name a file with --output")
     if output is None or str(output) == STDIO:
         return
     target = Path(output).resolve()
@@ -220,6 +239,8 @@ def atomic_output(path: str | Path, mode: str = "w") -> Iterator[IO]:
     partial file under the final name. "-" writes to stdout.
     """
     if str(path) == STDIO:
+        if sys.stdout is None:
+            raise TaggerError("standard output is closed; name a file with --output")
         yield sys.stdout.buffer if "b" in mode else sys.stdout
         return
     target = Path(path)

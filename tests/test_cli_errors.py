@@ -227,9 +227,23 @@ def test_compressed_inputs_are_read_transparently(ner_model, tmp_path, compress,
     assert tagged.exit_code == 0 and json.loads(tagged.stdout)["text"] == "Maria flew to Oslo."
 
 
-def test_damaged_gzip_is_one_line(tmp_path):
-    path = write(tmp_path / "cut.conll.gz", gzip.compress(NER_TEST.read_bytes())[:200])
-    assert_one_line_error(run_cli("corpora", "stats", path), "damaged gzip data")
+@pytest.mark.parametrize(("compress", "kind"), [(gzip.compress, "gzip"), (bz2.compress, "bz2"), (lzma.compress, "xz")])
+def test_damaged_compressed_input_is_one_line(ner_model, tmp_path, compress, kind):
+    path = write(tmp_path / f"cut.conll.{kind}", compress(NER_TEST.read_bytes())[:200])
+    assert_one_line_error(run_cli("corpora", "stats", path), f"damaged {kind} data")
+    corrupt = compress(b"Maria flew to Oslo.\n" * 50)
+    corrupt = corrupt[:30] + bytes(byte ^ 0x55 for byte in corrupt[30:60]) + corrupt[60:]  # flipped, not cut
+    assert_one_line_error(run_cli("tag", ner_model, write(tmp_path / f"bad.txt.{kind}", corrupt)), f"damaged {kind} data")
+
+
+@pytest.mark.parametrize(("redirect", "fragment"), [(">&-", "standard output is closed"), ("<&-", "standard input is closed")])
+def test_a_closed_standard_stream_is_one_line(ner_model, tmp_path, redirect, fragment):
+    text = write(tmp_path / "t.txt", "Maria flew to Oslo.\n")
+    source = "" if redirect == "<&-" else f" {text}"
+    command = f"{sys.executable} -m tagger tag {ner_model}{source} {redirect} 2>{tmp_path / 'err'}"
+    result = subprocess.run(["sh", "-c", command], cwd=ROOT, timeout=120)
+    message = (tmp_path / "err").read_text().strip()
+    assert result.returncode == 2 and fragment in message and "\n" not in message, message
 
 
 def test_cr_only_line_endings_are_named(tmp_path):
