@@ -35,6 +35,7 @@ def _figure(height: float):
     rcParams["svg.fonttype"] = "none"
     rcParams["svg.hashsalt"] = "tagger"  # the same report twice gives the same file
     rcParams["font.size"] = 9
+    rcParams["text.parse_math"] = False  # labels and model names are drawn as written, `$x$` included
     return Figure(figsize=(WIDTH, height), layout="constrained")
 
 

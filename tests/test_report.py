@@ -1,6 +1,7 @@
 """Error categories that reconcile with conlleval, and HTML reports whose every figure is the JSON report's."""
 
 import json
+import shutil
 import sys
 from html.parser import HTMLParser
 
@@ -159,6 +160,23 @@ def test_token_label_report_has_known_word_accuracy_and_confusion_examples(upos_
     assert_figures_match(parse(html), {"reports": [report], "model": info})
     page = html.read_text(encoding="utf-8")
     assert 'class="error"' in page and "known words" in page
+
+
+def test_labels_and_model_names_with_dollar_signs_are_drawn_as_written(upos_model, tmp_path):
+    odd = "$\\foo{$"
+    lines = [line.split("\t") for line in UPOS_TEST.read_text(encoding="utf-8").split("\n")]
+    relabelled = "\n".join(
+        "\t".join(f[:3] + [odd if f[3] == "NOUN" else f[3]] + f[4:]) if len(f) == 10 else "\t".join(f) for f in lines
+    )
+    test_file = write(tmp_path / "test.conllu", relabelled)
+    html = tmp_path / "odd.html"
+    result = run_tagger("evaluate", upos_model, test_file, "--html", html)
+    assert result.returncode == 0, result.stderr
+    assert ">$\\foo{$</text>" in html.read_text(encoding="utf-8")  # the chart's tick label, as written
+    model = tmp_path / "m_$\\foo{$"
+    shutil.copytree(upos_model, model)
+    compared = run_tagger("compare", upos_model, model, "--files", UPOS_TEST, "--html", tmp_path / "c.html")
+    assert compared.returncode == 0, compared.stderr
 
 
 def test_examples_mark_gold_and_predicted_spans_in_the_text(tmp_path):
