@@ -27,6 +27,7 @@ BOM = "\ufeff"
 # Compressed inputs are recognised by their first bytes, so `-` (stdin) works as well as a file name.
 _COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lzma"))
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+MAX_LINE_BYTES = 1 << 20  # of a line of a column file, a CoNLL-U file or token input
 
 
 def open_binary(path: str | Path) -> IO[bytes]:
@@ -86,9 +87,8 @@ class _CheckedStream:
     def read(self, size: int = -1) -> bytes:
         return self._guard(self.stream.read, size)
 
-    def __iter__(self) -> Iterator[bytes]:
-        while line := self._guard(self.stream.readline):
-            yield line
+    def readline(self, size: int = -1) -> bytes:
+        return self._guard(self.stream.readline, size)
 
     def close(self) -> None:
         self.stream.close()
@@ -97,7 +97,8 @@ class _CheckedStream:
 def _nul_problem(data: bytes, first: bool) -> str:
     """What NUL bytes in text mean: UTF-16 (a BOM, or every other byte NUL) or binary data."""
     sample = data[:200]
-    alternating = len(sample) >= 4 and any(half.count(0) >= 0.9 * len(half) for half in (sample[0::2], sample[1::2]))
+    zero_halves = [half.count(0) >= 0.9 * len(half) for half in (sample[0::2], sample[1::2])]
+    alternating = len(sample) >= 4 and zero_halves.count(True) == 1  # all zeros (/dev/zero) is not text at all
     if first and (data.startswith(_UTF16_BOMS) or alternating):
         return "looks like UTF-16 text; convert it to UTF-8 first (for example: iconv -f UTF-16 -t UTF-8 FILE)"
     return "binary data (NUL byte), expected UTF-8 text"
@@ -117,13 +118,21 @@ def decode_line(raw: bytes, path: str | Path, number: int) -> str:
 
 
 def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """Yield (line number, text with its line ending) for each line of a UTF-8 file."""
+    """Yield (line number, text with its line ending) for each line of a UTF-8 file.
+
+    A line longer than MAX_LINE_BYTES is an error (read in bounded memory: an endless
+    stream without line breaks, such as /dev/zero, stops there).
+    """
     stream = open_binary(path)
     path = display_name(path)
     try:
-        for number, raw in enumerate(stream, start=1):
+        number = 0
+        while raw := stream.readline(MAX_LINE_BYTES + 1):
+            number += 1
             if b"\x00" in raw or (number == 1 and raw.startswith(_UTF16_BOMS)):
                 raise InputError(path, number, _nul_problem(raw, number == 1))
+            if len(raw) > MAX_LINE_BYTES:
+                raise InputError(path, number, f"a line longer than {MAX_LINE_BYTES:,} bytes; is this a corpus file?")
             if number == 1 and b"\r" in raw.rstrip(b"\r\n"):
                 raise InputError(
                     path,

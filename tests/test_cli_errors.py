@@ -281,3 +281,25 @@ def test_training_without_dev_reports_the_kept_epoch_by_training_loss(tmp_path):
 def test_usage_errors_exit_2():
     assert run_cli("tag").exit_code == 2
     assert run_cli("evaluate", "--no-such-option").exit_code == 2
+
+
+@pytest.mark.parametrize("command", [["corpora", "stats"], ["evaluate", "MODEL"], ["tag", "MODEL", "--input-format", "tokens"]])
+def test_an_endless_stream_without_line_breaks_stops_at_the_line_limit(ner_model, command):
+    args = " ".join(str(ner_model) if part == "MODEL" else part for part in command)
+    endless = f"yes x | tr -d '\\n' | {sys.executable} -m tagger {args} -"
+    result = subprocess.run(["sh", "-c", endless], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    message = result.stderr.strip()
+    assert result.returncode == 2 and "<stdin>:1: a line longer than 1,048,576 bytes" in message and "\n" not in message
+    zeros = run_tagger(*[str(ner_model) if part == "MODEL" else part for part in command], "/dev/zero")
+    assert zeros.returncode == 2 and zeros.stderr.strip() == "error: /dev/zero:1: binary data (NUL byte), expected UTF-8 text"
+
+
+def test_a_run_of_megabytes_without_white_space_in_raw_text_is_cut_with_a_warning(ner_model, tmp_path):
+    blob = write(tmp_path / "blob.txt", "x" * 5_000_000 + " and Oslo .\n")
+    result = run_tagger("tag", ner_model, blob, "--output-format", "conll")
+    assert result.returncode == 0, result.stderr
+    assert "without white space; it is cut into tokens of 1,048,576 characters" in result.stderr
+    tokens = [line.split("\t")[0] for line in result.stdout.splitlines() if line and not line.startswith("#")]
+    pieces, rest = tokens[:-3], tokens[-3:]
+    assert rest == ["and", "Oslo", "."] and "".join(pieces) == "x" * 5_000_000
+    assert len(pieces) >= 3 and max(map(len, pieces)) <= 2 * 1_048_576  # no piece beyond the documented limit

@@ -14,6 +14,7 @@ Offsets index the decoded input string, so `text[start:end]` is the token.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 
 import regex
@@ -139,19 +140,36 @@ PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\u200b\ufeff]*\n")
 LINE_BREAK = re.compile(r"\n")
 WHITE_SPACE = re.compile(r"\s")
 MAX_PARAGRAPH_CHARS = 1 << 20
+# A "token" of more characters than this (a pasted blob) is cut into pieces of MAX_PARAGRAPH_CHARS,
+# with a warning, so that memory stays bounded; one that ends before this is kept whole.
+MAX_TOKEN_CHARS = 2 * MAX_PARAGRAPH_CHARS
+
+
+class LongTokenNotice(UserWarning):
+    """Raw text held a run of non-space characters too long to be one token; it was cut."""
 
 
 def _soft_cut(buffer: str) -> int | None:
     """Where to cut an over-long paragraph: after the last white space within the limit.
 
     A token longer than the limit is kept whole: the cut is after it, or None while the
-    buffer holds no white space after it yet.
+    buffer holds no white space after it yet; beyond MAX_TOKEN_CHARS it is cut at the limit.
     """
     cut = max(buffer.rfind(" ", 0, MAX_PARAGRAPH_CHARS), buffer.rfind("\n", 0, MAX_PARAGRAPH_CHARS))
     if cut > 0:
         return cut + 1
-    after = WHITE_SPACE.search(buffer, MAX_PARAGRAPH_CHARS)
-    return after.end() if after is not None else None
+    after = WHITE_SPACE.search(buffer, MAX_PARAGRAPH_CHARS, MAX_TOKEN_CHARS + 1)
+    if after is not None:
+        return after.end()
+    if len(buffer) > MAX_TOKEN_CHARS:
+        warnings.warn(
+            f"raw text holds a run of more than {MAX_TOKEN_CHARS:,} characters without white space; "
+            f"it is cut into tokens of {MAX_PARAGRAPH_CHARS:,} characters",
+            LongTokenNotice,
+            stacklevel=2,
+        )
+        return MAX_PARAGRAPH_CHARS
+    return None
 
 
 def read_text(chunks: Iterable[str], sentence_per_line: bool = False) -> Iterator[Sentence]:
