@@ -9,22 +9,15 @@ from pathlib import Path
 
 from tagger.bundled import resolve_model, table_file
 from tagger.errors import TaggerError
+from tagger.model_files import CONFIG, METRICS, VOCAB, ModelDirError, checked_header, checked_metrics, read_json_object
 
 MAX_HEADER_BYTES = 100 * 2**20  # a safetensors header far beyond any tagger's is damage, not a model
 
 
 def _json(path: Path, required: bool = True) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        if required:
-            raise TaggerError(f"{path.parent}: not a model directory (no {path.name})") from None
+    if not required and not path.exists():
         return {}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise TaggerError(f"{path}: not readable JSON ({error})") from None
-    if not isinstance(data, dict):
-        raise TaggerError(f"{path}: expected a JSON object")
-    return data
+    return read_json_object(path)
 
 
 def _header(path: Path) -> dict:
@@ -35,13 +28,15 @@ def _header(path: Path) -> dict:
             if size > MAX_HEADER_BYTES:
                 raise TaggerError(f"{path}: not a safetensors file (header of {size:,} bytes)")
             return json.loads(stream.read(size))
-    except (OSError, struct.error, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except RecursionError:
+        raise TaggerError(f"{path}: the safetensors header is nested too deeply") from None
+    except (OSError, struct.error, UnicodeDecodeError, ValueError) as error:
         raise TaggerError(f"{path}: not a readable safetensors file ({error})") from None
 
 
 def weight_shapes(path: Path) -> dict[str, list[int]]:
     """Tensor names and shapes from a safetensors file's header, without reading the tensors."""
-    return {name: entry["shape"] for name, entry in _header(path).items() if name != "__metadata__"}
+    return checked_header(_header(path), path)
 
 
 def vectors_info(directory: Path, settings: dict) -> dict | None:
@@ -55,18 +50,17 @@ def vectors_info(directory: Path, settings: dict) -> dict | None:
     path = table_file(directory)
     if not path.is_file():
         return {**entry, "table": str(path), "table_words": None, "table_bytes": None}
-    header = _header(path)
-    shape = header.get("vectors", {}).get("shape", [None])
-    return {**entry, "table": str(path), "table_words": shape[0], "table_bytes": path.stat().st_size}
+    shape = checked_header(_header(path), path).get("vectors", [None])
+    return {**entry, "table": str(path), "table_words": shape[0] if shape else None, "table_bytes": path.stat().st_size}
 
 
 def model_info(directory: str | Path) -> dict:
     """The task, labels (with training counts when recorded), sizes, data, scores and versions of a model."""
     directory = resolve_model(directory)
-    saved = _json(directory / "config.json")
-    vocab = _json(directory / "vocab.json")
-    metrics = _json(directory / "metrics.json", required=False)
-    config, task = saved.get("config", {}), saved.get("task", {})
+    saved = _checked_config(directory / CONFIG)
+    vocab = _json(directory / VOCAB)
+    metrics = checked_metrics(_json(directory / METRICS, required=False), directory / METRICS)
+    config, task = saved["config"], saved["task"]
     weights = directory / "model.safetensors"
     shapes = weight_shapes(weights) if weights.is_file() else {}
     counts = metrics.get("label_counts", {})
@@ -88,6 +82,24 @@ def model_info(directory: str | Path) -> dict:
         "test": metrics.get("test"),
         "versions": metrics.get("versions"),
     }
+
+
+def _checked_config(path: Path) -> dict:
+    """config.json, its config and task checked as loading a model checks them (without building one)."""
+    from tagger import config as config_module
+    from tagger.task import Task
+
+    saved = _json(path)
+    if not isinstance(saved.get("config"), dict) or not isinstance(saved.get("task"), dict):
+        raise ModelDirError(f"{path}: expected the objects config and task")
+    try:
+        config_module.from_dict(saved["config"], str(path))
+        Task.from_json(saved["task"])
+    except config_module.ConfigError as error:  # its message names the file already
+        raise ModelDirError(str(error)) from None
+    except (ValueError, TypeError) as error:
+        raise ModelDirError(f"{path}: task: {error}") from None
+    return saved
 
 
 def _paths(value: object) -> str | None:

@@ -25,25 +25,20 @@ from safetensors.torch import load_file, save
 from tagger import config as config_module
 from tagger.bundled import OWN_TABLE, table_file
 from tagger.config import Config, ConfigError
-from tagger.errors import TaggerError
 from tagger.files import atomic_output
 from tagger.model import TaggerModel
+from tagger.model_files import CONFIG, METRICS, VOCAB, WEIGHTS, ModelDirError, read_json_object
 from tagger.task import Task
 from tagger.vectors import VectorTable
 from tagger.vocab import Vocab
 
 FORMAT_VERSION = 1
-CONFIG, VOCAB, WEIGHTS, METRICS = "config.json", "vocab.json", "model.safetensors", "metrics.json"
 VECTORS = OWN_TABLE
 MAX_TABLE_ROWS = 5_000_000
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
 # Sizes far beyond any tagger; a larger declared size is a damaged or hostile directory.
 LIMITS = {"word_dim": 4096, "case_dim": 256, "char_dim": 1024, "char_hidden": 4096, "hidden": 8192, "layers": 16}
 MAX_VOCAB = 5_000_000
-
-
-class ModelDirError(TaggerError):
-    """A model directory that is missing, incomplete, damaged or unsafe."""
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -79,18 +74,8 @@ def build_model(config: Config, vocab: Vocab, task: Task) -> TaggerModel:
 
 
 def read_json(path: Path) -> dict:
-    """A JSON object from a model or run directory; damage is a one-line ModelDirError."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelDirError(f"{path.parent}: not a complete model directory (no {path.name})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelDirError(f"{path}: not valid JSON ({error})") from None
-    except OSError as error:
-        raise ModelDirError(f"{path}: cannot read ({error.strerror})") from None
-    if not isinstance(data, dict):
-        raise ModelDirError(f"{path}: expected a JSON object")
-    return data
+    """A JSON object from a model or run directory, read with its size and depth limits; damage is one line."""
+    return read_json_object(path)
 
 
 def load_definition(directory: Path) -> tuple[Config, Vocab, Task]:

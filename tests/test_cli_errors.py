@@ -303,3 +303,74 @@ def test_a_run_of_megabytes_without_white_space_in_raw_text_is_cut_with_a_warnin
     pieces, rest = tokens[:-3], tokens[-3:]
     assert rest == ["and", "Oslo", "."] and "".join(pieces) == "x" * 5_000_000
     assert len(pieces) >= 3 and max(map(len, pieces)) <= 2 * 1_048_576  # no piece beyond the documented limit
+
+
+def hostile_copy(model, tmp_path, name: str, damage) -> object:
+    """A copy of a model directory with one file damaged by `damage(path)`."""
+    import shutil
+
+    target = tmp_path / "hostile"
+    shutil.copytree(model, target)
+    damage(target / name)
+    return target
+
+
+def _edit_json(change):
+    def damage(path):
+        data = json.loads(path.read_text())
+        change(data)
+        path.write_text(json.dumps(data))
+
+    return damage
+
+
+def _safetensors_header(change):
+    def damage(path):
+        data = path.read_bytes()
+        size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8 : 8 + size])
+        change(header)
+        encoded = json.dumps(header).encode()
+        path.write_bytes(len(encoded).to_bytes(8, "little") + encoded + data[8 + size :])
+
+    return damage
+
+
+def _relink(target):
+    def damage(path):
+        path.unlink()
+        path.symlink_to(target)
+
+    return damage
+
+
+HOSTILE = {
+    "metrics score a string": ("metrics.json", _edit_json(lambda d: d.update(best_dev_score="high")), "best_dev_score must be"),
+    "metrics epochs a dict": ("metrics.json", _edit_json(lambda d: d.update(epochs_run={"n": 1})), "epochs_run must be"),
+    "config a JSON string": ("config.json", lambda p: p.write_text('"model"'), "expected a JSON object"),
+    "config nested deep": ("config.json", lambda p: p.write_text("[" * 100_000 + "]" * 100_000), "nested more than"),
+    "config huge integer": ("config.json", lambda p: p.write_text('{"format_version": ' + "9" * 5000 + "}"), "not valid JSON"),
+    "metrics nested deep": ("metrics.json", lambda p: p.write_text('{"a": ' + "[" * 100 + "]" * 100 + "}"), "nested more than"),
+    "vocab from /dev/zero": ("vocab.json", _relink("/dev/zero"), "larger than"),
+    "config from /dev/zero": ("config.json", _relink("/dev/zero"), "larger than"),
+    "metadata a list": ("model.safetensors", _safetensors_header(lambda h: h.update(__metadata__=["x"])), "metadata must"),
+    "shape a string": (
+        "model.safetensors",
+        _safetensors_header(lambda h: next(v for k, v in h.items() if k != "__metadata__").update(shape="12")),
+        "no valid shape",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_a_hostile_model_directory_is_one_line_in_info_and_tag(ner_model, tmp_path, case):
+    name, damage, fragment = HOSTILE[case]
+    model = hostile_copy(ner_model, tmp_path, name, damage)
+    for command in (["info", model], ["tag", model, "--input-format", "tokens"]):
+        result = run_tagger(*command, input="Maria flew to Oslo .\n")
+        message = result.stderr.strip()
+        if command[0] == "tag" and name == "metrics.json":
+            assert result.returncode == 0, message  # tagging does not read metrics.json
+            continue
+        assert result.returncode == 2 and "\n" not in message and name in message, (command, message)
+        assert fragment in message or (command[0] == "tag" and name == "model.safetensors"), message  # safetensors' words

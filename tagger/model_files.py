@@ -1,0 +1,119 @@
+"""The files of a model directory, read with limits, and the checks on what `info` shows (torch-free).
+
+A model directory may come from a stranger: each JSON file is read up to a size limit
+(an endless stream such as a link to /dev/zero stops there), parsed with its nesting
+depth bounded, and its fields are checked for type before anything uses them. Every
+problem is one `ModelDirError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from tagger.errors import TaggerError
+
+CONFIG, VOCAB, WEIGHTS, METRICS, METRICS_LOG = "config.json", "vocab.json", "model.safetensors", "metrics.json", "metrics.jsonl"
+MAX_JSON_BYTES = {CONFIG: 1 << 20, VOCAB: 128 << 20, METRICS: 16 << 20}  # vocab: 5 million words
+MAX_DEPTH = 16  # tagger writes at most 5 levels
+
+
+class ModelDirError(TaggerError):
+    """A model directory that is missing, incomplete, damaged or unsafe."""
+
+
+def read_json_object(path: Path, max_bytes: int | None = None) -> dict:
+    """A JSON object from a model or run directory, at most `max_bytes` long and MAX_DEPTH deep."""
+    limit = max_bytes if max_bytes is not None else MAX_JSON_BYTES.get(path.name, 1 << 20)
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read(limit + 1)
+    except FileNotFoundError:
+        raise ModelDirError(f"{path.parent}: not a complete model directory (no {path.name})") from None
+    except OSError as error:
+        raise ModelDirError(f"{path}: cannot read ({error.strerror or error})") from None
+    if len(raw) > limit:
+        raise ModelDirError(f"{path}: larger than {limit:,} bytes, the most a model directory's {path.name} may be")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ModelDirError(f"{path}: not UTF-8 ({error.reason} at byte {error.start})") from None
+    except RecursionError:
+        raise ModelDirError(f"{path}: nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as error:  # not JSON, or an integer of more digits than Python converts
+        raise ModelDirError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise ModelDirError(f"{path}: expected a JSON object")
+    if _depth(data) > MAX_DEPTH:
+        raise ModelDirError(f"{path}: nested more than {MAX_DEPTH} levels deep")
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (iterative: no recursion limit)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            pending.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# metrics.json: each field `info` and the HTML report read, with what it must be
+_METRICS_FIELDS = {
+    "best_dev_metric": (lambda value: isinstance(value, str), "a string"),
+    "best_dev_score": (lambda value: value is None or _is_number(value), "a finite number or null"),
+    "best_epoch": (lambda value: value is None or _is_count(value), "a whole number or null"),
+    "epochs_run": (_is_count, "a whole number"),
+    "label_counts": (
+        lambda value: isinstance(value, dict) and all(_is_count(count) for count in value.values()),
+        "an object of label counts",
+    ),
+    "test": (
+        lambda value: (
+            value is None or (isinstance(value, dict) and all(_is_number(item) for key, item in value.items() if key != "file"))
+        ),
+        "null or an object of scores",
+    ),
+    "versions": (
+        lambda value: isinstance(value, dict) and all(item is None or isinstance(item, str) for item in value.values()),
+        "an object of version strings",
+    ),
+}
+
+
+def checked_metrics(data: dict, path: Path) -> dict:
+    """metrics.json after checking the type of each field it shows; a wrong one names the field."""
+    for key, (is_valid, expected) in _METRICS_FIELDS.items():
+        if key in data and not is_valid(data[key]):
+            raise ModelDirError(f"{path}: {key} must be {expected}, found {json.dumps(data[key])[:60]}")
+    return data
+
+
+def checked_header(header: Any, path: Path) -> dict[str, list[int]]:
+    """Tensor shapes from a safetensors header, after checking its entries and metadata."""
+    if not isinstance(header, dict):
+        raise ModelDirError(f"{path}: the safetensors header is not a JSON object")
+    metadata = header.get("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(value, str) for value in metadata.values()):
+        raise ModelDirError(f"{path}: the safetensors metadata must map names to strings")
+    shapes = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if not isinstance(shape, list) or not all(_is_count(size) for size in shape):
+            raise ModelDirError(f"{path}: tensor {name!r} has no valid shape (a list of whole numbers)")
+        shapes[name] = shape
+    return shapes
