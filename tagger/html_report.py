@@ -16,6 +16,7 @@ from pathlib import Path
 from tagger import charts
 from tagger.files import atomic_output
 from tagger.info import model_info
+from tagger.model_files import METRICS_LOG, epoch_records
 from tagger.schemes import extract_spans
 from tagger.span_errors import GOLD_SIDE
 
@@ -247,14 +248,15 @@ def _model_card(model: dict) -> str:
     return f'<h2>Model</h2><table class="card">{body}</table>'
 
 
-def _curves(records: Sequence[dict]) -> str:
+def _curves(records: Sequence[dict], skipped: int = 0) -> str:
+    note = f"<p>{skipped:,} damaged line(s) of metrics.jsonl skipped.</p>" if skipped else ""
     if not records:
-        return ""
+        return f"<h3>Training</h3>{note}" if note else ""
     metric = "f1" if any("f1" in r.get("dev", {}) for r in records) else "accuracy"
     dev = [r.get("dev", {}).get(metric) for r in records]
     best = records[-1].get("best_epoch", records[-1]["epoch"])
     svg = charts.learning_curves([r["epoch"] for r in records], [r["train_loss"] for r in records], dev, metric, best)
-    return f"<h3>Training</h3>{_chart(svg)}"
+    return f"<h3>Training</h3>{note}{_chart(svg)}"
 
 
 def _page(title: str, body: str) -> str:
@@ -265,13 +267,13 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def evaluation_page(reports: Sequence[dict], model: dict | None = None, records: Sequence[dict] = ()) -> str:
+def evaluation_page(reports: Sequence[dict], model: dict | None = None, records: Sequence[dict] = (), skipped: int = 0) -> str:
     """The report of `tagger evaluate --html`: one section per file, then the model and its training."""
     scheme = (model or {}).get("task", {}).get("corpus_scheme")
     title = f"tagger evaluation: {model['model']}" if model else "tagger evaluation"
     body = "".join(_file_section(report, index, report.get("scheme") or scheme) for index, report in enumerate(reports))
     if model:
-        body += _model_card(model) + _curves(records)
+        body += _model_card(model) + _curves(records, skipped)
     return _page(title, body)
 
 
@@ -322,26 +324,16 @@ def comparison_page(comparison: dict) -> str:
     return _page("tagger comparison", "".join(parts))
 
 
-def training_records(model_dir: str | Path) -> list[dict]:
-    """The per-epoch records of metrics.jsonl (none if the file is absent; unreadable lines are skipped)."""
-    path = Path(model_dir) / "metrics.jsonl"
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and {"epoch", "train_loss"} <= set(record):
-            records.append(record)
-    return records
+def training_records(model_dir: str | Path) -> tuple[list[dict], int]:
+    """The valid per-epoch records of metrics.jsonl and how many damaged lines were skipped (none without the file)."""
+    return epoch_records(Path(model_dir) / METRICS_LOG)
 
 
 def write_evaluation_report(path: str, reports: Sequence[dict], model_dir: str | Path | None = None) -> None:
     """`evaluation_page` of `reports` (and of the model in `model_dir`), written atomically to `path`."""
     model = model_info(model_dir) if model_dir is not None else None
-    page = evaluation_page(reports, model, training_records(model_dir) if model_dir is not None else ())
+    records, skipped = training_records(model_dir) if model_dir is not None else ([], 0)
+    page = evaluation_page(reports, model, records, skipped)
     with atomic_output(path) as stream:
         stream.write(page)
 

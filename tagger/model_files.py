@@ -117,3 +117,39 @@ def checked_header(header: Any, path: Path) -> dict[str, list[int]]:
             raise ModelDirError(f"{path}: tensor {name!r} has no valid shape (a list of whole numbers)")
         shapes[name] = shape
     return shapes
+
+
+MAX_LOG_BYTES = 64 << 20  # metrics.jsonl: one short line per epoch
+
+
+def _is_epoch_record(record: Any) -> bool:
+    if not isinstance(record, dict) or not (_is_count(record.get("epoch")) and _is_number(record.get("train_loss"))):
+        return False
+    dev = record.get("dev", {})
+    best = record.get("best_epoch", record["epoch"])
+    return isinstance(dev, dict) and all(_is_number(value) for value in dev.values()) and _is_count(best)
+
+
+def epoch_records(path: Path) -> tuple[list[dict], int]:
+    """The valid per-epoch records of a metrics.jsonl, by epoch, and how many lines were skipped as damaged.
+
+    A line that is not JSON, not an object, or whose epoch, loss, dev scores or best epoch
+    have the wrong type is skipped (and counted), as is a repeated epoch; a file beyond
+    MAX_LOG_BYTES is read up to there.
+    """
+    if not path.is_file():
+        return [], 0
+    with open(path, "rb") as stream:
+        raw = stream.read(MAX_LOG_BYTES)
+    records: dict[int, dict] = {}
+    skipped = 0
+    for line in raw.decode("utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            record = None
+        if _is_epoch_record(record) and record["epoch"] not in records:
+            records[record["epoch"]] = record
+        elif line.strip():
+            skipped += 1
+    return [records[epoch] for epoch in sorted(records)], skipped

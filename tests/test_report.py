@@ -221,3 +221,23 @@ def test_html_report_is_not_written_over_an_existing_file_without_force(ner_mode
     result = run_tagger("evaluate", ner_model, NER_TEST, "--html", html)
     assert result.returncode == 2 and "--force" in result.stderr
     assert html.read_text() == "mine"
+
+
+def test_a_damaged_training_log_is_drawn_from_its_valid_epochs_and_says_what_was_skipped(ner_model, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(ner_model, model)
+    log = model / "metrics.jsonl"
+    valid = log.read_text().splitlines()
+    damaged = [
+        '{"epoch": NaN, "train_loss": 1.0}',
+        '{"epoch": 2, "train_loss": {"value": 1}}',
+        '{"epoch": "3", "train_loss": 1.0, "dev": {"f1": 50}}',
+        '{"epoch": 4, "train_loss": 1.0, "dev": {"f1": "high"}}',
+        "[1, 2",
+    ]
+    log.write_text("\n".join(valid[:2] + damaged + valid[2:]) + "\n")
+    html = tmp_path / "r.html"
+    result = run_tagger("evaluate", model, NER_TEST, "--html", html)
+    assert result.returncode == 0, result.stderr
+    page = html.read_text(encoding="utf-8")
+    assert "5 damaged line(s) of metrics.jsonl skipped." in page and "<svg" in page.split("<h3>Training</h3>")[1]
