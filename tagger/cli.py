@@ -40,10 +40,26 @@ class TaggerGroup(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             ctx.exit(EXIT_BROKEN_PIPE)
+        except (MemoryError, RuntimeError) as error:
+            if isinstance(error, RuntimeError) and not _is_allocation_failure(error):
+                raise
+            click.echo(f"error: out of memory ({_first_line(error)}); lower the model's sizes or the batch size", err=True)
+            ctx.exit(EXIT_USAGE)
         except OSError as error:  # the file system said no (disk full, permissions, a symlink loop)
             where = f"{error.filename}: " if error.filename else ""
             click.echo(f"error: {where}{error.strerror or error}", err=True)
             ctx.exit(EXIT_USAGE)
+
+
+def _is_allocation_failure(error: RuntimeError) -> bool:
+    """torch reports a failed allocation as a RuntimeError ("can't allocate memory", "out of memory")."""
+    message = str(error)
+    return "allocate" in message or "out of memory" in message
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:200] if lines else type(error).__name__
 
 
 def _terminate(signum: int, frame: object) -> None:

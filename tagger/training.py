@@ -26,6 +26,7 @@ from tagger.data import Sentence
 from tagger.distributed import World
 from tagger.errors import Interrupted, TaggerError, interrupt_exit_code
 from tagger.files import WriteError
+from tagger.memory import check_fits
 from tagger.metrics import dev_score
 from tagger.predict import Predictor, choose_device
 from tagger.schemes import OUTSIDE, split_tag, without_types
@@ -288,6 +289,7 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
             pretrained = Pretrained(torch.empty(0, config.model.word_dim), table, _table_rows(vocab, table, config))
     else:
         vocab, pretrained = build_vocab(config, corpus, log if world.is_main else _quiet)
+        check_fits(config.model, len(vocab.words), len(vocab.chars), len(vocab.labels))
         task = corpus.task
         if out is not None and world.is_main:
             _refuse_to_overwrite(out)

@@ -374,3 +374,47 @@ def test_a_hostile_model_directory_is_one_line_in_info_and_tag(ner_model, tmp_pa
             continue
         assert result.returncode == 2 and "\n" not in message and name in message, (command, message)
         assert fragment in message or (command[0] == "tag" and name == "model.safetensors"), message  # safetensors' words
+
+
+@pytest.mark.parametrize(
+    ("setting", "limit", "named"),
+    [
+        ("model.hidden=100000", "", "lower model.hidden (now 100,000)"),
+        ("model.word_dim=2000000", "ulimit -v 3000000; ", "lower model.word_dim"),  # as the issue ran it
+    ],
+)
+def test_a_model_too_big_for_the_memory_is_refused_before_anything_is_written(tmp_path, setting, limit, named):
+    out = tmp_path / "run"
+    command = f"{limit}{sys.executable} -m tagger train configs/sample-ner.toml --set {setting} --out {out}"
+    result = subprocess.run(["sh", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    message = result.stderr.strip()
+    assert result.returncode == 2 and "GiB are available" in message and named in message and "\n" not in message, message
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "model", [{}, {"cell": "gru", "char_encoder": "lstm", "layers": 2}, {"char_encoder": "none", "crf": False}]
+)
+def test_the_memory_estimate_counts_the_parameters_torch_allocates(model):
+    from tagger import config as config_module
+    from tagger.memory import parameter_parts
+    from tagger.model import TaggerModel
+
+    settings = config_module.from_dict({"model": model}, "test").model
+    labels = ["O", "B-PER", "I-PER", "E-PER", "S-PER"]
+    built = sum(parameter.numel() for parameter in TaggerModel(settings, 5000, 90, labels, "IOBES").parameters())
+    assert sum(parameter_parts(settings, 5000, 90, len(labels)).values()) == pytest.approx(built, rel=0.01)
+
+
+ALLOCATION_FAILURE = "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"
+
+
+def test_an_allocation_failure_inside_training_is_one_line(monkeypatch, tmp_path):
+    from tagger import training
+
+    def fails(*args, **kwargs):
+        raise RuntimeError(f"{ALLOCATION_FAILURE}: you tried to allocate 160000000000 bytes")
+
+    monkeypatch.setattr(training, "train", fails)
+    result = run_cli("train", "configs/sample-ner.toml", "--out", tmp_path / "run")
+    assert_one_line_error(result, f"out of memory ({ALLOCATION_FAILURE}")
