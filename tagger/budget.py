@@ -14,6 +14,10 @@ of the epochs since the plan says the run would miss the end of its budget by mo
 `drift_allowed` seconds, the plan is made again at the end of an epoch: the learning rate
 then falls linearly from where it stands to zero over the new number of steps. Only a run
 that never re-planned is repeated exactly by `train.max_steps`.
+
+Whatever the plan, a run stops at the first step past its deadline (the budget less one
+dev evaluation, checked before every step), so however slow the machine becomes within
+an epoch, the run ends within its budget plus one dev evaluation.
 """
 
 from __future__ import annotations
@@ -81,6 +85,10 @@ class StepSchedule:
     def replans_after_first_epoch(self, steps_done: int) -> bool:
         """Whether a plan made now, `steps_done` steps in, is made again from the first epoch's speed."""
         return self.held_steps() == self.steps_per_epoch and steps_done < self.steps_per_epoch
+
+    def stop_at(self, step: int) -> None:
+        """End the plan at `step`: the budget's deadline came before the planned steps were taken."""
+        self.planned_steps = step
 
     def done(self, step: int) -> bool:
         """Whether the planned steps are all taken."""

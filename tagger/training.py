@@ -133,6 +133,12 @@ class BudgetedSteps:
     schedule: StepSchedule
     first_step: int
     plan: Callable[[float], None]  # called once with the measured seconds per token, if no plan exists yet
+    deadline: float | None = None  # time.perf_counter() by which the steps stop, leaving time for one dev evaluation
+    world: World | None = None  # the ranks that must agree to stop at the deadline
+    stopped_early_from: int | None = None  # the planned steps, when the deadline stopped the run before them
+
+
+DEADLINE_CHECK_STEPS = 10  # how often distributed ranks agree on the deadline (a broadcast); a single process: every step
 
 
 def run_epoch(
@@ -166,6 +172,9 @@ def run_epoch(
     for step, batch in enumerate(batches):
         if budget is not None:
             _budget_step(budget, optimizer, step, (time.perf_counter() - started) / max(total_tokens, 1))
+            if budget.first_step + step > 0 and _past_deadline(budget, step, device):
+                budget.stopped_early_from = budget.schedule.planned_steps
+                budget.schedule.stop_at(budget.first_step + step)
             if budget.schedule.done(budget.first_step + step):
                 break
         batch = batch.to(device)
@@ -193,6 +202,17 @@ def run_epoch(
 def _steps_allowed(budget: BudgetedSteps, available: int) -> int:
     planned = budget.schedule.planned_steps
     return available if planned is None else max(min(available, planned - budget.first_step), 0)
+
+
+def _past_deadline(budget: BudgetedSteps, step: int, device: torch.device) -> bool:
+    """Whether the budget's deadline has come (rank 0's clock decides, every few steps when distributed)."""
+    if budget.deadline is None:
+        return False
+    if budget.world is None or not budget.world.distributed:
+        return time.perf_counter() >= budget.deadline
+    if step % DEADLINE_CHECK_STEPS:
+        return False
+    return distributed.broadcast_flag(budget.world, time.perf_counter() >= budget.deadline, device)
 
 
 def _budget_step(budget: BudgetedSteps, optimizer: torch.optim.Optimizer, step: int, seconds_per_token: float) -> None:
@@ -499,7 +519,9 @@ class Trainer:
             started = time.perf_counter()
             evaluate_dev(self.predictor, self.run.dev_sets, self.run.config)
             self.eval_seconds = time.perf_counter() - started
-        return BudgetedSteps(self.schedule, self.steps_done, self._plan)
+        budget = self.run.config.train.max_minutes * 60
+        deadline = time.perf_counter() + budget - self.elapsed() - self.eval_seconds if budget > 0 else None  # not max_steps
+        return BudgetedSteps(self.schedule, self.steps_done, self._plan, deadline, self.run.world)
 
     def _plan(self, seconds_per_token: float) -> None:
         """Turn what is left of the budget into steps (rank 0 decides, every rank follows).
@@ -580,8 +602,14 @@ class Trainer:
         try:
             first = self.progress["epoch"] + 1
             for epoch in range(first, config.train.epochs + 1) if not self.finished() else ():
-                loss, tokens, seconds, steps = run_epoch(run, epoch, self.show_progress, budget=self._budgeted_steps())
+                budget = self._budgeted_steps()
+                loss, tokens, seconds, steps = run_epoch(run, epoch, self.show_progress, budget=budget)
                 self.steps_done += steps
+                if budget is not None and budget.stopped_early_from is not None:
+                    self.log(
+                        f"budget deadline: it came at step {self.steps_done:,} of the {budget.stopped_early_from:,} planned "
+                        "(the machine slowed down); stopping there, after one dev evaluation"
+                    )
                 self._plan_after_epoch(seconds, tokens)
                 states = distributed.rng_states(run.world)
                 main = run.world.is_main

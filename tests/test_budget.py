@@ -118,15 +118,18 @@ def test_a_budgeted_run_stops_after_its_planned_steps_within_the_budget(tmp_path
 
 
 def test_a_resumed_budgeted_run_ends_where_an_uninterrupted_run_with_its_plan_ends(tmp_path):
-    killed = train(
-        *ARGS, "--max-minutes", "0.1", "--out", str(tmp_path / "run"), env={**os.environ, "TAGGER_KILL_AT": "checkpoint@2"}
-    )
+    # Six epochs cap the plan far inside the budget: a run cut by the budget's deadline (a slow machine) would
+    # follow another plan than the one `train.max_steps` repeats.
+    capped = [*ARGS, "--epochs", "6", "--max-minutes", "0.5"]
+    killed = train(*capped, "--out", str(tmp_path / "run"), env={**os.environ, "TAGGER_KILL_AT": "checkpoint@2"})
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     resumed = train("--resume", str(tmp_path / "run"), "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["steps"] == metrics["planned_steps"]
-    again = train(*ARGS, "--set", f"train.max_steps={metrics['planned_steps']}", "--out", str(tmp_path / "same-plan"))
+    again = train(
+        *ARGS, "--epochs", "6", "--set", f"train.max_steps={metrics['planned_steps']}", "--out", str(tmp_path / "same-plan")
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads((tmp_path / "same-plan" / "metrics.json").read_text())["steps"] == metrics["steps"]
     assert (tmp_path / "run" / "model.safetensors").read_bytes() == (tmp_path / "same-plan" / "model.safetensors").read_bytes()
@@ -180,3 +183,29 @@ def test_a_run_that_slows_down_later_is_planned_again_and_keeps_its_budget(tmp_p
     rates = [json.loads(line)["lr"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all(later <= earlier + 1e-12 for earlier, later in zip(rates, rates[1:])), rates  # never jumps back up
     assert rates[-1] == 0.0
+
+
+def test_steps_ten_times_slower_in_the_middle_of_an_epoch_still_end_within_the_budget_and_one_evaluation(tmp_path, monkeypatch):
+    """The slowdown starts half-way through an epoch late in the plan; the run stops at its deadline, not at the epoch's end."""
+    import time
+
+    from tagger import training
+
+    budget_step, timing = training._budget_step, {}
+
+    def slowed(budget, optimizer, step, seconds_per_token):
+        schedule = budget.schedule
+        if schedule.planned_steps is not None and schedule.steps_per_epoch:
+            epoch_start = (int(0.6 * schedule.planned_steps) // schedule.steps_per_epoch) * schedule.steps_per_epoch
+            if budget.first_step + step >= epoch_start + schedule.steps_per_epoch // 2:
+                time.sleep(timing.setdefault("pause", 9 * timing["step"]))
+        timing["step"] = min(timing.get("step", 1.0), seconds_per_token * 40)  # about one batch of 40 tokens
+        budget_step(budget, optimizer, step, seconds_per_token)
+
+    monkeypatch.setattr(training, "_budget_step", slowed)
+    lines: list[str] = []
+    config = tiny_sample_config(epochs=1000, patience=1000, batch_size=1, max_minutes=0.2)
+    metrics = training.train(config, tmp_path / "run", show_progress=False, log=lines.append)
+    assert any("budget deadline: it came at step" in line for line in lines), lines
+    # one dev evaluation of the sample takes well under a second
+    assert metrics["wall_seconds"] <= 0.2 * 60 + 1.0, (metrics["wall_seconds"], lines[-3:])
