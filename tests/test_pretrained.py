@@ -176,3 +176,13 @@ def test_onnx_runtime_labels_the_words_of_the_frozen_table_as_pytorch_does(glove
     assert exported.returncode == 0, exported.stderr
     side = json.loads((tmp_path / "m.onnx.json").read_text())
     assert side["table_words"][:3] == ["the", ",", "."] and len(side["table_words"]) == 400_000 and side["table_lowercase"]
+
+
+def test_train_help_and_the_readme_name_every_named_source():
+    from tests.conftest import ROOT
+
+    shown = run_tagger("train", "--help").stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, source in vector_sources.NAMED_SOURCES.items():
+        assert name in shown and f"tagger[{source.extra}]" in shown
+        assert f'model.vectors = "{name}"' in readme and f"pip install 'tagger[{source.extra}]'" in readme
