@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from tagger.errors import TaggerError
+from tagger.model_files import read_json_object
 
 BUNDLED_DIR = Path(__file__).parent / "models"
 CARD_JSON, CARD_MARKDOWN = "card.json", "CARD.md"
@@ -25,15 +26,8 @@ def table_file(directory: Path) -> Path:
     own, named = directory / OWN_TABLE, directory / SHARED_TABLE
     if own.is_file() or not named.is_file():
         return own
-    try:
-        with open(named, "rb") as stream:
-            text = stream.read(MAX_SHARED_JSON_BYTES + 1)
-        if len(text) > MAX_SHARED_JSON_BYTES:
-            raise TaggerError(f"{named}: larger than {MAX_SHARED_JSON_BYTES:,} bytes; it only names a shared table")
-        data = json.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise TaggerError(f"{named}: not readable JSON ({error})") from None
-    name = data.get("shared") if isinstance(data, dict) else None
+    data = read_json_object(named, MAX_SHARED_JSON_BYTES)
+    name = data.get("shared")
     if not isinstance(name, str) or not SHARED_NAME.fullmatch(name):
         raise TaggerError(f"{named}: 'shared' must name a bundled table (lowercase letters, digits, '.', '-')")
     return SHARED_DIR / f"{name}.safetensors"

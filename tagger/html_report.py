@@ -324,15 +324,10 @@ def comparison_page(comparison: dict) -> str:
     return _page("tagger comparison", "".join(parts))
 
 
-def training_records(model_dir: str | Path) -> tuple[list[dict], int]:
-    """The valid per-epoch records of metrics.jsonl and how many damaged lines were skipped (none without the file)."""
-    return epoch_records(Path(model_dir) / METRICS_LOG)
-
-
 def write_evaluation_report(path: str, reports: Sequence[dict], model_dir: str | Path | None = None) -> None:
     """`evaluation_page` of `reports` (and of the model in `model_dir`), written atomically to `path`."""
     model = model_info(model_dir) if model_dir is not None else None
-    records, skipped = training_records(model_dir) if model_dir is not None else ([], 0)
+    records, skipped = epoch_records(Path(model_dir) / METRICS_LOG) if model_dir is not None else ([], 0)
     page = evaluation_page(reports, model, records, skipped)
     with atomic_output(path) as stream:
         stream.write(page)

@@ -48,13 +48,8 @@ class TagOptions:
 
     def output_scheme(self, predictor: Predictor) -> str | None:
         """The scheme span labels are written in (None: as the model writes them, or no span labels)."""
-        if not predictor.task.spans:
-            return None
-        if self.scheme:
-            target = schemes.normalise_scheme_name(self.scheme)
-        else:
-            target = schemes.IOB2 if self.input_format in ("text", "tokens") else predictor.task.corpus_scheme
-        return None if target == predictor.task.corpus_scheme else target
+        default = schemes.IOB2 if self.input_format in ("text", "tokens") else predictor.task.corpus_scheme
+        return conversion_to(predictor, self.scheme or default)
 
     def check(self, models: int = 1) -> None:
         if models > 1 and (self.with_scores or self.workers > 1 or distributed.launched_by_torchrun()):
@@ -67,6 +62,14 @@ class TagOptions:
             raise TaggerError(f"--scores: the {self.output_format} output has no place for scores; use --output-format jsonl")
         if self.sentence_per_line and self.input_format != "text":
             raise TaggerError("--sentence-per-line applies to text input (--input-format text)")
+
+
+def conversion_to(predictor: Predictor, scheme: str | None) -> str | None:
+    """The scheme to convert the model's span labels to, or None where they are written as predicted."""
+    if not predictor.task.spans or scheme is None:
+        return None
+    target = schemes.normalise_scheme_name(scheme)
+    return None if target == predictor.task.corpus_scheme else target
 
 
 def read_input(path: str, input_format: str, layout: Layout | None = None, sentence_per_line: bool = False) -> Iterator[Sentence]:
@@ -105,7 +108,7 @@ def tag_stream(
 
     for labels, scores in label_chunks(predictor, token_chunks(), batch_size, with_scores, workers):
         for index, sentence in enumerate(held.popleft()):
-            tags = schemes.convert(labels[index], scheme) if scheme else labels[index]
+            (tags,) = _in_scheme([labels[index]], scheme)
             labelled = dataclasses.replace(sentence, labels={**sentence.labels, key: tags})
             yield labelled, (scores[index] if scores is not None else None)
 
@@ -249,8 +252,7 @@ class Tagger:
     def __init__(self, predictor: Predictor, batch_size: int = 256, scheme: str = schemes.IOB2) -> None:
         self.predictor = predictor
         self.batch_size = batch_size
-        target = schemes.normalise_scheme_name(scheme) if predictor.task.spans else None  # of span labels
-        self.scheme = None if target == predictor.task.corpus_scheme else target
+        self.scheme = conversion_to(predictor, scheme)
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "auto", batch_size: int = 256, scheme: str = schemes.IOB2) -> Tagger:

@@ -89,9 +89,8 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
     corpus_scheme = internal_scheme = None
     if spans:
         internal_scheme = schemes.normalise_scheme_name(config.model.scheme)
-        for index, (spec, file) in enumerate(zip(specs, files)):
-            scheme = _checked_scheme(file.sentences, file.label_column, spec.path, log)
-            corpus_scheme = scheme if index == 0 else corpus_scheme
+        file_schemes = [_checked_scheme(file.sentences, file.label_column, spec.path, log) for spec, file in zip(specs, files)]
+        corpus_scheme = file_schemes[0]  # outputs are written in the first training file's scheme
     task = Task(column, format_name, corpus_scheme, internal_scheme)
     train, unannotated, weights = [], [], []
     for spec, file in zip(specs, files):
@@ -114,8 +113,9 @@ def _checked_scheme(sentences: list[Sentence], column: str, path: str, log: Log)
     """A file's span scheme, after checking every tag; ill-formed I- tags of an IOB2 file are named once."""
     detector = schemes.detect_file_scheme(sentences, column)
     schemes.check_span_tags(sentences, column, path, detector.scheme)
-    if detector.warning(path):
-        log(f"warning: {detector.warning(path)}")
+    warning = detector.warning(path)
+    if warning:
+        log(f"warning: {warning}")
     return detector.scheme
 
 
