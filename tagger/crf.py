@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tagger.posterior import Chain, forward_backward
 from tagger.schemes import allowed_transition
 
 IMPOSSIBLE = -10000.0
@@ -52,7 +53,7 @@ class CRF(nn.Module):
         self.end = nn.Parameter(torch.zeros(size))
         self.constraints = TransitionConstraints(labels, scheme)
 
-    def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Start (labels,), transition (labels, labels) and end (labels,) scores, constraints added."""
         constraints = self.constraints
         return self.start + constraints.start, self.transitions + constraints.pairs, self.end + constraints.end
@@ -63,7 +64,7 @@ class CRF(nn.Module):
         emissions (batch, time, labels), mask (batch, time) -> `time` tensors of (batch, labels);
         past a sentence's end its last value is carried forward.
         """
-        start, transitions, _ = self._scores()
+        start, transitions, _ = self.scores()
         alphas = [start + emissions[:, 0]]
         for t in range(1, emissions.size(1)):
             step = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions.unsqueeze(0), dim=1) + emissions[:, t]
@@ -72,11 +73,11 @@ class CRF(nn.Module):
 
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """log Z per sentence by the forward algorithm: emissions (batch, time, labels), mask (batch, time) -> (batch,)."""
-        return torch.logsumexp(self._alphas(emissions, mask)[-1] + self._scores()[2], dim=1)
+        return torch.logsumexp(self._alphas(emissions, mask)[-1] + self.scores()[2], dim=1)
 
     def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Unnormalised score of given tag sequences: emissions (batch, time, labels), tags and mask (batch, time) -> (batch,)."""
-        start, transitions, end = self._scores()
+        start, transitions, end = self.scores()
         maskf = mask.to(emissions.dtype)
         emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)
         score = start[tags[:, 0]] + (emitted * maskf).sum(1)
@@ -100,23 +101,18 @@ class CRF(nn.Module):
         restricted = emissions.masked_fill(~allowed, IMPOSSIBLE)
         return (log_z - self.log_partition(restricted, mask)).sum()
 
+    def chain(self, emissions: torch.Tensor, mask: torch.Tensor) -> Chain:
+        """This CRF's scores for emissions (batch, time, labels): what posterior quantities are computed from."""
+        start, transitions, end = self.scores()
+        return Chain(emissions, mask, start, transitions, end)
+
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """P(label at t = j | sentence) by forward-backward: emissions (batch, time, labels) -> (batch, time, labels)."""
-        _, transitions, end = self._scores()
-        alphas = self._alphas(emissions, mask)
-        betas = [end.expand_as(alphas[0])]
-        for t in range(emissions.size(1) - 2, -1, -1):
-            following = (emissions[:, t + 1] + betas[-1]).unsqueeze(1) + transitions.unsqueeze(0)
-            step = torch.logsumexp(following, dim=2)
-            betas.append(torch.where(mask[:, t + 1].unsqueeze(1), step, end.expand_as(step)))
-        betas.reverse()
-        log_z = torch.logsumexp(alphas[-1] + end, dim=1)
-        scores = torch.stack(alphas, dim=1) + torch.stack(betas, dim=1) - log_z[:, None, None]
-        return scores.exp() * mask.unsqueeze(2)
+        return forward_backward(self.chain(emissions, mask)).marginals(mask)
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Best tag sequence per sentence: emissions (batch, time, labels) -> ids (batch, time), 0 past each end."""
-        start, transitions, end = self._scores()
+        start, transitions, end = self.scores()
         return viterbi(emissions, mask, start, transitions, end)
 
 

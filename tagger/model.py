@@ -10,6 +10,7 @@ from tagger.batching import Batch
 from tagger.config import ModelConfig
 from tagger.crf import CRF, TransitionConstraints
 from tagger.dropout import Dropout
+from tagger.posterior import Chain
 from tagger.recurrent import bidirectional
 from tagger.vocab import CASES
 from tagger.word_embedding import WordEmbedding
@@ -161,6 +162,22 @@ class TaggerModel(nn.Module):
         if self.constraints is None:
             return emissions.argmax(dim=2) * mask.long()
         return self.constraints.decode(emissions.log_softmax(dim=2), mask)
+
+    def chain(self, emissions: torch.Tensor, mask: torch.Tensor) -> Chain:
+        """The distribution over labellings that `decode` takes the best of, for emissions (batch, time, labels).
+
+        The CRF's; for the softmax head, the product of its per-token probabilities over
+        the labellings its scheme allows (without a scheme, every transition scores 0 and
+        the token marginals are the softmax itself).
+        """
+        if self.crf is not None:
+            return self.crf.chain(emissions, mask)
+        log_probabilities = emissions.log_softmax(dim=2)
+        if self.constraints is None:
+            zeros = log_probabilities.new_zeros(len(self.labels))
+            return Chain(log_probabilities, mask, zeros, log_probabilities.new_zeros(len(self.labels), len(self.labels)), zeros)
+        constraints = self.constraints
+        return Chain(log_probabilities, mask, constraints.start, constraints.pairs, constraints.end)
 
     def label_probabilities(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Per-token label probabilities: CRF marginals, or the softmax."""

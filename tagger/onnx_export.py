@@ -138,7 +138,7 @@ class ExportableTagger(nn.Module):
         emissions = self.output(self.rnn(torch.cat(parts, dim=2), lengths))
         mask = torch.arange(words.size(1)).unsqueeze(0) < lengths.unsqueeze(1)
         if self.crf is not None:
-            start, transitions, end = self.crf._scores()
+            start, transitions, end = self.crf.scores()
             return self.decoder(emissions, mask, start, transitions, end)
         if self.constraints is None:
             return emissions.argmax(dim=2) * mask.long()

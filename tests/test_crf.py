@@ -21,7 +21,7 @@ def make_crf(scheme=None, seed=0):
 
 
 def brute_force(crf, emissions, length):
-    start, transitions, end = crf._scores()
+    start, transitions, end = crf.scores()
     scores = {}
     for path in itertools.product(range(len(LABELS)), repeat=length):
         score = start[path[0]] + end[path[-1]] + sum(emissions[t, path[t]] for t in range(length))
