@@ -26,6 +26,7 @@ from tagger.bundled import BUNDLED_DIR, CARD_JSON, CARD_MARKDOWN, SHARED_DIR, SH
 from tagger.config import DataConfig, dev_corpora, training_corpora
 from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.info import model_info
+from tagger.model_files import CALIBRATION
 from tagger.predict import Predictor
 from tagger.store import CONFIG, METRICS, VOCAB, WEIGHTS, load_model, save_table, uses_table, write_json, write_weights
 from tagger.vector_sources import NAMED_SOURCES
@@ -153,8 +154,9 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
     staging = target_root / f".{name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for file in (CONFIG, VOCAB, METRICS):
-        shutil.copyfile(run_dir / file, staging / file)
+    for file in (CONFIG, VOCAB, METRICS, CALIBRATION):
+        if file != CALIBRATION or (run_dir / file).exists():
+            shutil.copyfile(run_dir / file, staging / file)
     vectors = _share_vectors(config.model.vectors, staging) if uses_table(config) else None
     staged, test_report, storage = _store_weights(model, run_dir, staging, test, spec["metric"])
     entries = [(file, _score_entry(file, test_report if file == test else _report(staged, file), spec)) for file in files]

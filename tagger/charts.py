@@ -139,3 +139,41 @@ def compared_bars(per_model: dict[str, dict[str, float]], label: str) -> str:
     axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=min(len(models), 3), fontsize=8, frameon=False)
     axes.grid(axis="x", alpha=0.3)
     return _svg(figure)
+
+
+def reliability_diagram(bins_by_kind: dict[str, Sequence[dict]]) -> str:
+    """Accuracy against mean confidence per confidence bin (one line per kind: spans, tokens), with the diagonal
+    a calibrated model follows; each point's size shows how many predictions its bin holds."""
+    figure = _figure(3.4)
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], color=PALETTE[7], linestyle="--", linewidth=1, label="calibrated")
+    for index, (kind, bins) in enumerate(bins_by_kind.items()):
+        filled = [item for item in bins if item["count"]]
+        total = sum(item["count"] for item in filled) or 1
+        xs, ys = [item["confidence"] for item in filled], [item["accuracy"] for item in filled]
+        sizes = [12 + 400 * item["count"] / total for item in filled]
+        axes.plot(xs, ys, color=PALETTE[index], linewidth=1)
+        axes.scatter(xs, ys, s=sizes, color=PALETTE[index], alpha=0.7, label=kind)
+    axes.set_xlim(0, 1.02)
+    axes.set_ylim(0, 1.02)
+    axes.set_xlabel("mean confidence in the bin")
+    axes.set_ylabel("share right")
+    axes.set_aspect("equal")
+    axes.legend(loc="upper left", fontsize=8)
+    axes.grid(alpha=0.3)
+    return _svg(figure)
+
+
+def threshold_curve(rows: Sequence[dict]) -> str:
+    """Precision, recall and F1 (percent) of the spans kept at each confidence threshold."""
+    figure = _figure(2.8)
+    axes = figure.add_subplot()
+    thresholds = [row["threshold"] for row in rows]
+    for index, key in enumerate(("precision", "recall", "f1")):
+        axes.plot(thresholds, [row[key] for row in rows], marker=".", color=PALETTE[index], label=key)
+    axes.set_xlabel("minimum span confidence (tagger tag --min-confidence)")
+    axes.set_ylabel("percent")
+    axes.set_xlim(0, 1)
+    axes.legend(loc="lower left", fontsize=8)
+    axes.grid(alpha=0.3)
+    return _svg(figure)

@@ -76,6 +76,8 @@ def main() -> None:
       tagger train configs/sample-ner.toml
       tagger evaluate runs/sample-ner corpora/sample-ner/test.conll
       echo "Maria Lopez flew to Oslo ." | tagger tag runs/sample-ner --output-format inline
+      tagger tag en-ner notes.txt --confidence --min-confidence 0.9 > sure.jsonl
+      echo "Angela Merkel visited Paris ." | tagger tag en-ner --nbest 3
       tagger score gold.conll predicted.conll
       tagger corpora stats corpora/sample-ner/train.conll
       tagger corpora convert eng.train eng.train.iob2 --to iob2
@@ -455,6 +457,48 @@ def evaluate_command(
     _print_reports(reports, as_json, markdown)
 
 
+@main.command("calibrate")
+@click.argument("model_dir", type=click.Path())
+@click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
+@click.option("--label-column", default=None, help="Gold label column (default: the model's training column).")
+@click.option(
+    "--ignore-type",
+    "ignore_types",
+    multiple=True,
+    metavar="TYPE",
+    help="A span type the files do not annotate: its predicted spans are not judged (repeatable).",
+)
+@device_option
+@threads_option
+def calibrate_command(
+    model_dir: str,
+    files: tuple[str, ...],
+    label_column: str | None,
+    ignore_types: tuple[str, ...],
+    device: str,
+    threads: int | None,
+) -> None:
+    """Fit MODEL_DIR's confidence temperature on labelled dev FILES and store it (calibration.json).
+
+    Training does this on its dev files at the end; this command is for a model trained
+    before, or for dev data of your own domain. Without FILES, the dev files named in
+    the model's config are read as its training read them. Labels do not change, only
+    confidences.
+
+    \b
+    Examples:
+      tagger calibrate runs/conll03-ner
+      tagger calibrate runs/conll03-ner eng.testa
+      tagger calibrate runs/everyday-ner eng.testa btc.dev --label-column 2 --ignore-type MISC
+    """
+    from tagger.files import expand_inputs
+    from tagger.temperature import calibrate
+
+    _set_prediction_threads(threads)
+    fit = calibrate(model_dir, expand_inputs(list(files)), label_column, ignore_types, device)
+    click.echo(fit.describe(), err=True)
+
+
 def _check_html(html: str | None, inputs: list[str], force: bool) -> None:
     """Before any prediction: the report can be written and charts drawn."""
     if html is None:
@@ -591,7 +635,27 @@ def score_command(
 @click.option("--output", default="-", show_default=True, help="Output file ('-' is stdout); written atomically.")
 @force_option
 @batch_size_option
-@click.option("--scores", is_flag=True, help="Add each label's probability (jsonl output only).")
+@click.option("--scores", is_flag=True, help="Add each token's label probability, as before --confidence (jsonl output only).")
+@click.option(
+    "--confidence",
+    is_flag=True,
+    help="Add how sure the model is: of each span (exactly this type and these boundaries) and each token; "
+    "jsonl fields, a last column in conll and inline, MISC Confidence= in conllu.",
+)
+@click.option(
+    "--min-confidence",
+    type=float,
+    default=None,
+    metavar="P",
+    help="Write spans below confidence P as O (jsonl lists them under `dropped`); POS tokens below P are marked `doubtful`.",
+)
+@click.option(
+    "--nbest",
+    type=int,
+    default=None,
+    metavar="K",
+    help="Add the K most probable labellings of each sentence with their probabilities (jsonl; K at most 100).",
+)
 @device_option
 @click.option(
     "--workers",
@@ -621,6 +685,9 @@ def tag_command(
     force: bool,
     batch_size: int,
     scores: bool,
+    confidence: bool,
+    min_confidence: float | None,
+    nbest: int | None,
     device: str,
     workers: int,
     token_column: str | None,
@@ -641,7 +708,10 @@ def tag_command(
     gzip, bz2 and xz files are read as they are. jsonl output has one object per
     sentence: file, doc (the input's index), sentence (its index in that input), text,
     tokens (text, start, end, label, and score with --scores) and, for span labels,
-    spans with character offsets into the input.
+    spans with character offsets into the input. --confidence adds `confidence` to
+    each span and token: a span's is the probability that exactly this span, with this
+    type and these boundaries, is in the labelling (calibrated on dev data when the
+    model holds a temperature); see the README, section Confidence.
 
     \b
     Examples:
@@ -650,6 +720,8 @@ def tag_command(
       tagger tag runs/sample-ner notes.txt > notes.jsonl
       tagger tag runs/sample-ner notes/ 'mail/*.txt.gz' --output all.jsonl
       echo "Maria Lopez flew to Oslo ." | tagger tag runs/sample-ner --output-format inline
+      tagger tag en-ner notes.txt --confidence --min-confidence 0.9 > sure.jsonl
+      echo "Angela Merkel visited Paris ." | tagger tag en-ner --nbest 3
       tagger tag runs/ewt-upos --input-format conllu --output-format conllu < in.conllu > out.conllu
       tagger tag runs/sample-ner big.txt --workers 2 --output big.jsonl
       torchrun --nproc_per_node 4 -m tagger tag runs/sample-ner a.txt b.txt c.txt --output all.jsonl
@@ -669,6 +741,9 @@ def tag_command(
         quiet,
         runtime,
         label_scheme,
+        confidence,
+        min_confidence,
+        nbest,
     )
     tag_files(model_dir, list(files) or ["-"], output, options, device)
 

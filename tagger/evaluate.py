@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from tagger import schemes
 from tagger.analysis import details
+from tagger.calibration import calibration_summary, judged_spans, judged_tokens
 from tagger.data import Sentence
 from tagger.errors import InputError, TaggerError
 from tagger.files import STDIO, atomic_output, check_output, read_lines, strip_ending
@@ -22,6 +23,7 @@ from tagger.formats import CONLL, Layout, conll, read_all, read_layout, write_co
 from tagger.metrics import build_report
 
 if TYPE_CHECKING:  # `score` must not import torch: only `evaluate` needs a model
+    from tagger.confidence import Confidence
     from tagger.predict import Predictor
 
 # Shares above which a file is probably read in the wrong columns. Real test sets have
@@ -42,6 +44,7 @@ class EvaluateOptions:
     workers: int = 1
     examples: int = 5  # example sentences per error category in the report
     ignore_types: tuple[str, ...] = ()  # span types left out of the scores (a corpus that does not annotate them)
+    calibration: bool = True  # also judge the confidences: calibration error, reliability, thresholds
 
 
 def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None, options: EvaluateOptions | None = None) -> dict:
@@ -55,7 +58,7 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
     token_lists = [s.tokens for s in sentences]
     predictor.predict(token_lists[:1])  # warm-up: one-time costs are not prediction speed
     started = time.perf_counter()
-    predicted = _predict(predictor, token_lists, options)
+    predicted, confidences = _predict(predictor, token_lists, options)
     seconds = time.perf_counter() - started
     if predictor.task.spans and _is_span(gold):
         # every figure, token ones too, compares labels in the gold file's scheme
@@ -75,6 +78,8 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
         **({"ignored_types": list(options.ignore_types)} if options.ignore_types else {}),
     }
     report["tokens_per_s"] = report["tokens"] / seconds if seconds > 0 else 0.0
+    if confidences is not None:
+        report["calibration"] = confidence_calibration(predictor, confidences, gold, predicted, options.ignore_types)
     known = predictor.known_tokens(token_lists)
     report["unknown_tokens"] = sum(flags.count(False) for flags in known) / max(report["tokens"], 1)
     if predictor.vocab.table is not None:
@@ -94,14 +99,47 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
     return report
 
 
-def _predict(predictor: Predictor, token_lists: list[list[str]], options: EvaluateOptions) -> list[list[str]]:
+def _predict(
+    predictor: Predictor, token_lists: list[list[str]], options: EvaluateOptions
+) -> tuple[list[list[str]], list[Confidence] | None]:
+    from tagger.predict import ConfidenceRequest
     from tagger.tagging import CHUNK_BATCHES, label_chunks
 
     size = options.batch_size * CHUNK_BATCHES
     chunks = (token_lists[start : start + size] for start in range(0, len(token_lists), size))
-    return [
-        labels for chunk, _ in label_chunks(predictor, chunks, options.batch_size, False, options.workers) for labels in chunk
-    ]
+    request = ConfidenceRequest() if options.calibration else None
+    labels, confidences = [], []
+    for predictions in label_chunks(predictor, chunks, options.batch_size, False, options.workers, request):
+        labels += predictions.labels
+        confidences += predictions.confidences or []
+    return labels, (confidences if options.calibration else None)
+
+
+def confidence_calibration(
+    predictor: Predictor,
+    confidences: list[Confidence],
+    gold: list[list[str]],
+    predicted: list[list[str]],
+    ignored: tuple[str, ...] = (),
+) -> dict:
+    """How well the confidences match the accuracy: of spans (with thresholds), and of tokens.
+
+    A span model's token confidence is that of the token's type (any position) or O, so a
+    token counts as right when its predicted type is the gold one.
+    """
+    result: dict = {"temperature": predictor.temperature}
+    if predictor.task.spans:
+        scores, correct, gold_count = judged_spans([c.spans for c in confidences], gold, ignored)
+        result["spans"] = calibration_summary(scores, correct, gold_count)
+        type_of = (
+            [[schemes.split_tag(tag)[1] for tag in tags] for tags in gold],
+            [[schemes.split_tag(tag)[1] for tag in tags] for tags in predicted],
+        )
+        token_scores, token_correct = judged_tokens([c.tokens for c in confidences], *type_of)
+    else:
+        token_scores, token_correct = judged_tokens([c.tokens for c in confidences], gold, predicted)
+    result["tokens"] = calibration_summary(token_scores, token_correct)
+    return result
 
 
 def _with_labels(sentence: Sentence, column: str, labels: list[str]) -> Sentence:

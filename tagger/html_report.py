@@ -223,7 +223,54 @@ def _file_section(report: dict, index: int, scheme: str | None) -> str:
     parts.append(_per_label(report, at))
     if spans and "span_errors" in report:
         parts.append(_span_errors(report, at))
-    parts += [_confusions(report, at), _known_words(report, at), _examples(report, spans)]
+    parts += [_confusions(report, at), _known_words(report, at), _calibration(report, at), _examples(report, spans)]
+    return "".join(parts)
+
+
+def _calibration(report: dict, at: list) -> str:
+    """Calibration errors, the reliability diagram, and what each confidence threshold keeps."""
+    calibration = report.get("calibration")
+    if not calibration:
+        return ""
+    kinds = [kind for kind in ("spans", "tokens") if kind in calibration]
+    rows = [
+        [
+            _text(kind),
+            _number(calibration[kind]["count"], at + ["calibration", kind, "count"]),
+            _number(calibration[kind]["ece"], at + ["calibration", kind, "ece"], 4),
+            _number(calibration[kind]["mean_confidence"], at + ["calibration", kind, "mean_confidence"], 4),
+            _number(calibration[kind]["accuracy"], at + ["calibration", kind, "accuracy"], 4),
+        ]
+        for kind in kinds
+    ]
+    temperature = calibration["temperature"]
+    note = (
+        f"Temperature {temperature:.3f}, fitted on dev data (tagger calibrate)."
+        if temperature != 1.0
+        else "No temperature fitted."
+    )
+    parts = [
+        "<h3>Confidence</h3>",
+        _table(["confidence of", "count", "calibration error (10 bins)", "mean confidence", "share right"], rows),
+        f'<p class="note">{note} A calibrated model\'s points lie on the diagonal: of the predictions given a '
+        "confidence of about 0.8, about 80 % are right.</p>",
+        _chart(charts.reliability_diagram({kind: calibration[kind]["bins"] for kind in kinds})),
+    ]
+    if "thresholds" in calibration.get("spans", {}):
+        path = at + ["calibration", "spans", "thresholds"]
+        threshold_rows = [
+            [
+                _text(f">= {row['threshold']}"),
+                _number(row["kept"], path + [index, "kept"]),
+                *(_number(row[key], path + [index, key]) for key in ("precision", "recall", "f1")),
+            ]
+            for index, row in enumerate(calibration["spans"]["thresholds"])
+        ]
+        parts += [
+            "<h4>Spans kept at a minimum confidence</h4>",
+            _table(["span confidence", "spans kept", "precision", "recall", "F1"], threshold_rows),
+            _chart(charts.threshold_curve(calibration["spans"]["curve"])),
+        ]
     return "".join(parts)
 
 

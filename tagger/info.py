@@ -9,7 +9,16 @@ from pathlib import Path
 
 from tagger.bundled import resolve_model, table_file
 from tagger.errors import TaggerError
-from tagger.model_files import CONFIG, METRICS, VOCAB, ModelDirError, checked_header, checked_metrics, read_json_object
+from tagger.model_files import (
+    CONFIG,
+    METRICS,
+    VOCAB,
+    ModelDirError,
+    checked_header,
+    checked_metrics,
+    read_calibration,
+    read_json_object,
+)
 
 MAX_HEADER_BYTES = 100 * 2**20  # a safetensors header far beyond any tagger's is damage, not a model
 
@@ -80,6 +89,7 @@ def model_info(directory: str | Path) -> dict:
         "training_data": {key: _paths(config.get("data", {}).get(key)) for key in ("train", "dev", "test")},
         "best_dev": {key: metrics.get(key) for key in ("best_dev_metric", "best_dev_score", "best_epoch", "epochs_run")},
         "test": metrics.get("test"),
+        "calibration": read_calibration(directory),
         "versions": metrics.get("versions"),
     }
 
@@ -140,10 +150,23 @@ def format_info(info: dict) -> str:
     if info["test"]:
         scores = "  ".join(f"{key} {value:.2f}" for key, value in info["test"].items() if key != "file")
         lines.append(f"test         {info['test']['file']}: {scores}")
+    lines.append(_calibration_line(info.get("calibration")))
     if info["versions"]:
         lines.append("versions     " + ", ".join(f"{key} {value}" for key, value in info["versions"].items() if value))
     lines.append("labels       " + ", ".join(f"{label} {count:,}" if count else label for label, count in info["labels"].items()))
     return "\n".join(lines)
+
+
+def _calibration_line(calibration: dict | None) -> str:
+    if not calibration:
+        return "confidence   untempered (no calibration.json: fit one with tagger calibrate)"
+    fitted = ""
+    if isinstance(calibration.get("count"), int) and isinstance(calibration.get("ece_before"), int | float):
+        fitted = (
+            f", fitted on {calibration['count']:,} dev {calibration.get('measure', '')}: calibration error "
+            f"{calibration['ece_before']:.4f} -> {calibration.get('ece_after', float('nan')):.4f}"
+        )
+    return f"confidence   temperature {calibration['temperature']:.3f}{fitted}"
 
 
 def _vectors_lines(vectors: dict | None) -> list[str]:

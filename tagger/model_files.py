@@ -16,6 +16,7 @@ from typing import Any
 from tagger.errors import TaggerError
 
 CONFIG, VOCAB, WEIGHTS, METRICS, METRICS_LOG = "config.json", "vocab.json", "model.safetensors", "metrics.json", "metrics.jsonl"
+CALIBRATION = "calibration.json"  # the confidence temperature fitted on dev
 MAX_JSON_BYTES = {CONFIG: 1 << 20, VOCAB: 128 << 20, METRICS: 16 << 20}  # vocab: 5 million words
 MAX_DEPTH = 16  # tagger writes at most 5 levels
 
@@ -153,3 +154,20 @@ def epoch_records(path: Path) -> tuple[list[dict], int]:
         elif line.strip():
             skipped += 1
     return [records[epoch] for epoch in sorted(records)], skipped
+
+
+LOWEST_TEMPERATURE, HIGHEST_TEMPERATURE = 0.25, 8.0  # the temperatures calibration searches and loading accepts
+
+
+def read_calibration(directory: Path) -> dict | None:
+    """calibration.json's contents, checked, or None where the model has none (confidences untempered)."""
+    path = Path(directory) / CALIBRATION
+    if not path.exists():
+        return None
+    data = read_json_object(path)
+    temperature = data.get("temperature")
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+        raise ModelDirError(f"{path}: temperature must be a number")
+    if not LOWEST_TEMPERATURE <= temperature <= HIGHEST_TEMPERATURE:
+        raise ModelDirError(f"{path}: temperature {temperature} is outside {LOWEST_TEMPERATURE} to {HIGHEST_TEMPERATURE}")
+    return data

@@ -2,9 +2,11 @@
 
 The exported graph maps ids to label ids: inputs `words` and `cases` (batch, time),
 `chars` (batch, time, characters) and `lengths` (batch,), all int64, built as
-`vocab.json` says (the sidecar is that file plus an `onnx` section); output `labels`
+`vocab.json` says (the sidecar is that file plus an `onnx` section); outputs `labels`
 (batch, time), indices into the sidecar's `labels` (the model's internal scheme), 0
-past each sentence's end. Batch, time and characters are dynamic.
+past each sentence's end, and `emissions` (batch, time, labels), the scores that
+confidences are computed from with the sidecar's `chain` (forward-backward, as
+posterior.py does). Batch, time and characters are dynamic.
 
 The network is rewritten without packed sequences, which ONNX cannot express: the
 backward direction of each recurrent layer runs over each sentence reversed within its
@@ -32,6 +34,7 @@ from tagger.recurrent import gather_time, reverse_index
 from tagger.vocab import CASES, MAX_WORD_CHARS, PAD_ID, UNKNOWN_ID, Vocab
 
 INPUTS = ("words", "cases", "chars", "lengths")
+OUTPUTS = ("labels", "emissions")
 OPSET = 18  # ScatterElements with max reduction
 
 
@@ -127,8 +130,11 @@ class ExportableTagger(nn.Module):
         self.crf, self.constraints = model.crf, model.constraints
         self.decoder = torch.jit.script(viterbi)
 
-    def forward(self, words: torch.Tensor, cases: torch.Tensor, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """words, cases (batch, time), chars (batch, time, characters), lengths (batch,) -> label ids (batch, time)."""
+    def forward(
+        self, words: torch.Tensor, cases: torch.Tensor, chars: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """words, cases (batch, time), chars (batch, time, characters), lengths (batch,) ->
+        label ids (batch, time) and emission scores (batch, time, labels)."""
         parts = [self.words(words)]
         if self.cases is not None:
             parts.append(self.cases(cases))
@@ -137,6 +143,9 @@ class ExportableTagger(nn.Module):
             parts.append(self.chars(chars.reshape(batch * steps, width)).reshape(batch, steps, -1))
         emissions = self.output(self.rnn(torch.cat(parts, dim=2), lengths))
         mask = torch.arange(words.size(1)).unsqueeze(0) < lengths.unsqueeze(1)
+        return self._decode(emissions, mask), emissions
+
+    def _decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.crf is not None:
             start, transitions, end = self.crf.scores()
             return self.decoder(emissions, mask, start, transitions, end)
@@ -166,6 +175,7 @@ def export_bytes(model: TaggerModel) -> bytes:
     axes = {"words": {0: "batch", 1: "time"}, "cases": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}
     axes["chars"] = {0: "batch", 1: "time", 2: "characters"}
     axes["labels"] = {0: "batch", 1: "time"}
+    axes["emissions"] = {0: "batch", 1: "time"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on deprecation and RNN batch order are not the user's
         exportable = ExportableTagger(model.cpu().eval()).eval()
@@ -174,7 +184,7 @@ def export_bytes(model: TaggerModel) -> bytes:
             _example_inputs(),
             buffer,
             input_names=list(INPUTS),
-            output_names=["labels"],
+            output_names=list(OUTPUTS),
             dynamic_axes=axes,
             opset_version=OPSET,
             dynamo=False,  # the TorchScript exporter turns the scripted Viterbi loops into ONNX Loops
@@ -189,8 +199,20 @@ def graph_inputs(graph: bytes) -> list[str]:
     return [node.name for node in onnx.load_from_string(graph).graph.input]
 
 
-def sidecar(vocab: Vocab, scheme: str | None, inputs: list[str]) -> dict:
-    """vocab.json plus what a consumer outside Python needs to build the inputs.
+def chain_scores(model: TaggerModel) -> dict:
+    """The scores that turn the graph's `emissions` into the model's chain (see posterior.py), constraints included."""
+    with torch.no_grad():
+        chain = model.chain(torch.zeros(1, 1, len(model.labels)), torch.ones(1, 1, dtype=torch.bool))
+    return {
+        "emissions": "log_softmax" if model.crf is None else "as output",
+        "start": chain.start.tolist(),
+        "transitions": chain.transitions.tolist(),
+        "end": chain.end.tolist(),
+    }
+
+
+def sidecar(vocab: Vocab, scheme: str | None, inputs: list[str], model: TaggerModel | None = None) -> dict:
+    """vocab.json plus what a consumer outside Python needs to build the inputs (and, given the model, its chain).
 
     A model with a frozen pretrained table lists its words: a token outside `words` whose
     word (lowercased with `table_lowercase`) is the table's row r gets the id len(words) + r.
@@ -208,6 +230,7 @@ def sidecar(vocab: Vocab, scheme: str | None, inputs: list[str]) -> dict:
             "max_word_characters": MAX_WORD_CHARS,
             "labels_scheme": scheme,
             "how": "see the README, section ONNX",
+            **({"chain": chain_scores(model)} if model is not None else {}),
         },
     }
 
@@ -248,7 +271,7 @@ def export(model_dir: str | Path, output: str | Path, force: bool = False, quant
     with atomic_output(output, "wb") as stream:
         stream.write(graph)
     with atomic_output(side) as stream:
-        json.dump(sidecar(predictor.vocab, predictor.task.internal_scheme, inputs), stream, ensure_ascii=False)
+        json.dump(sidecar(predictor.vocab, predictor.task.internal_scheme, inputs, predictor.model), stream, ensure_ascii=False)
     return output, side
 
 
@@ -272,8 +295,11 @@ class OnnxRunner:
         graph = export_bytes(model)
         return cls(quantized(graph) if quantize else graph, threads)
 
-    def decode(self, batch: Batch) -> torch.Tensor:
-        """Label ids (batch, time) for a batch on the CPU."""
+    def decode(self, batch: Batch, with_emissions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Label ids (batch, time) for a batch on the CPU, and its emission scores (batch, time, labels) if asked."""
         feeds = {name: tensor.numpy() for name, tensor in batch_inputs(batch).items() if name in self.inputs}
-        (labels,) = self.session.run(["labels"], feeds)
-        return torch.from_numpy(labels)
+        if not with_emissions:
+            (labels,) = self.session.run(["labels"], feeds)
+            return torch.from_numpy(labels), None
+        labels, emissions = self.session.run(list(OUTPUTS), feeds)
+        return torch.from_numpy(labels), torch.from_numpy(emissions)

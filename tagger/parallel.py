@@ -10,6 +10,10 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tagger.predict import ConfidenceRequest, Predictions
 
 _predictor = None
 _batch_size = 256
@@ -26,19 +30,24 @@ def _start_worker(model_dir: str, batch_size: int) -> None:
     _batch_size = batch_size
 
 
-def _label(token_lists: list[list[str]], with_scores: bool) -> tuple[list[list[str]], list[list[float]] | None]:
-    return _predictor.predict_encoded(_predictor.encode(token_lists), _batch_size, with_scores)
+def _label(token_lists: list[list[str]], with_scores: bool, confidence: ConfidenceRequest | None) -> Predictions:
+    return _predictor.predict_encoded(_predictor.encode(token_lists), _batch_size, with_scores, confidence)
 
 
 def label_in_order(
-    model_dir: str | Path, token_chunks: Iterable[list[list[str]]], batch_size: int, with_scores: bool, workers: int
-) -> Iterator[tuple[list[list[str]], list[list[float]] | None]]:
-    """(labels, scores) for each chunk of token lists, in input order, from `workers` processes."""
+    model_dir: str | Path,
+    token_chunks: Iterable[list[list[str]]],
+    batch_size: int,
+    with_scores: bool,
+    workers: int,
+    confidence: ConfidenceRequest | None = None,
+) -> Iterator[Predictions]:
+    """Predictions for each chunk of token lists, in input order, from `workers` processes."""
     context = multiprocessing.get_context("spawn")  # fork after torch has started threads can deadlock
     with context.Pool(workers, initializer=_start_worker, initargs=(str(model_dir), batch_size)) as pool:
         pending: deque = deque()
         for chunk in token_chunks:
-            pending.append(pool.apply_async(_label, (chunk, with_scores)))
+            pending.append(pool.apply_async(_label, (chunk, with_scores, confidence)))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().get()
         while pending:

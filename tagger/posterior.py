@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from tagger.schemes import IOB1, IOB2, IOBES, OUTSIDE, split_tag
+from tagger.confidence import Confidence, SpanKey
+from tagger.schemes import IOB1, IOB2, IOBES, OUTSIDE, extract_spans, split_tag
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class Chain:
             return self
         scale = 1.0 / temperature
         return Chain(self.emissions * scale, self.mask, self.start * scale, self.transitions * scale, self.end * scale)
+
+    def in_double(self) -> Chain:
+        """The same chain in float64: sums over a sentence's scores lose no digits that confidences near 1 need."""
+        return Chain(self.emissions.double(), self.mask, self.start.double(), self.transitions.double(), self.end.double())
 
     @property
     def lengths(self) -> torch.Tensor:
@@ -128,7 +133,9 @@ class SpanAt:
     label: str
 
 
-def span_probabilities(chain: Chain, passes: ForwardBackward, spans: list[SpanAt], labels: list[str], scheme: str) -> torch.Tensor:
+def span_probabilities(
+    chain: Chain, passes: ForwardBackward, spans: list[SpanAt], labels: list[str], scheme: str
+) -> torch.Tensor:
     """P(exactly this span, this type and these boundaries, is in the labelling) for each span (n,).
 
     `labels` are the chain's labels, written in `scheme` (the model's internal scheme).
@@ -137,7 +144,7 @@ def span_probabilities(chain: Chain, passes: ForwardBackward, spans: list[SpanAt
         return chain.emissions.new_zeros(0)
     events = [_span_events(chain, spans, labels, scheme, start_tag) for start_tag in _start_tags(scheme)]
     stacked = torch.stack([event_log_probabilities(chain, passes, event) for event in events])
-    return torch.logsumexp(stacked, dim=0).exp()
+    return torch.logsumexp(stacked, dim=0).exp().clamp(max=1.0)
 
 
 def _start_tags(scheme: str) -> tuple[str, ...]:
@@ -150,7 +157,11 @@ def _span_events(chain: Chain, spans: list[SpanAt], labels: list[str], scheme: s
     index = {label: position for position, label in enumerate(labels)}
     width = max(span.end - span.start for span in spans)
     size, device = len(labels), chain.emissions.device
-    tags, previous_allowed, next_allowed = [], torch.ones(len(spans), size, dtype=torch.bool), torch.ones(len(spans), size, dtype=torch.bool)
+    tags, previous_allowed, next_allowed = (
+        [],
+        torch.ones(len(spans), size, dtype=torch.bool),
+        torch.ones(len(spans), size, dtype=torch.bool),
+    )
     for number, span in enumerate(spans):
         written = _span_tags(span.end - span.start, span.label, scheme, start_tag)
         tags.append([index.get(tag, 0) for tag in written] + [0] * (width - len(written)))
@@ -181,9 +192,6 @@ def span_types(labels: list[str]) -> set[str]:
     return {split_tag(label)[1] for label in labels if label != OUTSIDE}
 
 
-MAX_NBEST = 100  # labellings per sentence `--nbest` can ask for
-
-
 def k_best(chain: Chain, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The k highest-scoring labellings of each sentence, best first, by k-best Viterbi.
 
@@ -195,7 +203,7 @@ def k_best(chain: Chain, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     score = emissions.new_full((batch, size, k), -torch.inf)
     score[:, :, 0] = chain.start + emissions[:, 0]
     # pointers[t][b, j, r]: previous label * k + previous rank of the r-th best prefix ending in j at t
-    identity = (torch.arange(size, device=emissions.device).unsqueeze(1) * k + torch.arange(k, device=emissions.device))
+    identity = torch.arange(size, device=emissions.device).unsqueeze(1) * k + torch.arange(k, device=emissions.device)
     identity = identity.expand(batch, size, k)
     pointers = [identity]
     for t in range(1, steps):
@@ -229,3 +237,85 @@ def log_partition(chain: Chain) -> torch.Tensor:
         step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]
         alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
     return torch.logsumexp(alpha + chain.end, dim=1)
+
+
+# Back-pointers of k-best decoding hold batch x time x labels x k entries; a batch is
+# decoded in slices of at most this many, so that --nbest 100 on long sentences stays bounded.
+NBEST_POINTERS_PER_SLICE = 2**24
+
+
+def batch_confidences(
+    model: torch.nn.Module,
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    decoded: torch.Tensor,
+    scheme: str | None,
+    nbest: int = 0,
+    temperature: float = 1.0,
+) -> list[Confidence]:
+    """Confidences of a decoded batch: emissions (batch, time, labels), mask and decoded ids (batch, time).
+
+    `scheme` is the model's internal span scheme (None for token labels).
+    """
+    chain = model.chain(emissions, mask).in_double().tempered(temperature)
+    passes = forward_backward(chain)
+    marginals = passes.marginals(mask).clamp(max=1.0)
+    labels = model.labels
+    if scheme:  # a token's confidence: P(it is in a span of its type, at any position), or P(O)
+        groups = torch.tensor(_type_groups(labels), device=marginals.device)
+        by_type = marginals.new_zeros(*marginals.shape[:2], int(groups.max()) + 1).index_add_(2, groups, marginals)
+        token_confidence = by_type.gather(2, groups[decoded].unsqueeze(2)).squeeze(2).cpu()
+    else:
+        token_confidence = marginals.gather(2, decoded.unsqueeze(2)).squeeze(2).cpu()
+    lengths = mask.sum(1).tolist()
+    rows = decoded.cpu().tolist()
+    predicted = [[labels[i] for i in row[:length]] for row, length in zip(rows, lengths)]
+    spans = [SpanAt(row, span.start, span.end, span.label) for row, tags in enumerate(predicted) for span in extract_spans(tags)]
+    span_confidence = span_probabilities(chain, passes, spans, labels, scheme).tolist() if scheme and spans else []
+    per_row: list[dict[SpanKey, float]] = [{} for _ in rows]
+    for span, probability in zip(spans, span_confidence):
+        per_row[span.row][(span.start, span.end, span.label)] = probability
+    outside = marginals[:, :, labels.index(OUTSIDE)].cpu() if scheme and OUTSIDE in labels else None
+    best = _nbest(chain, nbest, lengths, labels) if nbest else [[] for _ in rows]
+    return [
+        Confidence(
+            token_confidence[row, :length].tolist(),
+            per_row[row],
+            outside[row, :length].tolist() if outside is not None else [],
+            best[row],
+        )
+        for row, length in enumerate(lengths)
+    ]
+
+
+def _type_groups(labels: list[str]) -> list[int]:
+    """Each label's group: 0 for O, then one per span type (B-PER, I-PER, E-PER and S-PER share one)."""
+    types = sorted(span_types(labels))
+    return [0 if label == OUTSIDE else 1 + types.index(split_tag(label)[1]) for label in labels]
+
+
+def _nbest(chain: Chain, k: int, lengths: list[int], labels: list[str]) -> list[list[tuple[list[str], float]]]:
+    """Per sentence, up to k labellings (labels) with their probabilities, best first.
+
+    Slices of the batch bound the memory; a sentence so long that even alone it would
+    exceed NBEST_POINTERS_PER_SLICE gets fewer labellings (at least the best one).
+    """
+    batch, steps, size = chain.emissions.shape
+    k = max(1, min(k, NBEST_POINTERS_PER_SLICE // (steps * size)))
+    rows_per_slice = max(1, NBEST_POINTERS_PER_SLICE // (steps * size * k))
+    found: list[list[tuple[list[str], float]]] = []
+    for first in range(0, batch, rows_per_slice):
+        part = slice(first, first + rows_per_slice)
+        sliced = type(chain)(chain.emissions[part], chain.mask[part], chain.start, chain.transitions, chain.end)
+        paths, log_probabilities = k_best(sliced, k)
+        paths, probabilities = paths.cpu().tolist(), log_probabilities.exp().cpu().tolist()
+        for offset, (row_paths, row_probabilities) in enumerate(zip(paths, probabilities)):
+            length = lengths[first + offset]
+            found.append(
+                [
+                    ([labels[i] for i in path[:length]], probability)
+                    for path, probability in zip(row_paths, row_probabilities)
+                    if probability > 0.0
+                ]
+            )
+    return found

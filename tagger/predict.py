@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,10 +14,13 @@ import torch
 from tagger import schemes
 from tagger.batching import Batch, Encoded, bucketed_batches, encode
 from tagger.bundled import resolve_model
+from tagger.confidence import Confidence
 from tagger.config import Config
 from tagger.errors import TaggerError
 from tagger.formats import CONLL, Layout
 from tagger.model import TaggerModel
+from tagger.posterior import batch_confidences
+from tagger.model_files import read_calibration
 from tagger.store import load_model
 from tagger.task import Task
 from tagger.vocab import UNK, Vocab
@@ -56,6 +60,26 @@ def choose_threads(requested: int | None = None, workers: int = 1) -> int:
 TOKENS_PER_SENTENCE_BUDGET = 32
 
 
+@dataclass(frozen=True)
+class ConfidenceRequest:
+    """Confidences to compute with the labels: token and span probabilities, and the `nbest` best labellings."""
+
+    nbest: int = 0
+
+
+@dataclass
+class Predictions:
+    """Per sentence, in input order: labels, label probabilities (--scores) and confidences, where asked."""
+
+    labels: list[list[str]]
+    scores: list[list[float]] | None = None
+    confidences: list[Confidence] | None = None
+
+    @classmethod
+    def empty(cls, size: int, with_scores: bool, with_confidence: bool) -> Predictions:
+        return cls([[]] * size, [[]] * size if with_scores else None, [None] * size if with_confidence else None)
+
+
 @dataclass
 class Predictor:
     """A model with its vocabulary and task, ready to label token lists."""
@@ -67,6 +91,7 @@ class Predictor:
     device: torch.device
     source: Path | None = None  # the model directory, where the model was loaded from one
     onnx: OnnxRunner | None = None  # set by use_onnx: predictions come from ONNX Runtime
+    temperature: float = 1.0  # confidences come from the chain's scores divided by this
 
     def use_onnx(self, threads: int | None = None, quantize: bool = False) -> None:
         """Predict through ONNX Runtime on the CPU with this model exported in memory (nothing is written)."""
@@ -85,7 +110,9 @@ class Predictor:
         target = choose_device(device)
         directory = resolve_model(directory)
         config, vocab, task, model = load_model(directory, target)
-        predictor = cls(model, vocab, task, config, target, Path(directory))
+        calibration = read_calibration(Path(directory))
+        temperature = calibration["temperature"] if calibration else 1.0
+        predictor = cls(model, vocab, task, config, target, Path(directory), temperature=temperature)
         if runtime != "torch":
             predictor.use_onnx(torch.get_num_threads(), quantize=runtime == "onnx-int8")
         return predictor
@@ -137,37 +164,61 @@ class Predictor:
         return [encode(tokens, self.vocab) for tokens in token_lists]
 
     def predict_encoded(
-        self, items: Sequence[Encoded], batch_size: int = 256, with_scores: bool = False
-    ) -> tuple[list[list[str]], list[list[float]] | None]:
-        """Labels (in the corpus's scheme) for encoded sentences, and optionally their probabilities."""
-        labels: list[list[str] | None] = [None] * len(items)
-        scores: list[list[float] | None] = [None] * len(items)
+        self,
+        items: Sequence[Encoded],
+        batch_size: int = 256,
+        with_scores: bool = False,
+        confidence: ConfidenceRequest | None = None,
+    ) -> Predictions:
+        """Labels (in the corpus's scheme) for encoded sentences; their label probabilities and confidences if asked."""
+        predictions = Predictions.empty(len(items), with_scores, confidence is not None)
         was_training = self.model.training
         self.model.eval()
         with torch.inference_mode():
             for batch in bucketed_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET):
-                decoded, probabilities = self._decode(batch, with_scores)
+                decoded, probabilities, confidences = self._decode(batch, with_scores, confidence)
                 rows, lengths = decoded.tolist(), batch.lengths.tolist()  # one conversion per batch, not per row
                 for row, position in enumerate(batch.positions):
                     length = lengths[row]
-                    labels[position] = self.task.to_corpus([self.vocab.labels.symbols[i] for i in rows[row][:length]])
+                    predictions.labels[position] = self.task.to_corpus([self.vocab.labels.symbols[i] for i in rows[row][:length]])
                     if probabilities is not None:
-                        scores[position] = probabilities[row, torch.arange(length), decoded[row, :length]].tolist()
+                        predictions.scores[position] = probabilities[row, torch.arange(length), decoded[row, :length]].tolist()
+                    if confidences is not None:
+                        predictions.confidences[position] = self._in_corpus_scheme(confidences[row])
         self.model.train(was_training)
-        return labels, (scores if with_scores else None)
+        return predictions
 
-    def _decode(self, batch: Batch, with_scores: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Label ids (batch, time) on the CPU, and each label's probabilities (batch, time, labels) if asked."""
+    def _decode(
+        self, batch: Batch, with_scores: bool, confidence: ConfidenceRequest | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, list[Confidence] | None]:
+        """Label ids (batch, time) on the CPU, each label's probabilities (batch, time, labels) and the confidences, if asked."""
         if self.onnx is not None:
-            if with_scores:
-                raise TaggerError("label probabilities (--scores) come from the PyTorch runtime; leave out --runtime onnx")
-            return self.onnx.decode(batch), None
-        batch = batch.to(self.device)
-        emissions = self.model(batch)
-        decoded = self.model.decode(emissions, batch.mask).cpu()
+            decoded, emissions = self.onnx.decode(batch, with_emissions=with_scores or confidence is not None)
+        else:
+            batch = batch.to(self.device)
+            emissions = self.model(batch)
+            decoded = self.model.decode(emissions, batch.mask)
         probabilities = self.model.label_probabilities(emissions, batch.mask).cpu() if with_scores else None
-        return decoded, probabilities
+        confidences = None
+        if confidence is not None:
+            model, mask = self.model, batch.mask.to(emissions.device)
+            confidences = batch_confidences(
+                model,
+                emissions,
+                mask,
+                decoded.to(emissions.device),
+                self.task.internal_scheme,
+                confidence.nbest,
+                self.temperature,
+            )
+        return decoded.cpu(), probabilities, confidences
+
+    def _in_corpus_scheme(self, confidence: Confidence) -> Confidence:
+        if not confidence.nbest or self.task.corpus_scheme == self.task.internal_scheme:
+            return confidence
+        nbest = [(self.task.to_corpus(labels), probability) for labels, probability in confidence.nbest]
+        return dataclasses.replace(confidence, nbest=nbest)
 
     def predict(self, token_lists: Sequence[Sequence[str]], batch_size: int = 256) -> list[list[str]]:
         """Labels for each token list, in the order given."""
-        return self.predict_encoded(self.encode(token_lists), batch_size)[0]
+        return self.predict_encoded(self.encode(token_lists), batch_size).labels

@@ -51,7 +51,31 @@ def format_report(report: dict) -> str:
         lines.append("")
         lines.append("most frequent errors (gold -> predicted):")
         lines.extend(f"  {c['gold']} -> {c['predicted']}: {c['count']:,}" for c in report["confusions"])
+    if "calibration" in report:
+        lines.append("")
+        lines.extend(_calibration_lines(report["calibration"]))
     return "\n".join(lines)
+
+
+def _calibration_lines(calibration: dict) -> list[str]:
+    """Calibration error of span and token confidences, and what each threshold keeps."""
+    temperature = calibration["temperature"]
+    tempered = f", temperature {temperature:.3f}" if temperature != 1.0 else ", no temperature fitted"
+    lines = []
+    for kind in ("spans", "tokens"):
+        if kind in calibration:
+            item = calibration[kind]
+            lines.append(
+                f"confidence of {kind}: expected calibration error {item['ece']:.4f} (10 bins{tempered}); "
+                f"mean confidence {item['mean_confidence']:.4f}, share right {item['accuracy']:.4f} ({item['count']:,} {kind})"
+            )
+    if "spans" in calibration:
+        lines.append(f"  {'confidence >=':<15}{'spans kept':>11}{'precision':>11}{'recall':>9}{'f1':>8}")
+        for row in calibration["spans"]["thresholds"]:
+            lines.append(
+                f"  {row['threshold']:<15}{row['kept']:>11,}{row['precision']:>11.2f}{row['recall']:>9.2f}{row['f1']:>8.2f}"
+            )
+    return lines
 
 
 def _span_error_line(errors: dict) -> str:

@@ -18,15 +18,17 @@ from tqdm import tqdm
 
 from tagger import distributed, schemes
 from tagger.bundled import split_model_names
+from tagger.confidence import Confidence, Judged, apply_threshold, nbest_problem, threshold_problem, token_readings
 from tagger.data import Sentence
 from tagger.errors import TaggerError
 from tagger.files import STDIO, atomic_output, check_output, expand_inputs, read_lines, read_text_chunks, strip_ending
 from tagger.formats import CONLLU, FORMATS, Layout, conll, conllu, read_layout
 from tagger.formats.jsonl import inline_line, models_record, sentence_record, write_jsonl
 from tagger.formats.text import read_text, read_token_lines
-from tagger.predict import Predictor, choose_device
+from tagger.predict import ConfidenceRequest, Predictions, Predictor, choose_device
 
 CHUNK_BATCHES = 16  # sentences held in memory at once: batch size x this
+CONFIDENCE_KEY, CONFIDENCE_MISC = "confidence", "Confidence"  # the confidence column's key, its CoNLL-U MISC key
 SCORED_FORMATS = ("jsonl",)
 
 
@@ -45,6 +47,16 @@ class TagOptions:
     quiet: bool = False  # no progress bar
     runtime: str = "torch"  # or "onnx": ONNX Runtime on the CPU
     scheme: str | None = None  # span labels written in IOB1, IOB2 or IOBES; None: IOB2 for text and tokens, else the model's
+    confidence: bool = False  # token and span confidences (jsonl fields; a column in conll, conllu MISC, inline)
+    min_confidence: float | None = None  # spans below it written as O (listed under `dropped`); tokens marked
+    nbest: int | None = None  # the n best labellings per sentence with their probabilities (jsonl)
+
+    @property
+    def confidence_request(self) -> ConfidenceRequest | None:
+        """What to compute beside the labels (None: only the labels, the fast path)."""
+        if self.confidence or self.min_confidence is not None or self.nbest:
+            return ConfidenceRequest(self.nbest or 0)
+        return None
 
     def output_scheme(self, predictor: Predictor) -> str | None:
         """The scheme span labels are written in (None: as the model writes them, or no span labels)."""
@@ -52,10 +64,19 @@ class TagOptions:
         return conversion_to(predictor, self.scheme or default)
 
     def check(self, models: int = 1) -> None:
-        if models > 1 and (self.with_scores or self.workers > 1 or distributed.launched_by_torchrun()):
-            raise TaggerError("several models tag in one process without scores: leave out --scores, --workers and torchrun")
-        if self.runtime != "torch" and self.with_scores:
-            raise TaggerError("--scores comes from the PyTorch runtime; leave out --runtime onnx")
+        extras = self.with_scores or self.confidence_request is not None
+        if models > 1 and (extras or self.workers > 1 or distributed.launched_by_torchrun()):
+            raise TaggerError(
+                "several models tag in one process without scores: leave out --scores, --confidence, --min-confidence, "
+                "--nbest, --workers and torchrun"
+            )
+        for problem in (nbest_problem(self.nbest), threshold_problem(self.min_confidence)):
+            if problem:
+                raise TaggerError(problem)
+        if self.nbest and self.output_format != "jsonl":
+            raise TaggerError(
+                f"--nbest: the {self.output_format} output has no place for several labellings; use --output-format jsonl"
+            )
         if self.runtime != "torch" and (self.workers > 1 or distributed.launched_by_torchrun()):
             raise TaggerError("--runtime onnx runs in one process; give it --threads instead of --workers or torchrun")
         if self.with_scores and self.output_format not in SCORED_FORMATS:
@@ -82,6 +103,15 @@ def read_input(path: str, input_format: str, layout: Layout | None = None, sente
     return read_layout(path, Layout(input_format, layout.token_column), with_labels=False).sentences
 
 
+@dataclass(frozen=True)
+class Annotation:
+    """What is written beside a sentence's labels: label probabilities, confidences, what --min-confidence set apart."""
+
+    scores: list[float] | None = None
+    confidence: Confidence | None = None
+    judged: Judged | None = None
+
+
 def tag_stream(
     predictor: Predictor,
     sentences: Iterable[Sentence],
@@ -89,15 +119,19 @@ def tag_stream(
     with_scores: bool = False,
     workers: int = 1,
     scheme: str | None = None,
-) -> Iterator[tuple[Sentence, list[float] | None]]:
+    confidence: ConfidenceRequest | None = None,
+    min_confidence: float | None = None,
+) -> Iterator[tuple[Sentence, Annotation]]:
     """Label sentences in input order, holding a bounded number of them (chunks of batch_size * CHUNK_BATCHES).
 
     Yields new sentences with the model's label column added (span labels in `scheme`, if
-    given); the given ones are not changed.
+    given), each with its Annotation; the given sentences are not changed. With
+    `min_confidence` (which needs `confidence`), spans below it are written as O.
 
     With `workers` > 1 the chunks are labelled by that many CPU processes.
     """
     key = predictor.task.label_column
+    written_scheme = (scheme or predictor.task.corpus_scheme) if predictor.task.spans else None
     iterator = iter(sentences)
     held: deque[list[Sentence]] = deque()
 
@@ -106,11 +140,26 @@ def tag_stream(
             held.append(chunk)
             yield [sentence.tokens for sentence in chunk]
 
-    for labels, scores in label_chunks(predictor, token_chunks(), batch_size, with_scores, workers):
+    for predictions in label_chunks(predictor, token_chunks(), batch_size, with_scores, workers, confidence):
         for index, sentence in enumerate(held.popleft()):
-            (tags,) = _in_scheme([labels[index]], scheme)
-            labelled = dataclasses.replace(sentence, labels={**sentence.labels, key: tags})
-            yield labelled, (scores[index] if scores is not None else None)
+            (tags,) = _in_scheme([predictions.labels[index]], scheme)
+            annotation = _annotation(predictions, index, scheme, min_confidence, tags, written_scheme)
+            if annotation.judged is not None:
+                tags = annotation.judged.labels
+            yield dataclasses.replace(sentence, labels={**sentence.labels, key: tags}), annotation
+
+
+def _annotation(
+    predictions: Predictions, index: int, scheme: str | None, threshold: float | None, tags: list[str], written: str | None
+) -> Annotation:
+    scores = predictions.scores[index] if predictions.scores is not None else None
+    if predictions.confidences is None:
+        return Annotation(scores)
+    confidence = predictions.confidences[index]
+    if confidence.nbest and scheme:
+        confidence = dataclasses.replace(confidence, nbest=[(schemes.convert(t, scheme), p) for t, p in confidence.nbest])
+    judged = apply_threshold(tags, confidence, threshold, written) if threshold is not None else None
+    return Annotation(scores, confidence, judged)
 
 
 def tag_with_models(
@@ -128,7 +177,7 @@ def tag_with_models(
     while chunk := list(islice(iterator, batch_size * CHUNK_BATCHES)):
         token_lists = [sentence.tokens for sentence in chunk]
         labels = {
-            key: _in_scheme(predictor.predict_encoded(predictor.encode(token_lists), batch_size)[0], target)
+            key: _in_scheme(predictor.predict_encoded(predictor.encode(token_lists), batch_size).labels, target)
             for (key, predictor), target in zip(models, targets)
         }
         for index, sentence in enumerate(chunk):
@@ -140,16 +189,21 @@ def _in_scheme(label_lists: list[list[str]], scheme: str | None) -> list[list[st
 
 
 def label_chunks(
-    predictor: Predictor, token_chunks: Iterable[list[list[str]]], batch_size: int, with_scores: bool, workers: int
-) -> Iterator[tuple[list[list[str]], list[list[float]] | None]]:
-    """Labels (and scores) for each chunk of token lists, in order, here or in worker processes."""
+    predictor: Predictor,
+    token_chunks: Iterable[list[list[str]]],
+    batch_size: int,
+    with_scores: bool,
+    workers: int,
+    confidence: ConfidenceRequest | None = None,
+) -> Iterator[Predictions]:
+    """Predictions for each chunk of token lists, in order, here or in worker processes."""
     if workers > 1 and predictor.source is not None:
         from tagger.parallel import label_in_order
 
-        yield from label_in_order(predictor.source, token_chunks, batch_size, with_scores, workers)
+        yield from label_in_order(predictor.source, token_chunks, batch_size, with_scores, workers, confidence)
         return
     for token_lists in token_chunks:
-        yield predictor.predict_encoded(predictor.encode(token_lists), batch_size, with_scores)
+        yield predictor.predict_encoded(predictor.encode(token_lists), batch_size, with_scores, confidence)
 
 
 @dataclass(frozen=True)
@@ -204,25 +258,36 @@ class SentenceWriter:
         """The sentences written next come from input number `doc`, `path`."""
         self.file, self.doc, self.sentence = path, doc, 0
 
-    def write(self, sentence: Sentence, scores: list[float] | None = None) -> None:
+    def write(self, sentence: Sentence, annotation: Annotation | None = None) -> None:
+        annotation = annotation or Annotation()
         if self.output_format == "jsonl":
             where = {"file": self.file, "doc": self.doc, "sentence": self.sentence}
-            write_jsonl({**where, **self._record(sentence, scores)}, self.stream)
-        elif self.output_format == "inline":
-            self.stream.write(inline_line(sentence, [output.key for output in self.outputs]) + "\n")
+            write_jsonl({**where, **self._record(sentence, annotation)}, self.stream)
         else:
-            self._write_columns(sentence)
+            outputs = self.outputs
+            if annotation.confidence is not None:  # one more column: how sure the model is of each token's reading
+                first = outputs[0]
+                readings = token_readings(sentence.labels[first.key], annotation.confidence, first.spans)
+                sentence = dataclasses.replace(
+                    sentence, labels={**sentence.labels, CONFIDENCE_KEY: [f"{v:.4f}" for v in readings]}
+                )
+                outputs = [*outputs, LabelOutput(CONFIDENCE_KEY, False, CONFIDENCE_MISC)]
+            if self.output_format == "inline":
+                self.stream.write(inline_line(sentence, [output.key for output in outputs]) + "\n")
+            else:
+                self._write_columns(sentence, outputs)
         self.sentence += 1
 
-    def _record(self, sentence: Sentence, scores: list[float] | None) -> dict:
+    def _record(self, sentence: Sentence, annotation: Annotation) -> dict:
         if len(self.outputs) == 1:
-            return sentence_record(sentence, self.outputs[0].key, self.outputs[0].spans, scores)
+            first = self.outputs[0]
+            return sentence_record(sentence, first.key, first.spans, annotation.scores, annotation.confidence, annotation.judged)
         return models_record(sentence, [(output.key, output.spans) for output in self.outputs])
 
-    def _write_columns(self, sentence: Sentence) -> None:
+    def _write_columns(self, sentence: Sentence, outputs: list[LabelOutput]) -> None:
         if self.input_format != self.output_format:
             sentence = dataclasses.replace(sentence, raw=None)  # a fresh file, not the input's lines
-        conllu_columns = [(output.key, output.conllu_column) for output in self.outputs]
+        conllu_columns = [(output.key, output.conllu_column) for output in outputs]
         if self.output_format == CONLLU and sentence.raw is None:
             ids = {"sent_id": f"{Path(self.file).name if self.file != STDIO else 'stdin'}-{self.sentence + 1}"}
             metadata = {"newdoc id": self.file, **ids} if self.sentence == 0 else ids
@@ -234,7 +299,7 @@ class SentenceWriter:
             conllu.write_conllu([sentence], self.stream, conllu_columns)
             return
         first_new = _new_column(sentence)
-        columns = [(output.key, first_new + offset) for offset, output in enumerate(self.outputs)]
+        columns = [(output.key, first_new + offset) for offset, output in enumerate(outputs)]
         conll.write_conll([sentence], self.stream, columns)
 
 
@@ -262,20 +327,46 @@ class Tagger:
     def label_column(self) -> str:
         return self.predictor.task.label_column
 
-    def _records(self, sentences: Iterable[Sentence], scores: bool) -> list[dict]:
-        spans = self.predictor.task.spans
+    def _records(self, sentences: Iterable[Sentence], scores: bool, options: TagOptions) -> list[dict]:
+        spans, predictor = self.predictor.task.spans, self.predictor
+        for problem in (nbest_problem(options.nbest), threshold_problem(options.min_confidence)):
+            if problem:
+                raise ValueError(problem)
+        tagged = tag_stream(
+            predictor, sentences, self.batch_size, scores, 1, self.scheme, options.confidence_request, options.min_confidence
+        )
         return [
-            sentence_record(sentence, self.label_column, spans, sentence_scores)
-            for sentence, sentence_scores in tag_stream(self.predictor, sentences, self.batch_size, scores, 1, self.scheme)
+            sentence_record(sentence, self.label_column, spans, note.scores, note.confidence, note.judged)
+            for sentence, note in tagged
         ]
 
-    def tag(self, text: str, scores: bool = False, sentence_per_line: bool = False) -> list[dict]:
-        """Split raw text into sentences (or one per line) and tokens, with offsets into `text`, and label them."""
-        return self._records(read_text([text], sentence_per_line), scores)
+    def tag(
+        self,
+        text: str,
+        scores: bool = False,
+        sentence_per_line: bool = False,
+        confidence: bool = False,
+        min_confidence: float | None = None,
+        nbest: int | None = None,
+    ) -> list[dict]:
+        """Split raw text into sentences (or one per line) and tokens, with offsets into `text`, and label them.
 
-    def tag_tokens(self, token_lists: Iterable[list[str]], scores: bool = False) -> list[dict]:
+        `confidence`, `min_confidence` and `nbest` add what `tagger tag` adds with those options.
+        """
+        options = TagOptions(confidence=confidence, min_confidence=min_confidence, nbest=nbest)
+        return self._records(read_text([text], sentence_per_line), scores, options)
+
+    def tag_tokens(
+        self,
+        token_lists: Iterable[list[str]],
+        scores: bool = False,
+        confidence: bool = False,
+        min_confidence: float | None = None,
+        nbest: int | None = None,
+    ) -> list[dict]:
         """Label pre-tokenized sentences."""
-        return self._records((Sentence(list(tokens)) for tokens in token_lists), scores)
+        options = TagOptions(confidence=confidence, min_confidence=min_confidence, nbest=nbest)
+        return self._records((Sentence(list(tokens)) for tokens in token_lists), scores, options)
 
 
 def tag_files(
@@ -325,8 +416,8 @@ def _tag_into(
                 writer.begin_input(path, doc)
                 sentences = read_input(path, options.input_format, layout, options.sentence_per_line)
                 tagged = _tag_sentences(models, sentences, options, options.workers if workers is None else workers)
-                for sentence, scores in tagged:
-                    writer.write(sentence, scores)
+                for sentence, annotation in tagged:
+                    writer.write(sentence, annotation)
                     count += 1
                     bar.update()
                 stream.flush()
@@ -335,10 +426,13 @@ def _tag_into(
 
 def _tag_sentences(
     models: list[tuple[str, Predictor]], sentences: Iterable[Sentence], options: TagOptions, workers: int
-) -> Iterator[tuple[Sentence, list[float] | None]]:
+) -> Iterator[tuple[Sentence, Annotation | None]]:
     targets = [options.output_scheme(predictor) for _, predictor in models]
     if len(models) == 1:
-        return tag_stream(models[0][1], sentences, options.batch_size, options.with_scores, workers, targets[0])
+        request = options.confidence_request
+        return tag_stream(
+            models[0][1], sentences, options.batch_size, options.with_scores, workers, targets[0], request, options.min_confidence
+        )
     return ((sentence, None) for sentence in tag_with_models(models, sentences, options.batch_size, targets))
 
 

@@ -248,7 +248,7 @@ def evaluate_dev(predictor: Predictor, dev_sets: list[DevData], config: Config) 
     """The mean of the dev files' scores (what early stopping follows), and each file's scores."""
     per_file = {}
     for dev in dev_sets:
-        predicted, _ = predictor.predict_encoded(dev.items, config.train.eval_batch_size)
+        predicted = predictor.predict_encoded(dev.items, config.train.eval_batch_size).labels
         if dev.ignored:
             predicted = [without_types(tags, dev.ignored) for tags in predicted]
         per_file[dev.name] = dev_score(dev.gold, predicted, spans=predictor.task.spans)
@@ -620,6 +620,7 @@ class Trainer:
                     break
             if run.world.is_main:
                 faults.point("final")
+                self._calibrate()
                 metrics = {**_final_metrics(self.progress, run.task, config), "label_counts": run.label_counts}
                 store.save_metrics(self.out, {**metrics, **self._test_scores()})
         except KeyboardInterrupt as interrupt:
@@ -638,6 +639,18 @@ class Trainer:
         paused = time.perf_counter()
         self.after_epoch(epoch, self.elapsed() / 60)
         self.started += time.perf_counter() - paused
+
+    def _calibrate(self) -> None:
+        """Fit the confidence temperature of the kept model on the dev files (calibration.json)."""
+        if not self.run.dev_sets or self.progress["epoch"] == 0:
+            return
+        from tagger.temperature import fit_temperature, save_calibration
+
+        predictor = Predictor.load(self.out, str(self.run.device))
+        fit = fit_temperature(predictor, self.run.dev_sets, self.run.config.train.eval_batch_size)
+        if fit is not None:
+            save_calibration(self.out, fit)
+            self.log(fit.describe())
 
     def _test_scores(self) -> dict:
         """The kept model's scores on data.test, read as the training files were ({} without a test file)."""

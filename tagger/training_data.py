@@ -196,3 +196,9 @@ def singleton_ids(corpus: Corpus, vocab: Vocab) -> list[int]:
     counts = Counter(vocab.word_id(token) for sentence in corpus.train for token in sentence.tokens)
     unknown = vocab.words.get(UNK)
     return [word for word, count in counts.items() if count == 1 and word != unknown]
+
+
+def read_model_dev_sets(config: Config, task: Task, log: Log = log_to_stderr) -> list[DevSet]:
+    """The dev files a model's config names, read as its training read them (paths as the config has them)."""
+    first = training_corpora(config.data)[0]
+    return [_read_dev(spec, task.format, task.label_column, task.spans, log) for spec in dev_corpora(config.data, first)]

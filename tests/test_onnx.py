@@ -159,13 +159,33 @@ def test_exported_file_runs_in_plain_onnxruntime_with_the_sidecar(ner_model, tmp
         assert graph.stat().st_size < 0.6 * (tmp_path / "fp32.onnx").stat().st_size  # tiny model: headers weigh
 
 
-def test_export_refuses_to_overwrite_and_scores_need_torch(ner_model, tmp_path):
+def test_export_refuses_to_overwrite(ner_model, tmp_path):
     graph = tmp_path / "ner.onnx"
     graph.write_text("mine")
     result = run_tagger("export", ner_model, graph)
     assert result.returncode == 2 and "--force" in result.stderr and graph.read_text() == "mine"
-    scored = run_tagger("tag", ner_model, "--runtime", "onnx", "--scores", input="Maria flew to Oslo .")
-    assert scored.returncode == 2 and "--runtime onnx" in scored.stderr
+
+
+@pytest.mark.parametrize("name", ["ner-crf", "upos-softmax", "ner-softmax-gru-charlstm-2layers"])
+def test_onnx_runtime_gives_the_pytorch_confidences_and_scores(variants, name, tmp_path):
+    model, test_file = variants[name]
+    text = tmp_path / "text.txt"
+    text.write_text("Maria Lopez flew from Oslo to Lagos on Monday .\nShe met Ahmed Khan at the Nordic Bank .\n")
+    options = [text, "--confidence", "--scores", "--nbest", "3"]
+    outputs = [run_tagger("tag", model, *options, *runtime) for runtime in ([], ["--runtime", "onnx"])]
+    assert all(output.returncode == 0 for output in outputs), outputs[1].stderr
+    torch_records, onnx_records = ([json.loads(line) for line in output.stdout.splitlines()] for output in outputs)
+
+    def numbers(records):
+        found = []
+        for record in records:
+            found += [value for token in record["tokens"] for value in (token["confidence"], token["score"])]
+            found += [span["confidence"] for span in record.get("spans", [])]
+            found += [item["probability"] for item in record["nbest"]]
+        return found
+
+    assert [[t["label"] for t in r["tokens"]] for r in onnx_records] == [[t["label"] for t in r["tokens"]] for r in torch_records]
+    assert numbers(onnx_records) == pytest.approx(numbers(torch_records), abs=1e-5)
 
 
 def test_missing_onnx_extra_is_named(ner_model, tmp_path, monkeypatch):

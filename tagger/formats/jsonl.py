@@ -6,12 +6,25 @@ import json
 from collections.abc import Sequence
 from typing import IO
 
+from tagger.confidence import Confidence, Judged
 from tagger.data import Sentence
 from tagger.schemes import extract_spans
 
 
-def sentence_record(sentence: Sentence, label_key: str, spans: bool, scores: list[float] | None = None) -> dict:
-    """One sentence as the JSON structure of `tagger tag --output-format jsonl` and the Python API."""
+def sentence_record(
+    sentence: Sentence,
+    label_key: str,
+    spans: bool,
+    scores: list[float] | None = None,
+    confidence: Confidence | None = None,
+    judged: Judged | None = None,
+) -> dict:
+    """One sentence as the JSON structure of `tagger tag --output-format jsonl` and the Python API.
+
+    `scores`: each token's label probability (--scores); `confidence`: token and span
+    confidences and the n-best labellings (--confidence, --nbest); `judged`: what
+    --min-confidence set apart (spans under `dropped`, or tokens marked `doubtful`).
+    """
     labels = sentence.labels[label_key]
     offsets = sentence.offsets or [(None, None)] * len(sentence)
     tokens = []
@@ -19,19 +32,39 @@ def sentence_record(sentence: Sentence, label_key: str, spans: bool, scores: lis
         item = {"text": token, "start": start, "end": end, "label": label}
         if scores is not None:
             item["score"] = round(scores[index], 6)
+        if confidence is not None:
+            item["confidence"] = _rounded(confidence.tokens[index])
+        if judged is not None and judged.doubtful:
+            item["doubtful"] = judged.doubtful[index]
         tokens.append(item)
     record = {"text": sentence.text if sentence.text is not None else " ".join(sentence.tokens), "tokens": tokens}
     if spans:
         record["spans"] = [
-            {
-                "start": tokens[span.start]["start"],
-                "end": tokens[span.end - 1]["end"],
-                "label": span.label,
-                "text": _span_text(sentence, span.start, span.end),
-            }
-            for span in extract_spans(labels)
+            _span_item(sentence, tokens, span.start, span.end, span.label, confidence) for span in extract_spans(labels)
         ]
+        if judged is not None:
+            record["dropped"] = [
+                {**_span_item(sentence, tokens, *key, None), "confidence": _rounded(value)} for key, value in judged.dropped
+            ]
+    if confidence is not None and confidence.nbest:
+        record["nbest"] = [{"labels": tags, "probability": _rounded(probability)} for tags, probability in confidence.nbest]
     return record
+
+
+def _span_item(sentence: Sentence, tokens: list[dict], first: int, stop: int, label: str, confidence: Confidence | None) -> dict:
+    item = {
+        "start": tokens[first]["start"],
+        "end": tokens[stop - 1]["end"],
+        "label": label,
+        "text": _span_text(sentence, first, stop),
+    }
+    if confidence is not None:
+        item["confidence"] = _rounded(confidence.spans[(first, stop, label)])
+    return item
+
+
+def _rounded(probability: float) -> float:
+    return round(probability, 6)
 
 
 def models_record(sentence: Sentence, outputs: Sequence[tuple[str, bool]]) -> dict:

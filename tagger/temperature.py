@@ -1,0 +1,213 @@
+"""One temperature fitted on dev data so that confidences match how often the model is right.
+
+The chain's scores are divided by a temperature T before confidences are computed (T > 1
+makes them less sure, T < 1 more); the labels predicted are the same for every T. T is
+chosen to minimise the log loss of the dev set's span confidences (token confidences for
+token labels) and stored in the model directory's calibration.json.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import torch
+
+from tagger.batching import Encoded, bucketed_batches
+from tagger.calibration import expected_calibration_error, judged_spans, judged_tokens, log_loss
+from tagger.files import atomic_output
+from tagger.model_files import CALIBRATION
+from tagger.posterior import batch_confidences
+
+if TYPE_CHECKING:
+    from tagger.predict import Predictor
+
+from tagger.model_files import LOWEST_TEMPERATURE as LOWEST
+from tagger.model_files import HIGHEST_TEMPERATURE as HIGHEST
+
+SEARCH_STEPS = 16  # golden-section steps: the bracket shrinks to 0.05 % of its width
+
+
+class LabelledItems(Protocol):
+    """Encoded sentences with their gold labels (training's DevData)."""
+
+    items: list[Encoded]
+    gold: list[list[str]]
+    ignored: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TemperatureFit:
+    """The temperature chosen, what it was fitted on, and its effect on the dev data."""
+
+    temperature: float
+    measure: str  # "spans" or "tokens": whose confidences were fitted
+    count: int  # how many of them
+    files: list[str]
+    log_loss_before: float
+    log_loss_after: float
+    ece_before: float
+    ece_after: float
+
+    def describe(self) -> str:
+        return (
+            f"confidence temperature {self.temperature:.3f}, fitted on {self.count:,} dev {self.measure}: "
+            f"calibration error {self.ece_before:.4f} -> {self.ece_after:.4f}"
+        )
+
+
+def fit_temperature(predictor: Predictor, dev_sets: Sequence[LabelledItems], batch_size: int = 256) -> TemperatureFit | None:
+    """The temperature that minimises the log loss of the dev confidences; None without dev predictions to judge."""
+    decoded = _decode_all(predictor, dev_sets, batch_size)
+    spans = predictor.task.spans
+
+    @torch.inference_mode()
+    def judged(temperature: float) -> tuple[list[float], list[bool]]:
+        confidences, correct = [], []
+        for dev, batches in zip(dev_sets, decoded):
+            found = [None] * len(dev.items)
+            for positions, emissions, mask, labels in batches:
+                scheme = predictor.task.internal_scheme
+                for position, item in zip(
+                    positions, batch_confidences(predictor.model, emissions, mask, labels, scheme, 0, temperature)
+                ):
+                    found[position] = item
+            if spans:
+                scores, right, _ = judged_spans([item.spans for item in found], dev.gold, dev.ignored)
+            else:
+                scores, right = judged_tokens([item.tokens for item in found], dev.gold, _labels(predictor, batches, len(found)))
+            confidences += scores
+            correct += right
+        return confidences, correct
+
+    before = judged(1.0)
+    if not before[0]:
+        return None
+    best = _golden_section(lambda log_t: log_loss(*judged(math.exp(log_t))), math.log(LOWEST), math.log(HIGHEST))
+    temperature = math.exp(best)
+    after = judged(temperature)
+    return TemperatureFit(
+        round(temperature, 4),
+        "spans" if spans else "tokens",
+        len(before[0]),
+        [str(getattr(dev, "name", "")) for dev in dev_sets],
+        round(log_loss(*before), 5),
+        round(log_loss(*after), 5),
+        round(expected_calibration_error(*before), 5),
+        round(expected_calibration_error(*after), 5),
+    )
+
+
+def _labels(predictor: Predictor, batches: list[tuple], size: int) -> list[list[str]]:
+    """The predicted token labels of one dev set, in input order."""
+    symbols, labels = predictor.vocab.labels.symbols, [[] for _ in range(size)]
+    for positions, _, mask, decoded in batches:
+        for position, row, length in zip(positions, decoded.tolist(), mask.sum(1).tolist()):
+            labels[position] = [symbols[i] for i in row[:length]]
+    return labels
+
+
+def _decode_all(predictor: Predictor, dev_sets: Sequence[LabelledItems], batch_size: int) -> list[list[tuple]]:
+    """Per dev set, per batch: (positions, emissions, mask, decoded ids), computed once for every temperature."""
+    model = predictor.model
+    was_training = model.training
+    model.eval()
+    decoded = []
+    with torch.inference_mode():
+        for dev in dev_sets:
+            batches = []
+            for batch in bucketed_batches(dev.items, batch_size):
+                batch = batch.to(predictor.device)
+                emissions = model(batch)
+                batches.append((batch.positions, emissions, batch.mask, model.decode(emissions, batch.mask)))
+            decoded.append(batches)
+    model.train(was_training)
+    return decoded
+
+
+def _golden_section(objective, low: float, high: float, steps: int = SEARCH_STEPS) -> float:
+    """The minimum of a unimodal function on [low, high]."""
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = high - ratio * (high - low), low + ratio * (high - low)
+    value_a, value_b = objective(a), objective(b)
+    for _ in range(steps):
+        if value_a <= value_b:
+            high, b, value_b = b, a, value_a
+            a = high - ratio * (high - low)
+            value_a = objective(a)
+        else:
+            low, a, value_a = a, b, value_b
+            b = low + ratio * (high - low)
+            value_b = objective(b)
+    return (low + high) / 2
+
+
+def save_calibration(directory: Path, fit: TemperatureFit) -> None:
+    import json
+
+    with atomic_output(directory / CALIBRATION) as stream:
+        json.dump(asdict(fit), stream, indent=2)
+
+
+@dataclass(frozen=True)
+class _DevFile:
+    name: str
+    items: list[Encoded]
+    gold: list[list[str]]
+    ignored: tuple[str, ...]
+
+
+def calibrate(
+    model_dir: str | Path,
+    paths: Sequence[str] = (),
+    label_column: str | None = None,
+    ignore_types: Sequence[str] = (),
+    device: str = "auto",
+) -> TemperatureFit:
+    """What `tagger calibrate` does: fit the temperature on labelled dev files and store it in the model directory.
+
+    Without `paths`, the dev files of the model's own config, read as its training read them.
+    """
+    from tagger.errors import TaggerError
+    from tagger.predict import Predictor
+
+    predictor = Predictor.load(model_dir, device)
+    dev_files = _given_files(predictor, paths, label_column, ignore_types) if paths else _config_dev_files(predictor)
+    if not dev_files:
+        raise TaggerError(f"{model_dir}: its config names no dev files; give labelled FILES to calibrate on")
+    fit = fit_temperature(predictor, dev_files)
+    if fit is None:
+        raise TaggerError(
+            f"{', '.join(file.name for file in dev_files)}: the model predicts nothing there to fit a temperature on"
+        )
+    save_calibration(predictor.source, fit)
+    return fit
+
+
+def _given_files(
+    predictor: Predictor, paths: Sequence[str], label_column: str | None, ignore_types: Sequence[str]
+) -> list[_DevFile]:
+    from tagger.formats import read_layout
+
+    dev_files = []
+    for path in paths:
+        _, column, sentences = read_layout(path, predictor.layout(label_column=label_column))
+        sentences = list(sentences)
+        gold = [list(sentence.labels[column]) for sentence in sentences]
+        dev_files.append(_DevFile(path, predictor.encode([s.tokens for s in sentences]), gold, tuple(ignore_types)))
+    return dev_files
+
+
+def _config_dev_files(predictor: Predictor) -> list[_DevFile]:
+    from tagger.training_data import read_model_dev_sets
+
+    column = predictor.task.label_column
+    return [
+        _DevFile(
+            dev.path, predictor.encode([s.tokens for s in dev.sentences]), [s.labels[column] for s in dev.sentences], dev.ignored
+        )
+        for dev in read_model_dev_sets(predictor.config, predictor.task, lambda message: None)
+    ]
