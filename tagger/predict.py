@@ -19,8 +19,8 @@ from tagger.config import Config
 from tagger.errors import TaggerError
 from tagger.formats import CONLL, Layout
 from tagger.model import TaggerModel
-from tagger.posterior import batch_confidences
 from tagger.model_files import read_calibration
+from tagger.posterior import batch_confidences
 from tagger.store import load_model
 from tagger.task import Task
 from tagger.vocab import UNK, Vocab

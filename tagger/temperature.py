@@ -25,8 +25,8 @@ from tagger.posterior import batch_confidences
 if TYPE_CHECKING:
     from tagger.predict import Predictor
 
-from tagger.model_files import LOWEST_TEMPERATURE as LOWEST
 from tagger.model_files import HIGHEST_TEMPERATURE as HIGHEST
+from tagger.model_files import LOWEST_TEMPERATURE as LOWEST
 
 SEARCH_STEPS = 16  # golden-section steps: the bracket shrinks to 0.05 % of its width
 
