@@ -108,7 +108,7 @@ class CRF(nn.Module):
 
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """P(label at t = j | sentence) by forward-backward: emissions (batch, time, labels) -> (batch, time, labels)."""
-        return forward_backward(self.chain(emissions, mask)).marginals(mask)
+        return forward_backward(self.chain(emissions, mask)).marginals(mask).to(emissions.dtype)
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Best tag sequence per sentence: emissions (batch, time, labels) -> ids (batch, time), 0 past each end."""

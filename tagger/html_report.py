@@ -245,7 +245,7 @@ def _calibration(report: dict, at: list) -> str:
     ]
     temperature = calibration["temperature"]
     note = (
-        f"Temperature {temperature:.3f}, fitted on dev data (tagger calibrate)."
+        f"Temperature {temperature:.3f}, fitted on dev data (at the end of training, or by tagger calibrate)."
         if temperature != 1.0
         else "No temperature fitted."
     )

@@ -63,20 +63,90 @@ class ForwardBackward:
 
 
 def forward_backward(chain: Chain) -> ForwardBackward:
-    """The forward and backward variables of every sentence in the batch."""
-    emissions, mask, transitions = chain.emissions, chain.mask, chain.transitions
-    alphas = [chain.start + emissions[:, 0]]
+    """The forward and backward variables of every sentence in the batch, in float64.
+
+    Computed in probability space, each step rescaled to sum to 1 and the logs of the
+    scales summed afterwards: a matrix product per step instead of a log-sum-exp over
+    every pair of labels. Float64 keeps a step exact while its labels' scores differ by
+    less than about 700.
+    """
+    weights = _ExpScores.of(chain.in_double())
+    forward, forward_logs = _scaled_forward(weights, chain.mask)
+    backward, backward_logs = _scaled_backward(weights, chain.mask)
+    alphas = forward.log() + forward_logs.unsqueeze(2)
+    betas = backward.log() + backward_logs.unsqueeze(2)
+    return ForwardBackward(alphas, betas, _log_z(weights, forward, forward_logs))
+
+
+@dataclass(frozen=True)
+class _ExpScores:
+    """A chain's scores as exp(score - shift): emissions (batch, time, labels) shifted per token by
+    emission_shift (batch, time); start, end (labels,), transitions (labels, labels) by one shift each."""
+
+    emissions: torch.Tensor
+    emission_shift: torch.Tensor
+    start: torch.Tensor
+    start_shift: torch.Tensor
+    transitions: torch.Tensor
+    transition_shift: torch.Tensor
+    end: torch.Tensor
+    end_shift: torch.Tensor
+
+    @classmethod
+    def of(cls, chain: Chain) -> _ExpScores:
+        emission_shift = chain.emissions.amax(2)
+        shifts = [chain.start.max(), chain.transitions.max(), chain.end.max()]
+        start, transitions, end = (
+            (scores - shift).exp() for scores, shift in zip((chain.start, chain.transitions, chain.end), shifts)
+        )
+        emissions = (chain.emissions - emission_shift.unsqueeze(2)).exp()
+        return cls(emissions, emission_shift, start, shifts[0], transitions, shifts[1], end, shifts[2])
+
+
+def _rescaled(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """values (batch, labels) scaled to sum to 1 per row, and the sums (batch,); a row of zeros stays zeros."""
+    sums = values.sum(1).clamp(min=torch.finfo(values.dtype).tiny)
+    return values / sums.unsqueeze(1), sums
+
+
+def _scaled_forward(weights: _ExpScores, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rescaled forward variables (batch, time, labels), carried past each end, and the log of what
+    they were divided by (batch, time): alphas = log(rescaled) + logs."""
+    emissions = weights.emissions
+    alpha, first_sum = _rescaled(weights.start * emissions[:, 0])
+    alphas, sums = [alpha], [first_sum]
     for t in range(1, emissions.size(1)):
-        step = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions, dim=1) + emissions[:, t]
-        alphas.append(torch.where(mask[:, t].unsqueeze(1), step, alphas[-1]))
-    end = chain.end.expand_as(alphas[0])
-    betas = [end]
-    for t in range(emissions.size(1) - 2, -1, -1):
-        following = (emissions[:, t + 1] + betas[-1]).unsqueeze(1) + transitions
-        betas.append(torch.where(mask[:, t + 1].unsqueeze(1), torch.logsumexp(following, dim=2), end))
-    betas.reverse()
-    log_z = torch.logsumexp(alphas[-1] + chain.end, dim=1)
-    return ForwardBackward(torch.stack(alphas, dim=1), torch.stack(betas, dim=1), log_z)
+        step, step_sum = _rescaled((alpha @ weights.transitions) * emissions[:, t])
+        active = mask[:, t]
+        alpha = torch.where(active.unsqueeze(1), step, alpha)
+        alphas.append(alpha)
+        sums.append(torch.where(active, step_sum, 1.0))
+    step_shift = torch.where(mask, weights.emission_shift + weights.transition_shift, 0.0)
+    step_shift[:, 0] = weights.emission_shift[:, 0] + weights.start_shift
+    logs = (torch.stack(sums, dim=1).log() + step_shift).cumsum(1)
+    return torch.stack(alphas, dim=1), logs
+
+
+def _scaled_backward(weights: _ExpScores, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rescaled backward variables (batch, time, labels), the end scores at and past each sentence's
+    last token, and the log of what they were divided by (batch, time): betas = log(rescaled) + logs."""
+    emissions, steps = weights.emissions, weights.emissions.size(1)
+    last, last_sum = _rescaled(weights.end.unsqueeze(0))
+    beta = last.expand(emissions.size(0), -1)
+    betas, sums, shifts = [beta], [], []
+    for t in range(steps - 2, -1, -1):
+        step, step_sum = _rescaled((emissions[:, t + 1] * beta) @ weights.transitions.T)
+        active = mask[:, t + 1]
+        beta = torch.where(active.unsqueeze(1), step, last)
+        betas.append(beta)
+        sums.append(torch.where(active, step_sum, 1.0))
+        shifts.append(torch.where(active, weights.emission_shift[:, t + 1] + weights.transition_shift, 0.0))
+    end_log = last_sum.log() + weights.end_shift
+    if not sums:
+        return beta.unsqueeze(1), end_log.expand(emissions.size(0), 1)
+    increments = torch.stack(sums, dim=1).log() + torch.stack(shifts, dim=1)  # from t + 1 to t, t = steps - 2 .. 0
+    logs = torch.cat([end_log.expand(emissions.size(0), 1), increments.cumsum(1) + end_log], dim=1)
+    return torch.stack(betas, dim=1).flip(1), logs.flip(1)
 
 
 @dataclass(frozen=True)
@@ -156,29 +226,35 @@ def _span_events(chain: Chain, spans: list[SpanAt], labels: list[str], scheme: s
     """The labellings holding each span with its first tag written `start_tag` (B or I)."""
     index = {label: position for position, label in enumerate(labels)}
     width = max(span.end - span.start for span in spans)
-    size, device = len(labels), chain.emissions.device
-    tags, previous_allowed, next_allowed = (
-        [],
-        torch.ones(len(spans), size, dtype=torch.bool),
-        torch.ones(len(spans), size, dtype=torch.bool),
-    )
+    written: dict[tuple[int, str], list[int]] = {}  # label ids of a span of this width and type, padded
+    tags, next_blocked, previous_blocked = [], [], []
     for number, span in enumerate(spans):
-        written = _span_tags(span.end - span.start, span.label, scheme, start_tag)
-        tags.append([index.get(tag, 0) for tag in written] + [0] * (width - len(written)))
+        key = (span.end - span.start, span.label)
+        if key not in written:
+            ids = [index.get(tag, 0) for tag in _span_tags(key[0], span.label, scheme, start_tag)]
+            written[key] = ids + [0] * (width - len(ids))
+        tags.append(written[key])
         if scheme in (IOB1, IOB2):  # an I- of the same type after the span would continue it
-            next_allowed[number, index[f"I-{span.label}"]] = False
+            next_blocked.append((number, index[f"I-{span.label}"]))
         if scheme == IOB1 and start_tag == "I":  # I- after the same type would continue the span before
-            for label in (f"B-{span.label}", f"I-{span.label}"):
-                previous_allowed[number, index[label]] = False
-    column = torch.tensor
+            previous_blocked += [(number, index[f"B-{span.label}"]), (number, index[f"I-{span.label}"])]
+    device = chain.emissions.device
     return SpanEvent(
-        column([span.row for span in spans], device=device),
-        column([span.start for span in spans], device=device),
-        column([span.end for span in spans], device=device),
-        column(tags, device=device),
-        previous_allowed.to(device),
-        next_allowed.to(device),
+        torch.tensor([span.row for span in spans], device=device),
+        torch.tensor([span.start for span in spans], device=device),
+        torch.tensor([span.end for span in spans], device=device),
+        torch.tensor(tags, device=device),
+        _allowed(len(spans), len(labels), previous_blocked).to(device),
+        _allowed(len(spans), len(labels), next_blocked).to(device),
     )
+
+
+def _allowed(spans: int, size: int, blocked: list[tuple[int, int]]) -> torch.Tensor:
+    """(spans, labels) bool: True except at the (span, label) pairs in `blocked`."""
+    allowed = torch.ones(spans, size, dtype=torch.bool)
+    if blocked:
+        allowed[tuple(torch.tensor(blocked).T)] = False
+    return allowed
 
 
 def _span_tags(width: int, kind: str, scheme: str, start_tag: str) -> list[str]:
@@ -220,7 +296,7 @@ def k_best(chain: Chain, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         state = pointers[t].reshape(batch, size * k).gather(1, state)
         paths.append(state // k)
     labels = torch.stack(paths, dim=2).flip([2]) * mask.unsqueeze(1).long()
-    log_probabilities = final - log_partition(chain).unsqueeze(1)
+    log_probabilities = final - log_partition(chain).to(final.dtype).unsqueeze(1)
     return labels, log_probabilities.masked_fill(log_probabilities < _IMPOSSIBLE_LOG_PROBABILITY, -torch.inf)
 
 
@@ -230,13 +306,13 @@ _IMPOSSIBLE_LOG_PROBABILITY = -5000.0
 
 
 def log_partition(chain: Chain) -> torch.Tensor:
-    """log Z per sentence (batch,) by the forward pass alone."""
-    emissions, mask, transitions = chain.emissions, chain.mask, chain.transitions
-    alpha = chain.start + emissions[:, 0]
-    for t in range(1, emissions.size(1)):
-        step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]
-        alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
-    return torch.logsumexp(alpha + chain.end, dim=1)
+    """log Z per sentence (batch,) by the forward pass alone, in float64."""
+    weights = _ExpScores.of(chain.in_double())
+    return _log_z(weights, *_scaled_forward(weights, chain.mask))
+
+
+def _log_z(weights: _ExpScores, forward: torch.Tensor, forward_logs: torch.Tensor) -> torch.Tensor:
+    return (forward[:, -1] * weights.end).sum(1).log() + forward_logs[:, -1] + weights.end_shift
 
 
 # Back-pointers of k-best decoding hold batch x time x labels x k entries; a batch is
@@ -264,9 +340,9 @@ def batch_confidences(
     if scheme:  # a token's confidence: P(it is in a span of its type, at any position), or P(O)
         groups = torch.tensor(_type_groups(labels), device=marginals.device)
         by_type = marginals.new_zeros(*marginals.shape[:2], int(groups.max()) + 1).index_add_(2, groups, marginals)
-        token_confidence = by_type.gather(2, groups[decoded].unsqueeze(2)).squeeze(2).cpu()
+        token_confidence = by_type.gather(2, groups[decoded].unsqueeze(2)).squeeze(2)
     else:
-        token_confidence = marginals.gather(2, decoded.unsqueeze(2)).squeeze(2).cpu()
+        token_confidence = marginals.gather(2, decoded.unsqueeze(2)).squeeze(2)
     lengths = mask.sum(1).tolist()
     rows = decoded.cpu().tolist()
     predicted = [[labels[i] for i in row[:length]] for row, length in zip(rows, lengths)]
@@ -275,13 +351,14 @@ def batch_confidences(
     per_row: list[dict[SpanKey, float]] = [{} for _ in rows]
     for span, probability in zip(spans, span_confidence):
         per_row[span.row][(span.start, span.end, span.label)] = probability
-    outside = marginals[:, :, labels.index(OUTSIDE)].cpu() if scheme and OUTSIDE in labels else None
+    outside = marginals[:, :, labels.index(OUTSIDE)].tolist() if scheme and OUTSIDE in labels else None
     best = _nbest(chain, nbest, lengths, labels) if nbest else [[] for _ in rows]
+    token_rows = token_confidence.tolist()  # one conversion per batch, not per row
     return [
         Confidence(
-            token_confidence[row, :length].tolist(),
+            token_rows[row][:length],
             per_row[row],
-            outside[row, :length].tolist() if outside is not None else [],
+            outside[row][:length] if outside is not None else [],
             best[row],
         )
         for row, length in enumerate(lengths)

@@ -19,14 +19,12 @@ import torch
 from tagger.batching import Encoded, bucketed_batches
 from tagger.calibration import expected_calibration_error, judged_spans, judged_tokens, log_loss
 from tagger.files import atomic_output
-from tagger.model_files import CALIBRATION
+from tagger.model_files import CALIBRATION, HIGHEST_TEMPERATURE, LOWEST_TEMPERATURE
 from tagger.posterior import batch_confidences
 
 if TYPE_CHECKING:
     from tagger.predict import Predictor
 
-from tagger.model_files import HIGHEST_TEMPERATURE as HIGHEST
-from tagger.model_files import LOWEST_TEMPERATURE as LOWEST
 
 SEARCH_STEPS = 16  # golden-section steps: the bracket shrinks to 0.05 % of its width
 
@@ -86,7 +84,9 @@ def fit_temperature(predictor: Predictor, dev_sets: Sequence[LabelledItems], bat
     before = judged(1.0)
     if not before[0]:
         return None
-    best = _golden_section(lambda log_t: log_loss(*judged(math.exp(log_t))), math.log(LOWEST), math.log(HIGHEST))
+    best = _golden_section(
+        lambda log_t: log_loss(*judged(math.exp(log_t))), math.log(LOWEST_TEMPERATURE), math.log(HIGHEST_TEMPERATURE)
+    )
     temperature = math.exp(best)
     after = judged(temperature)
     return TemperatureFit(

@@ -133,9 +133,15 @@ def test_float16_weights_load_and_tag_as_the_float32_model_does(tmp_path, ner_mo
 def test_bundled_model_scores_exactly_its_card_on_the_test_set(shared_corpora: Path, name, test_file, metric, floor):
     result = run_tagger("evaluate", name, shared_corpora / test_file, "--json")
     assert result.returncode == 0, result.stderr
-    score = json.loads(result.stdout)[metric]
+    report = json.loads(result.stdout)
+    score = report[metric]
     assert round(score, 4) == bundled.card(name)["scores"]["test"]["value"]
     assert score >= floor
+    calibration = report["calibration"]["spans" if name == "en-ner" else "tokens"]
+    assert calibration["ece"] < 0.03  # issue #29: with the temperature fitted on dev
+    if name == "en-ner":
+        sure = next(row for row in calibration["thresholds"] if row["threshold"] == 0.9)
+        assert sure["precision"] >= 95.0  # issue #29: spans the model gives >= 0.9 are right 95 times in 100
 
 
 @pytest.mark.shared
