@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import sys
 
 import pytest
 
@@ -10,7 +9,7 @@ from tests.conftest import SAMPLES, run_tagger, write
 
 
 def tagger(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tagger", *args], input=stdin, capture_output=True, timeout=120)
+    return run_tagger(*args, input=stdin, text=False, timeout=120)
 
 
 def test_stats_json_on_the_ner_sample():

@@ -16,7 +16,7 @@ from tagger import checkpoint, store
 from tagger.errors import TaggerError
 from tagger.files import atomic_output
 from tagger.predict import Predictor
-from tests.conftest import ROOT, SAMPLES, write
+from tests.conftest import ROOT, SAMPLES, run_tagger, write
 
 TRAIN_ARGS = [
     "configs/sample-ner.toml",
@@ -81,9 +81,7 @@ def test_sigkill_at_random_moments_then_resume_gives_the_uninterrupted_result(tm
         process.wait()
         assert_consistent(run_dir)
     resume = ["--resume", str(run_dir)] if checkpoint.find(run_dir) is not None else TRAIN_ARGS + ["--out", str(run_dir)]
-    finished = subprocess.run(
-        [sys.executable, "-m", "tagger", "train", *resume, "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
+    finished = run_tagger("train", *resume, "--quiet")
     assert finished.returncode == 0, finished.stderr
     assert (run_dir / "model.safetensors").read_bytes() == (full / "model.safetensors").read_bytes()
     epochs = [json.loads(line)["epoch"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -126,21 +124,8 @@ def test_failed_write_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, mon
 
 
 def test_output_in_a_read_only_place_is_a_clear_error():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tagger",
-            "corpora",
-            "convert",
-            str(SAMPLES / "sample-ner" / "dev.conll"),
-            "/proc/tagger-output.conll",
-            "--to",
-            "iob2",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    source = SAMPLES / "sample-ner" / "dev.conll"
+    result = run_tagger("corpora", "convert", source, "/proc/tagger-output.conll", "--to", "iob2")
     assert result.returncode == 2
     assert "cannot write here" in result.stderr and "Traceback" not in result.stderr
 
@@ -255,9 +240,7 @@ KILL_ARGS = [
 
 
 def run_train(*args, env=None, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "tagger", "train", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env
-    )
+    return run_tagger("train", *args, env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,12 @@
 """Scoring against hand-computed counts for each conlleval rule, and the seqeval strict mode."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from tagger.evaluate import score_conlleval_file, score_files
 from tagger.metrics import build_report, conlleval_spans
-from tests.conftest import write
+from tests.conftest import run_tagger, write
 
 
 def f1(correct, predicted, gold):
@@ -101,9 +99,9 @@ def test_two_files_must_line_up(tmp_path):
 
 def test_cli_score_json_keys_and_exit_codes(tmp_path):
     path = write(tmp_path / "out.txt", CONLLEVAL_FILE)
-    result = subprocess.run([sys.executable, "-m", "tagger", "score", str(path), "--json"], capture_output=True, text=True)
+    result = run_tagger("score", path, "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert {"f1", "precision", "recall", "accuracy", "per_label", "sentences", "tokens"} <= report.keys()
-    bad = subprocess.run([sys.executable, "-m", "tagger", "score", str(tmp_path / "missing")], capture_output=True, text=True)
+    bad = run_tagger("score", tmp_path / "missing")
     assert bad.returncode == 2 and "no such file" in bad.stderr

@@ -1,18 +1,16 @@
 """`tagger tag` and `tagger evaluate` as a user runs them, and the Python API."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from tagger import Tagger
 from tagger.formats import read_all
-from tests.conftest import SAMPLES, write
+from tests.conftest import SAMPLES, run_tagger, write
 
 
 def tagger(*args, stdin: bytes | None = None):
-    return subprocess.run([sys.executable, "-m", "tagger", *args], input=stdin, capture_output=True, timeout=300)
+    return run_tagger(*args, input=stdin, text=False)
 
 
 TEXT = "Maria Lopez visited Oslo on Monday. Shares of Siemens rose 5 percent.\n\nThe team arrived in Tokyo.\n"

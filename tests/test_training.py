@@ -18,7 +18,7 @@ from tagger.formats import read_all
 from tagger.predict import Predictor
 from tagger.store import ModelDirError
 from tagger.vectors import read_vectors
-from tests.conftest import ROOT, SAMPLES, write
+from tests.conftest import ROOT, SAMPLES, run_tagger, write
 
 TINY = {
     "data": {
@@ -205,7 +205,7 @@ def test_long_and_short_sentences_in_one_batch(tmp_path):
 
 
 def tagger_cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "tagger", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return run_tagger(*args, cwd=cwd)
 
 
 def test_cli_trains_the_sample_and_the_dev_score_rises(tmp_path):
