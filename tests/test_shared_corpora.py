@@ -79,3 +79,26 @@ def test_every_shipped_config_loads_and_names_files_that_exist(shared_corpora, c
     corpora_files = [data.test, *(entry.path for entry in config_module.training_corpora(data) + config_module.dev_corpora(data))]
     missing = [path for path in corpora_files if path and not Path(path).is_file()]
     assert not missing
+
+
+UNER = {"hr": "hr_set", "pt": "pt_bosque", "sk": "sk_snk", "sr": "sr_set", "sv": "sv_talbanken", "zh": "zh_gsdsimp"}
+UNER_FILES = [f"{code}/{prefix}-ud-{split}.iob2" for code, prefix in UNER.items() for split in ("train", "dev", "test")]
+
+
+def uner_counts_in_the_readme(shared_corpora: Path) -> dict[str, tuple[int, int, int]]:
+    """The README's Universal NER table: file name -> (sentences, tokens, entities)."""
+    counts = {}
+    for line in (shared_corpora / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and cells[4].endswith(".iob2"):
+            counts[cells[4]] = tuple(int(cell.replace(",", "")) for cell in cells[5:])
+    return counts
+
+
+@pytest.mark.parametrize("relative", UNER_FILES)
+def test_universal_ner_counts_and_scheme_are_the_readmes(shared_corpora, relative):
+    expected = uner_counts_in_the_readme(shared_corpora)
+    assert len(expected) == len(UNER_FILES)
+    stats = corpora.stats(str(shared_corpora / "uner" / relative), token_column=2, label_column="3")
+    assert (stats.sentences, stats.tokens, sum(stats.entities.values())) == expected[Path(relative).name]
+    assert stats.scheme == "IOB2"  # despite the few I- after O in hr dev, sr dev and train

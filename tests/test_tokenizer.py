@@ -26,6 +26,10 @@ from tagger.formats.text import read_text, sentences_of, tokenize
         ("a\u200bb", ["a", "b"]),
         ("שלום עולם!", ["שלום", "עולם", "!"]),
         ("tab\tseparated\r\nline", ["tab", "separated", "line"]),
+        # as the Universal NER / UD treebanks write them: currencies, numbers with a hyphenated suffix
+        ("Custou US$ 10 ou R$ 5", ["Custou", "US$", "10", "ou", "R$", "5"]),
+        ("på 60-talet, 1990-ih godina", ["på", "60-talet", ",", "1990-ih", "godina"]),
+        ("Čakovec i Šibenik, Београд и Ниш", ["Čakovec", "i", "Šibenik", ",", "Београд", "и", "Ниш"]),
     ],
 )
 def test_tokens_and_offsets(text, tokens):

@@ -3,7 +3,8 @@
 A rule-based tokenizer for English-like text following the conventions of the training
 corpora (Penn Treebank, UD EWT, CoNLL-2003): punctuation split off, `don't` -> `do n't`,
 `it's` -> `it 's`; URLs, e-mail addresses, numbers with their separators and the letters
-they run into (`1,200.50`, `1996-08-22`, `10:30am`, `1990s`), abbreviations (`U.S.`,
+they run into (`1,200.50`, `1996-08-22`, `10:30am`, `1990s`, `60-talet`), currencies
+written with letters (`US$`, `R$`), abbreviations (`U.S.`,
 `Mr.`), `@user` and `#hashtag` kept whole. A token never ends inside a Unicode grapheme
 cluster (accents written as combining marks, Devanagari syllables, flags and other emoji
 sequences). Paragraphs (separated by blank lines) are split into sentences after `.`,
@@ -35,7 +36,8 @@ TOKEN = regex.compile(
     |(?P<email>[\w.+-]{{1,64}}@[\w-]{{1,63}}(?:\.[\w-]{{1,63}}){{1,8}})
     |(?P<social>(?<!\w)(?:@\w{{1,64}}|\#\w{{0,139}}[^\W\d_]\w{{0,139}}))
     |(?P<abbreviation>(?:[^\W\d_]\.){{2,}}|(?:{_ABBREVIATION})\.(?!\w))
-    |(?P<number>\d+(?:[.,:/-]\d+){{0,8}}[^\W_]*)
+    |(?P<currency>(?<!\w)\p{{Lu}}{{1,3}}\$)
+    |(?P<number>\d+(?:[.,:/-]\d+){{0,8}}[^\W_]*(?:-[^\W\d_]+)*)
     |(?P<word>[^\W_](?:[\w]|[-'’](?=\w))*)
     |(?P<ellipsis>\.\.\.|--|[!?]+)
     |(?P<other>\X)

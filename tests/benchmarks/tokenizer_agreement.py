@@ -1,0 +1,92 @@
+"""Measurement (not a test): how the raw-text tokenizer agrees with the gold words of UD-style files.
+
+    python tests/benchmarks/tokenizer_agreement.py [FILE ...] [--token-column 2]
+        (default: the six Universal NER test files under ../shared/corpora/uner)
+
+For each sentence with a `# text = ...` line, the text is tokenized as `tagger tag` does
+(tagger.formats.text.tokenize) and the tokens are aligned with the sentence's gold words
+as sequences of strings (the longest matching blocks, difflib): precision is the share of
+the tokenizer's tokens that match a gold word in place, recall the share of gold words
+matched, F1 their harmonic mean. A word that no split of the text can give (Portuguese
+`no` written as the UD words `em o`) counts against the tokenizer. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from tagger.formats.text import tokenize
+
+UNER = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "uner"
+
+
+@dataclass
+class Agreement:
+    sentences: int = 0
+    gold: int = 0
+    predicted: int = 0
+    matched: int = 0
+
+    def add(self, gold: list[str], predicted: list[str]) -> None:
+        blocks = SequenceMatcher(None, gold, predicted, autojunk=False).get_matching_blocks()
+        self.sentences += 1
+        self.gold += len(gold)
+        self.predicted += len(predicted)
+        self.matched += sum(block.size for block in blocks)
+
+    def summary(self) -> dict[str, float | int]:
+        precision = self.matched / max(self.predicted, 1)
+        recall = self.matched / max(self.gold, 1)
+        f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+        return {
+            "sentences": self.sentences,
+            "gold_words": self.gold,
+            "tokens": self.predicted,
+            "precision": round(100 * precision, 2),
+            "recall": round(100 * recall, 2),
+            "f1": round(100 * f1, 2),
+        }
+
+
+def sentences_with_text(path: Path, token_column: int) -> list[tuple[str, list[str]]]:
+    """(the `# text` line, the gold words) of each sentence that has a text line."""
+    found, text, words = [], None, []
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        if not line.strip():
+            if text is not None and words:
+                found.append((text, words))
+            text, words = None, []
+        elif line.startswith("# text = "):
+            text = line[len("# text = ") :]
+        elif not line.startswith("#"):
+            words.append(line.split("\t")[token_column - 1])
+    return found
+
+
+def agreement(path: Path, token_column: int) -> dict[str, float | int]:
+    result = Agreement()
+    for text, words in sentences_with_text(path, token_column):
+        result.add(words, [text[start:end] for start, end in tokenize(text)])
+    return result.summary()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", type=Path)
+    parser.add_argument("--token-column", type=int, default=2)
+    args = parser.parse_args()
+    files = args.files or sorted(UNER.glob("*/*-test.iob2"))
+    if not files:
+        sys.exit(f"no files given and none found under {UNER}")
+    report = {"date": date.today().isoformat(), "files": {str(path): agreement(path, args.token_column) for path in files}}
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
