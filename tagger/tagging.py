@@ -21,10 +21,20 @@ from tagger.bundled import split_model_names
 from tagger.confidence import Confidence, Judged, apply_threshold, nbest_problem, threshold_problem, token_readings
 from tagger.data import Sentence
 from tagger.errors import TaggerError
-from tagger.files import STDIO, atomic_output, check_output, expand_inputs, read_lines, read_text_chunks, strip_ending
+from tagger.files import (
+    STDIO,
+    atomic_output,
+    check_output,
+    display_name,
+    expand_inputs,
+    read_lines,
+    read_text_chunks,
+    strip_ending,
+)
 from tagger.formats import CONLLU, FORMATS, Layout, conll, conllu, read_layout
 from tagger.formats.jsonl import inline_line, models_record, sentence_record, write_jsonl
 from tagger.formats.text import read_text, read_token_lines
+from tagger.formats.unsegmented import LineCounter, refuse_unsegmented
 from tagger.predict import ConfidenceRequest, Predictions, Predictor, choose_device
 
 CHUNK_BATCHES = 16  # sentences held in memory at once: batch size x this
@@ -96,7 +106,8 @@ def conversion_to(predictor: Predictor, scheme: str | None) -> str | None:
 def read_input(path: str, input_format: str, layout: Layout | None = None, sentence_per_line: bool = False) -> Iterator[Sentence]:
     """Sentences to tag from a file or stdin ("-"), in any input format (`layout`: columns of column files)."""
     if input_format == "text":
-        return read_text(read_text_chunks(path), sentence_per_line)
+        lines = LineCounter(read_text_chunks(path))
+        return refuse_unsegmented(read_text(lines, sentence_per_line), lines, display_name(path))
     if input_format == "tokens":
         return read_token_lines(read_lines(path))
     layout = layout or Layout()
@@ -354,7 +365,9 @@ class Tagger:
         `confidence`, `min_confidence` and `nbest` add what `tagger tag` adds with those options.
         """
         options = TagOptions(confidence=confidence, min_confidence=min_confidence, nbest=nbest)
-        return self._records(read_text([text], sentence_per_line), scores, options)
+        lines = LineCounter([text])
+        sentences = refuse_unsegmented(read_text(lines, sentence_per_line), lines, "<text>")
+        return self._records(sentences, scores, options)
 
     def tag_tokens(
         self,

@@ -1,5 +1,6 @@
 """The raw-text tokenizer and sentence splitter on tricky strings; offsets must slice the input."""
 
+import json
 import unicodedata
 
 import pytest
@@ -138,3 +139,36 @@ def test_sentence_per_line_makes_each_line_one_sentence_with_offsets():
         ["indented", "line"],
     ]
     assert all(text[start:end] == token for s in sentences for token, (start, end) in zip(s.tokens, s.offsets))
+
+
+def test_unsegmented_chinese_is_refused_with_its_line_and_nothing_written(ner_model, tmp_path):
+    from tests.conftest import run_tagger, write
+
+    source = write(tmp_path / "mixed.txt", "Hello there .\n\nMaria flew to Oslo .\n我爱北京天安门。\n")
+    target = tmp_path / "out.jsonl"
+    result = run_tagger("tag", ner_model, source, "--output", target)
+    assert result.returncode == 2 and not target.exists()
+    message = result.stderr.strip()
+    assert message.startswith(f"error: {source}:4: ") and "--input-format tokens" in message and "\n" not in message
+    spaced = run_tagger("tag", ner_model, "--input-format", "tokens", input="我 爱 北京 天安门 。\n")
+    assert spaced.returncode == 0 and len(json.loads(spaced.stdout)["tokens"]) == 5
+
+
+def test_a_few_chinese_characters_in_other_text_are_tagged(ner_model):
+    from tagger import Tagger
+    from tagger.errors import InputError
+
+    tagger = Tagger.load(ner_model)
+    (record,) = tagger.tag("Mao 毛泽东 visited 北京 .")
+    assert [token["text"] for token in record["tokens"]] == ["Mao", "毛泽东", "visited", "北京", "."]
+    with pytest.raises(InputError, match="<text>:2: Chinese or Japanese"):
+        tagger.tag("Fine .\n在北京的天安门广场上。")
+
+
+def test_line_numbers_across_chunk_boundaries():
+    from tagger.formats.unsegmented import LineCounter
+
+    chunks = ["a\nb", "c\n\nd", "\ne"]
+    counter = LineCounter(chunks)
+    assert "".join(counter) == "a\nbc\n\nd\ne"
+    assert [counter.line_of(offset) for offset in (0, 2, 3, 5, 6, 8)] == [1, 2, 2, 3, 4, 5]
