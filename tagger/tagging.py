@@ -33,8 +33,8 @@ from tagger.files import (
 )
 from tagger.formats import CONLLU, FORMATS, Layout, conll, conllu, read_layout
 from tagger.formats.jsonl import inline_line, models_record, sentence_record, write_jsonl
-from tagger.formats.text import read_text, read_token_lines
-from tagger.formats.unsegmented import LineCounter, refuse_unsegmented
+from tagger.formats.text import read_token_lines
+from tagger.formats.unsegmented import read_raw_text
 from tagger.predict import ConfidenceRequest, Predictions, Predictor, choose_device
 
 CHUNK_BATCHES = 16  # sentences held in memory at once: batch size x this
@@ -106,8 +106,7 @@ def conversion_to(predictor: Predictor, scheme: str | None) -> str | None:
 def read_input(path: str, input_format: str, layout: Layout | None = None, sentence_per_line: bool = False) -> Iterator[Sentence]:
     """Sentences to tag from a file or stdin ("-"), in any input format (`layout`: columns of column files)."""
     if input_format == "text":
-        lines = LineCounter(read_text_chunks(path))
-        return refuse_unsegmented(read_text(lines, sentence_per_line), lines, display_name(path))
+        return read_raw_text(read_text_chunks(path), display_name(path), sentence_per_line)
     if input_format == "tokens":
         return read_token_lines(read_lines(path))
     layout = layout or Layout()
@@ -365,9 +364,7 @@ class Tagger:
         `confidence`, `min_confidence` and `nbest` add what `tagger tag` adds with those options.
         """
         options = TagOptions(confidence=confidence, min_confidence=min_confidence, nbest=nbest)
-        lines = LineCounter([text])
-        sentences = refuse_unsegmented(read_text(lines, sentence_per_line), lines, "<text>")
-        return self._records(sentences, scores, options)
+        return self._records(read_raw_text([text], "<text>", sentence_per_line), scores, options)
 
     def tag_tokens(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 from forked_cli import run_forked
@@ -21,23 +22,25 @@ def shared_corpora() -> Path:
     return SHARED
 
 
-def run_tagger(*args: object, **options) -> subprocess.CompletedProcess:
-    """`python -m tagger ARGS` from the repository root, as a user runs it; text output captured unless redirected.
+def run_tagger(
+    *args: object,
+    input: str | bytes | None = None,
+    text: bool = True,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    stdout: IO | None = None,
+    stderr: IO | None = None,
+) -> subprocess.CompletedProcess:
+    """`python -m tagger ARGS` as a user runs it (from the repository root), its output captured.
 
-    Captured runs are forked from a process that has imported torch (tests/forked_cli.py):
-    a new process each, without the 2.7 s import.
+    Each run is a new process forked from one that has imported torch (tests/forked_cli.py),
+    without the 2.7 s import; one whose stdout and stderr go to an open file is a plain subprocess.
     """
-    if "stdout" in options or "stderr" in options:
-        options.setdefault("timeout", 300)
-        return subprocess.run([sys.executable, "-m", "tagger", *map(str, args)], cwd=ROOT, **options)
-    return run_forked(
-        [str(arg) for arg in args],
-        cwd=options.pop("cwd", ROOT),
-        input=options.pop("input", None),
-        text=options.pop("text", True),
-        timeout=options.pop("timeout", 300),
-        env=options.pop("env", None),
-    )
+    if stdout is not None or stderr is not None:
+        command = [sys.executable, "-m", "tagger", *map(str, args)]
+        return subprocess.run(command, cwd=cwd, input=input, timeout=timeout, env=env, stdout=stdout, stderr=stderr)
+    return run_forked([str(arg) for arg in args], cwd=cwd, input=input, text=text, timeout=timeout, env=env)
 
 
 def write(path: Path, text: str | bytes) -> Path:

@@ -68,9 +68,9 @@ def _run_cli(args: list[str], cwd: str, streams: tuple[str, str, str], env: dict
         opened = os.open(path, flags | (os.O_CREAT | os.O_TRUNC if descriptor else 0), 0o644)
         os.dup2(opened, descriptor)
         os.close(opened)
-    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - the process's stdin, as Python opens it
-    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # as Python opens a new process's streams
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)
     sys.argv = ["tagger", *args]
     from tagger.cli import main
 

@@ -15,6 +15,7 @@ import regex
 
 from tagger.data import Sentence
 from tagger.errors import InputError
+from tagger.formats.text import read_text
 
 # Chinese words are mostly one to four characters: a longer run of ideographs or kana is text
 # that nobody split into words
@@ -49,15 +50,25 @@ class LineCounter:
 
 
 def refuse_unsegmented(sentences: Iterable[Sentence], lines: LineCounter, name: str) -> Iterator[Sentence]:
-    """The sentences as they come, stopping with an InputError at the first token of unsegmented script."""
+    """The sentences as they come, stopping with an InputError at the first run of unsegmented script.
+
+    Ideographs and kana are word characters to the tokenizer, so such a run never spans two
+    tokens: one search of each non-ASCII sentence's text finds it.
+    """
     for sentence in sentences:
-        for token, (start, _) in zip(sentence.tokens, sentence.offsets):
-            if UNSEGMENTED_RUN.search(token):
-                raise InputError(
-                    name,
-                    lines.line_of(start),
-                    "Chinese or Japanese text without spaces between words cannot be split here; "
-                    "give the words one per line or separated by spaces, with --input-format tokens",
-                )
+        found = None if sentence.text.isascii() else UNSEGMENTED_RUN.search(sentence.text)
+        if found is not None:
+            raise InputError(
+                name,
+                lines.line_of(sentence.offsets[0][0] + found.start()),
+                "Chinese or Japanese text without spaces between words cannot be split here; "
+                "give the words one per line or separated by spaces, with --input-format tokens",
+            )
         lines.forget_before(sentence.offsets[0][0])
         yield sentence
+
+
+def read_raw_text(chunks: Iterable[str], name: str, sentence_per_line: bool = False) -> Iterator[Sentence]:
+    """read_text's sentences of `chunks`, refusing unsegmented script; `name` is the input's, for the message."""
+    lines = LineCounter(chunks)
+    return refuse_unsegmented(read_text(lines, sentence_per_line), lines, name)

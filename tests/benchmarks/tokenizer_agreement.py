@@ -21,8 +21,10 @@ from datetime import date
 from difflib import SequenceMatcher
 from pathlib import Path
 
+from tagger.formats import Layout, read_layout
 from tagger.formats.text import tokenize
 
+TEXT_LINE = "# text = "
 UNER = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "uner"
 
 
@@ -56,16 +58,11 @@ class Agreement:
 
 def sentences_with_text(path: Path, token_column: int) -> list[tuple[str, list[str]]]:
     """(the `# text` line, the gold words) of each sentence that has a text line."""
-    found, text, words = [], None, []
-    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
-        if not line.strip():
-            if text is not None and words:
-                found.append((text, words))
-            text, words = None, []
-        elif line.startswith("# text = "):
-            text = line[len("# text = ") :]
-        elif not line.startswith("#"):
-            words.append(line.split("\t")[token_column - 1])
+    found = []
+    for sentence in read_layout(str(path), Layout(token_column=token_column), with_labels=False).sentences:
+        texts = [line.rstrip("\n")[len(TEXT_LINE) :] for line in sentence.raw.lines if line.startswith(TEXT_LINE)]
+        if texts and sentence.tokens:
+            found.append((texts[0], sentence.tokens))
     return found
 
 
