@@ -62,6 +62,9 @@ class ModelConfig:
     dropout: float = 0.5
     word_dropout: float = 0.05
     singleton_dropout: float = 0.0  # chance that a word seen once in training is read as <unk> while training
+    # Words seen fewer times in the training data get no row of their own and are read as <unk>
+    # (their characters still count): a smaller model when the training data is large
+    min_word_count: int = 1
     crf: bool = True
     scheme: str = "iobes"  # the span scheme the model learns and predicts in; outputs keep the training file's own
     vectors: str = ""  # a named source (glove-6b-50d: the tagger[glove] extra) or a GloVe / word2vec text / fastText .vec file
@@ -137,6 +140,7 @@ RANGES: dict[tuple[str, str], tuple[float, float, bool]] = {
     ("model", "dropout"): (0.0, 1.0, True),
     ("model", "word_dropout"): (0.0, 1.0, True),
     ("model", "singleton_dropout"): (0.0, 1.0, False),
+    ("model", "min_word_count"): (1, math.inf, False),
     ("train", "epochs"): (1, math.inf, False),
     ("train", "batch_size"): (1, math.inf, False),
     ("train", "lr"): (1e-12, math.inf, True),

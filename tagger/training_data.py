@@ -160,13 +160,14 @@ def build_vocab(config: Config, corpus: Corpus, log: Log = log_to_stderr) -> tup
     model = config.model
     token_lists, label_lists = [s.tokens for s in corpus.train], corpus.train_labels
     if not model.vectors:
-        return Vocab.build(token_lists, label_lists, model.lowercase), None
+        return Vocab.build(token_lists, label_lists, model.lowercase, min_count=model.min_word_count), None
     table = load_table(model.vectors, model.lowercase)
     if table.dim != model.word_dim:
         raise TaggerError(f"model.vectors: {model.vectors} has {table.dim} dimensions, model.word_dim is {model.word_dim}")
     log(f"read {len(table.words):,} vectors from {model.vectors}")
     every_word_trained = model.tune_vectors == "all"
-    vocab = Vocab.build(token_lists, label_lists, model.lowercase, table.words if every_word_trained else ())
+    extra_words = table.words if every_word_trained else ()
+    vocab = Vocab.build(token_lists, label_lists, model.lowercase, extra_words, model.min_word_count)
     rows = table_rows(vocab.words.symbols, Index(table.words), table.lowercase and not model.lowercase)
     generator = torch.Generator().manual_seed(config.train.seed)
     initial = torch.randn(len(vocab.words), model.word_dim, generator=generator) * 0.1

@@ -83,8 +83,14 @@ class Vocab:
 
     @classmethod
     def build(
-        cls, token_lists: Iterable[list[str]], label_lists: Iterable[list[str]], lowercase: bool, extra_words: Iterable[str] = ()
+        cls,
+        token_lists: Iterable[list[str]],
+        label_lists: Iterable[list[str]],
+        lowercase: bool,
+        extra_words: Iterable[str] = (),
+        min_count: int = 1,
     ) -> Vocab:
+        """Words seen at least `min_count` times (most frequent first), then `extra_words`; every character; the labels."""
         word_counts: Counter = Counter()
         char_counts: Counter = Counter()
         for tokens in token_lists:
@@ -92,7 +98,8 @@ class Vocab:
                 word_counts[token.lower() if lowercase else token] += 1
                 char_counts.update(clip_word(token))
         labels = sorted({label for labels in label_lists for label in labels})
-        words = [PAD, UNK, *sorted(word_counts, key=lambda word: (-word_counts[word], word))]
+        frequent = [word for word, count in word_counts.items() if count >= min_count]
+        words = [PAD, UNK, *sorted(frequent, key=lambda word: (-word_counts[word], word))]
         known = set(words)
         words += [word for word in extra_words if word not in known]
         chars = [PAD, UNK, *sorted(char_counts, key=lambda char: (-char_counts[char], char))]

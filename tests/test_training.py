@@ -18,6 +18,7 @@ from tagger.formats import read_all
 from tagger.predict import Predictor
 from tagger.store import ModelDirError
 from tagger.vectors import read_vectors
+from tagger.vocab import UNKNOWN_ID
 from tests.conftest import ROOT, SAMPLES, run_tagger, write
 
 TINY = {
@@ -77,6 +78,16 @@ def test_singleton_dropout_hides_exactly_the_words_seen_once_and_only_in_trainin
     assert torch.equal(dropped, once)
     run.model.eval()
     assert run.model._dropped_words(batch) is None
+
+
+def test_min_word_count_gives_rows_only_to_words_seen_that_often():
+    train = read_all(TINY["data"]["train"], label_column="4").sentences
+    counts = Counter(token.lower() for sentence in train for token in sentence.tokens)
+    run = training.prepare_run(tiny_config(model={"min_word_count": 2}), out=None)
+    assert set(run.vocab.words.symbols[2:]) == {word for word, count in counts.items() if count >= 2}
+    once = next(word for word, count in counts.items() if count == 1)
+    assert run.vocab.word_id(once) == UNKNOWN_ID
+    assert run.model.state_dict()["words.weight"].shape[0] == len(run.vocab.words)
 
 
 def test_outputs_keep_the_corpus_scheme(tmp_path):
