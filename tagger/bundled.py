@@ -19,6 +19,7 @@ OWN_TABLE, SHARED_TABLE = "vectors.safetensors", "vectors.json"  # a model's fro
 SHARED_DIR = BUNDLED_DIR / "shared"  # vector tables that several bundled models read
 SHARED_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,63}")
 MAX_SHARED_JSON_BYTES = 4096
+LISTED_SCORES = 2  # test scores per model in `tagger models`; the card has them all
 
 
 def table_file(directory: Path) -> Path:
@@ -85,7 +86,7 @@ def card_markdown(name: str) -> str:
 
 
 def listing() -> list[dict]:
-    """One row per bundled model: name, task, labels, test score, size, license."""
+    """One row per bundled model: name, languages, task, labels, test score, size, license."""
     rows = []
     for name in bundled_names():
         entry = card(name)
@@ -94,6 +95,7 @@ def listing() -> list[dict]:
                 "name": name,
                 "task": entry["task"],
                 "labels": entry["labels"],
+                "languages": entry["languages"],
                 "test": entry["scores"]["test"],
                 "more_tests": [more for more in entry["scores"].get("more", []) if more["split"] == "test"],
                 "size_bytes": entry["size"]["bytes"],
@@ -107,12 +109,14 @@ def format_listing(rows: list[dict]) -> str:
     """The bundled models as an aligned table."""
     if not rows:
         return "no bundled models"
-    table = [("name", "task", "labels", "test", "size", "license")]
+    table = [("name", "languages", "task", "labels", "test", "size", "license")]
     for row in rows:
         labels = ", ".join(row["labels"]) if len(row["labels"]) <= 6 else f"{len(row['labels'])} tags"
-        test = "; ".join(
-            f"{score['metric']} {score['value']:.2f} ({score['file']})" for score in [row["test"], *row["more_tests"]]
-        )
-        table.append((row["name"], row["task"], labels, test, f"{row['size_bytes'] / 2**20:.1f} MB", row["license"]))
+        shown, hidden = [row["test"], *row["more_tests"]][:LISTED_SCORES], row["more_tests"][LISTED_SCORES - 1 :]
+        test = "; ".join(f"{score['metric']} {score['value']:.2f} ({score['file']})" for score in shown)
+        if hidden:
+            test += f"; {len(hidden)} more files (tagger models {row['name']})"
+        size = f"{row['size_bytes'] / 2**20:.1f} MB"
+        table.append((row["name"], ", ".join(row["languages"]), row["task"], labels, test, size, row["license"]))
     widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table)
