@@ -266,11 +266,6 @@ def from_dict(data: dict, source: str = "config", overridden: set[str] = frozens
     return config
 
 
-def validate(config: Config, source: str = "config") -> None:
-    """Reject values outside their allowed choices or ranges, naming the key."""
-    _validate(config, _Origin(source))
-
-
 def _validate(config: Config, origin: _Origin) -> None:
     for (section, key), allowed in CHOICES.items():
         value = getattr(getattr(config, section), key)
