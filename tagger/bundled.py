@@ -112,7 +112,8 @@ def format_listing(rows: list[dict]) -> str:
     table = [("name", "languages", "task", "labels", "test", "size", "license")]
     for row in rows:
         labels = ", ".join(row["labels"]) if len(row["labels"]) <= 6 else f"{len(row['labels'])} tags"
-        shown, hidden = [row["test"], *row["more_tests"]][:LISTED_SCORES], row["more_tests"][LISTED_SCORES - 1 :]
+        scores = [row["test"], *row["more_tests"]]
+        shown, hidden = scores[:LISTED_SCORES], scores[LISTED_SCORES:]
         test = "; ".join(f"{score['metric']} {score['value']:.2f} ({score['file']})" for score in shown)
         if hidden:
             test += f"; {len(hidden)} more files (tagger models {row['name']})"
