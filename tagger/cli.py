@@ -765,7 +765,8 @@ def export_command(model_dir: str, output: str, force: bool, quantize: bool) -> 
       tagger export runs/conll03-ner ner.onnx
       tagger tag runs/conll03-ner notes.txt --runtime onnx     # the same model through ONNX Runtime
     """
-    from tagger.onnx_export import export, require_onnx
+    from tagger.onnx_export import export
+    from tagger.onnx_runtime import require_onnx
 
     require_onnx()
     graph, sidecar = export(model_dir, output, force, quantize)

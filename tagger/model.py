@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from tagger.batching import Batch
 from tagger.config import ModelConfig
-from tagger.crf import CRF, TransitionConstraints
+from tagger.crf import CRF, TransitionConstraints, viterbi
 from tagger.dropout import Dropout
 from tagger.posterior import Chain
 from tagger.recurrent import bidirectional
 from tagger.vocab import CASES
 from tagger.word_embedding import WordEmbedding
+
+
+class DecodingScores(NamedTuple):
+    """A head's chain scores: start (labels,), transitions (previous label, label), end (labels,)."""
+
+    start: torch.Tensor
+    transitions: torch.Tensor
+    end: torch.Tensor
+    log_softmax: bool  # the chain reads log-probabilities (softmax head), not the raw emissions
+
+    def emissions(self, emissions: torch.Tensor) -> torch.Tensor:
+        """The per-token scores the chain reads: emissions (batch, time, labels) -> the same shape."""
+        return emissions.log_softmax(dim=2) if self.log_softmax else emissions
 
 
 class CharCNN(nn.Module):
@@ -155,13 +170,27 @@ class TaggerModel(nn.Module):
             total = nn.functional.cross_entropy(emissions[batch.mask], batch.labels[batch.mask], reduction="sum")
         return total / batch.words.size(0)
 
+    def decoding_scores(self) -> DecodingScores | None:
+        """The scores Viterbi and the posterior take besides the emissions, constraints included.
+
+        The CRF's start, transitions and end, or for the softmax head its scheme's
+        constraints over log-probabilities; None for a softmax head without a scheme,
+        whose labels are each token's argmax.
+        """
+        if self.crf is not None:
+            start, transitions, end = self.crf.scores()
+            return DecodingScores(start, transitions, end, log_softmax=False)
+        if self.constraints is None:
+            return None
+        constraints = self.constraints
+        return DecodingScores(constraints.start, constraints.pairs, constraints.end, log_softmax=True)
+
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Label ids (batch, time): CRF Viterbi, or Viterbi over softmax scores with the scheme's constraints."""
-        if self.crf is not None:
-            return self.crf.decode(emissions, mask)
-        if self.constraints is None:
+        scores = self.decoding_scores()
+        if scores is None:
             return emissions.argmax(dim=2) * mask.long()
-        return self.constraints.decode(emissions.log_softmax(dim=2), mask)
+        return viterbi(scores.emissions(emissions), mask, scores.start, scores.transitions, scores.end)
 
     def chain(self, emissions: torch.Tensor, mask: torch.Tensor) -> Chain:
         """The distribution over labellings that `decode` takes the best of, for emissions (batch, time, labels).
@@ -170,14 +199,12 @@ class TaggerModel(nn.Module):
         the labellings its scheme allows (without a scheme, every transition scores 0 and
         the token marginals are the softmax itself).
         """
-        if self.crf is not None:
-            return self.crf.chain(emissions, mask)
-        log_probabilities = emissions.log_softmax(dim=2)
-        if self.constraints is None:
+        scores = self.decoding_scores()
+        if scores is None:
+            log_probabilities = emissions.log_softmax(dim=2)
             zeros = log_probabilities.new_zeros(len(self.labels))
             return Chain(log_probabilities, mask, zeros, log_probabilities.new_zeros(len(self.labels), len(self.labels)), zeros)
-        constraints = self.constraints
-        return Chain(log_probabilities, mask, constraints.start, constraints.pairs, constraints.end)
+        return Chain(scores.emissions(emissions), mask, scores.start, scores.transitions, scores.end)
 
     def label_probabilities(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Per-token label probabilities: CRF marginals, or the softmax."""

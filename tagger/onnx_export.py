@@ -1,4 +1,4 @@
-"""ONNX export of a tagger, decoding included, and prediction through ONNX Runtime (the `tagger[onnx]` extra).
+"""ONNX export of a tagger, decoding included (the `tagger[onnx]` extra; onnx_runtime.py runs the graph).
 
 The exported graph maps ids to label ids: inputs `words` and `cases` (batch, time),
 `chars` (batch, time, characters) and `lengths` (batch,), all int64, built as
@@ -25,51 +25,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tagger.batching import Batch
+from tagger.bundled import resolve_model
 from tagger.crf import viterbi
-from tagger.errors import TaggerError
 from tagger.files import atomic_output
 from tagger.model import CharCNN, CharLSTM, TaggerModel
-from tagger.recurrent import gather_time, reverse_index
+from tagger.onnx_runtime import OUTPUTS, require_onnx
+from tagger.recurrent import SplitBidirectional
+from tagger.store import load_model
 from tagger.vocab import CASES, MAX_WORD_CHARS, PAD_ID, UNKNOWN_ID, Vocab
 
 INPUTS = ("words", "cases", "chars", "lengths")
-OUTPUTS = ("labels", "emissions")
 OPSET = 18  # ScatterElements with max reduction
-
-
-def require_onnx() -> None:
-    """Fail with the extra to install when ONNX Runtime or the exporter's packages are missing."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        raise TaggerError("ONNX export and --runtime onnx need onnx and onnxruntime: pip install 'tagger[onnx]'") from None
-
-
-class Bidirectional(nn.Module):
-    """A bidirectional nn.LSTM / nn.GRU as two unidirectional ones per layer, for inputs padded at the end."""
-
-    def __init__(self, rnn: nn.RNNBase) -> None:
-        super().__init__()
-        cell = type(rnn)
-        self.layers = nn.ModuleList()
-        for layer in range(rnn.num_layers):
-            size = rnn.input_size if layer == 0 else 2 * rnn.hidden_size
-            pair = nn.ModuleList([cell(size, rnn.hidden_size, batch_first=True) for _ in range(2)])
-            for direction, suffix in zip(pair, ("", "_reverse")):
-                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                    getattr(direction, f"{name}_l0").data.copy_(getattr(rnn, f"{name}_l{layer}{suffix}").data)
-            self.layers.append(pair)
-
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """inputs (batch, time, features), lengths (batch,) -> states (batch, time, 2 * hidden)."""
-        reverse = reverse_index(lengths, inputs.size(1))
-        for forward_rnn, backward_rnn in self.layers:
-            ahead, _ = forward_rnn(inputs)
-            behind, _ = backward_rnn(gather_time(inputs, reverse))
-            inputs = torch.cat([ahead, gather_time(behind, reverse)], dim=2)
-        return inputs
 
 
 class SequenceCharCNN(nn.Module):
@@ -103,7 +69,7 @@ class PaddedCharLSTM(nn.Module):
 
     def __init__(self, encoder: CharLSTM) -> None:
         super().__init__()
-        self.embedding, self.rnn = encoder.embedding, Bidirectional(encoder.lstm)
+        self.embedding, self.rnn = encoder.embedding, SplitBidirectional(encoder.lstm)
 
     def forward(self, chars: torch.Tensor) -> torch.Tensor:
         """(words, characters) ids -> (words, 2 * hidden)."""
@@ -126,8 +92,9 @@ class ExportableTagger(nn.Module):
             self.chars = PaddedCharLSTM(model.chars)
         else:
             self.chars = None
-        self.rnn = Bidirectional(model.rnn)
-        self.crf, self.constraints = model.crf, model.constraints
+        self.rnn = SplitBidirectional(model.rnn)
+        self.crf = model.crf  # registered here, so that the tracer takes its scores as the graph's weights
+        self.decoding_scores = model.decoding_scores
         self.decoder = torch.jit.script(viterbi)
 
     def forward(
@@ -146,20 +113,10 @@ class ExportableTagger(nn.Module):
         return self._decode(emissions, mask), emissions
 
     def _decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if self.crf is not None:
-            start, transitions, end = self.crf.scores()
-            return self.decoder(emissions, mask, start, transitions, end)
-        if self.constraints is None:
+        scores = self.decoding_scores()
+        if scores is None:
             return emissions.argmax(dim=2) * mask.long()
-        constraints = self.constraints
-        return self.decoder(emissions.log_softmax(dim=2), mask, constraints.start, constraints.pairs, constraints.end)
-
-
-def batch_inputs(batch: Batch) -> dict[str, torch.Tensor]:
-    """The graph's inputs for a collated batch (its per-token character rows laid out per sentence)."""
-    grid = batch.chars.new_zeros(*batch.words.shape, batch.chars.size(1))
-    grid[batch.mask] = batch.chars
-    return {"words": batch.words, "cases": batch.cases, "chars": grid, "lengths": batch.lengths}
+        return self.decoder(scores.emissions(emissions), mask, scores.start, scores.transitions, scores.end)
 
 
 def _example_inputs() -> tuple[torch.Tensor, ...]:
@@ -257,49 +214,18 @@ def quantized(graph: bytes) -> bytes:
 def export(model_dir: str | Path, output: str | Path, force: bool = False, quantize: bool = False) -> tuple[Path, Path]:
     """Write `output` (.onnx, int8 weights with `quantize`) and its sidecar `output`.json (vocab.json's data, input notes)."""
     from tagger.files import check_output
-    from tagger.predict import Predictor
 
     output = Path(output)
     side = output.with_name(output.name + ".json")
     for path in (output, side):
         check_output(str(path), [], force)
-    predictor = Predictor.load(model_dir, "cpu")
-    graph = export_bytes(predictor.model)
+    loaded = load_model(resolve_model(model_dir), torch.device("cpu"))
+    graph = export_bytes(loaded.model)
     inputs = graph_inputs(graph)
     if quantize:
         graph = quantized(graph)
     with atomic_output(output, "wb") as stream:
         stream.write(graph)
     with atomic_output(side) as stream:
-        json.dump(sidecar(predictor.vocab, predictor.task.internal_scheme, inputs, predictor.model), stream, ensure_ascii=False)
+        json.dump(sidecar(loaded.vocab, loaded.task.internal_scheme, inputs, loaded.model), stream, ensure_ascii=False)
     return output, side
-
-
-class OnnxRunner:
-    """An ONNX Runtime session on the CPU that labels collated batches like the PyTorch path."""
-
-    def __init__(self, graph: bytes, threads: int | None = None) -> None:
-        require_onnx()
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3  # errors only: its notes on dynamic output shapes are not the user's concern
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-        self.inputs = {node.name for node in self.session.get_inputs()}  # a model without characters has no `chars`
-
-    @classmethod
-    def for_model(cls, model: TaggerModel, threads: int | None = None, quantize: bool = False) -> OnnxRunner:
-        graph = export_bytes(model)
-        return cls(quantized(graph) if quantize else graph, threads)
-
-    def decode(self, batch: Batch, with_emissions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Label ids (batch, time) for a batch on the CPU, and its emission scores (batch, time, labels) if asked."""
-        feeds = {name: tensor.numpy() for name, tensor in batch_inputs(batch).items() if name in self.inputs}
-        if not with_emissions:
-            (labels,) = self.session.run(["labels"], feeds)
-            return torch.from_numpy(labels), None
-        labels, emissions = self.session.run(list(OUTPUTS), feeds)
-        return torch.from_numpy(labels), torch.from_numpy(emissions)

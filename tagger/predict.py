@@ -26,7 +26,7 @@ from tagger.task import Task
 from tagger.vocab import UNK, Vocab
 
 if TYPE_CHECKING:
-    from tagger.onnx_export import OnnxRunner
+    from tagger.onnx_runtime import OnnxRunner
 
 
 def choose_device(name: str) -> torch.device:
@@ -95,11 +95,13 @@ class Predictor:
 
     def use_onnx(self, threads: int | None = None, quantize: bool = False) -> None:
         """Predict through ONNX Runtime on the CPU with this model exported in memory (nothing is written)."""
-        from tagger.onnx_export import OnnxRunner
+        from tagger.onnx_export import export_bytes, quantized
+        from tagger.onnx_runtime import OnnxRunner
 
         if self.device.type != "cpu":
             raise TaggerError("--runtime onnx runs on the CPU; leave out --device cuda")
-        self.onnx = OnnxRunner.for_model(self.model, threads, quantize)
+        graph = export_bytes(self.model)
+        self.onnx = OnnxRunner(quantized(graph) if quantize else graph, threads)
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "auto", runtime: str = "torch") -> Predictor:

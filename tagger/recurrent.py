@@ -10,6 +10,9 @@ real element. A GRU has no oneDNN kernel: two unidirectional passes were slower 
 one packed call (a BiGRU of 64 tagged at batch 256 in 1.3 to 1.6 times the time), so it
 stays packed. The parameters stay those of the bidirectional nn.LSTM / nn.GRU
 (`weight_ih_l0`, `weight_ih_l0_reverse`, ...), so models saved before read the same.
+
+The ONNX export cannot express packing or the fused call; SplitBidirectional is the same
+computation as unidirectional modules per layer and direction, the traceable form.
 """
 
 from __future__ import annotations
@@ -67,3 +70,28 @@ def _padded_lstm(rnn: nn.LSTM, inputs: torch.Tensor, lengths: torch.Tensor) -> t
         inputs = torch.cat([ahead, gather_time(behind, reverse)], dim=2)
     real = torch.arange(inputs.size(1), device=inputs.device).unsqueeze(0) < lengths.unsqueeze(1)
     return inputs * real.unsqueeze(2)
+
+
+class SplitBidirectional(nn.Module):
+    """A bidirectional nn.LSTM / nn.GRU as two unidirectional ones per layer (for export; inference only)."""
+
+    def __init__(self, rnn: nn.LSTM | nn.GRU) -> None:
+        super().__init__()
+        cell = type(rnn)
+        self.layers = nn.ModuleList()
+        for layer in range(rnn.num_layers):
+            size = rnn.input_size if layer == 0 else 2 * rnn.hidden_size
+            pair = nn.ModuleList([cell(size, rnn.hidden_size, batch_first=True) for _ in range(2)])
+            for direction, suffix in zip(pair, ("", "_reverse")):
+                for name in _PARAMETERS:
+                    getattr(direction, f"{name}_l0").data.copy_(getattr(rnn, f"{name}_l{layer}{suffix}").data)
+            self.layers.append(pair)
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """inputs (batch, time, features), lengths (batch,) -> states (batch, time, 2 * hidden)."""
+        reverse = reverse_index(lengths, inputs.size(1))
+        for forward_rnn, backward_rnn in self.layers:
+            ahead, _ = forward_rnn(inputs)
+            behind, _ = backward_rnn(gather_time(inputs, reverse))
+            inputs = torch.cat([ahead, gather_time(behind, reverse)], dim=2)
+        return inputs

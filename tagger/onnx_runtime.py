@@ -1,0 +1,55 @@
+"""Prediction through ONNX Runtime (the `tagger[onnx]` extra): a session over an exported graph.
+
+The graph is built by onnx_export.py; this room only feeds it collated batches and reads
+its two outputs, so choosing the runtime needs no exporter.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from tagger.batching import Batch
+from tagger.errors import TaggerError
+
+OUTPUTS = ("labels", "emissions")
+
+
+def require_onnx() -> None:
+    """Fail with the extra to install when ONNX Runtime or the exporter's packages are missing."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise TaggerError("ONNX export and --runtime onnx need onnx and onnxruntime: pip install 'tagger[onnx]'") from None
+
+
+def batch_inputs(batch: Batch) -> dict[str, torch.Tensor]:
+    """The graph's inputs for a collated batch (its per-token character rows laid out per sentence)."""
+    grid = batch.chars.new_zeros(*batch.words.shape, batch.chars.size(1))
+    grid[batch.mask] = batch.chars
+    return {"words": batch.words, "cases": batch.cases, "chars": grid, "lengths": batch.lengths}
+
+
+class OnnxRunner:
+    """An ONNX Runtime session on the CPU that labels collated batches like the PyTorch path."""
+
+    def __init__(self, graph: bytes, threads: int | None = None) -> None:
+        require_onnx()
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only: its notes on dynamic output shapes are not the user's concern
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self.inputs = {node.name for node in self.session.get_inputs()}  # a model without characters has no `chars`
+
+    def decode(self, batch: Batch, with_emissions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Label ids (batch, time) for a batch on the CPU, and its emission scores (batch, time, labels) if asked."""
+        feeds = {name: tensor.numpy() for name, tensor in batch_inputs(batch).items() if name in self.inputs}
+        if not with_emissions:
+            (labels,) = self.session.run(["labels"], feeds)
+            return torch.from_numpy(labels), None
+        labels, emissions = self.session.run(list(OUTPUTS), feeds)
+        return torch.from_numpy(labels), torch.from_numpy(emissions)
