@@ -22,6 +22,7 @@ an epoch, the run ends within its budget plus one dev evaluation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 PROBE_STEPS = 20  # steps timed before the plan is made (they run at the full learning rate)
@@ -93,3 +94,107 @@ class StepSchedule:
     def done(self, step: int) -> bool:
         """Whether the planned steps are all taken."""
         return self.planned_steps is not None and step >= self.planned_steps
+
+
+class BudgetPlanner:
+    """The plan of a run with a time budget (or with max_steps): its schedule and every planning decision.
+
+    Torch-free: the run's clock (`elapsed`, seconds spent so far, earlier processes of a
+    resumed run included) and the way ranks agree on a number (`agree`: rank 0's value,
+    broadcast; a single process keeps its own) are passed in, so it is tested with a fake
+    clock. The trainer reports what it measured (`plan`, `after_epoch`); the planner sets
+    the schedule's steps and says why.
+    """
+
+    def __init__(
+        self,
+        schedule: StepSchedule,
+        budget_seconds: float,
+        max_epochs: int,
+        epoch_tokens: int,
+        elapsed: Callable[[], float],
+        agree: Callable[[int], int] = lambda value: value,
+        log: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        self.schedule = schedule
+        self.budget_seconds = budget_seconds  # 0 for a run planned up front with max_steps
+        self.max_epochs = max_epochs
+        self.epoch_tokens = epoch_tokens  # training tokens per epoch (this rank's share)
+        self.elapsed, self.agree, self.log = elapsed, agree, log
+        self.eval_seconds = 0.0  # one dev evaluation, timed before the plan
+        self.provisional = False  # planned from the probe, to be planned again after the first epoch
+        # training seconds and tokens of the epochs since the plan made from a measured speed: their mean
+        # speed (steadier than one epoch's on a shared machine) is what drift is judged on
+        self.seconds_since_plan, self.tokens_since_plan = 0.0, 0
+
+    def seconds_left(self) -> float | None:
+        """Seconds until the steps must stop, leaving one dev evaluation; None without a time budget."""
+        if self.budget_seconds <= 0:
+            return None
+        return self.budget_seconds - self.elapsed() - self.eval_seconds
+
+    def plan(self, seconds_per_token: float, steps_done: int) -> None:
+        """Turn what is left of the budget into steps (rank 0 decides, every rank follows).
+
+        The probe's speed is taken per token: a few batches of random lengths say little
+        about the time of an average step, their tokens much more.
+        """
+        schedule = self.schedule
+        seconds_per_step = self._seconds_per_step(seconds_per_token)
+        schedule.planned_steps = self.agree(self._steps_that_fit(seconds_per_step, steps_done))
+        self.provisional = schedule.replans_after_first_epoch(steps_done)
+        self.seconds_since_plan, self.tokens_since_plan = 0.0, 0
+        then = (
+            "the learning rate is held over the first epoch, then the plan is made again from its speed"
+            if self.provisional
+            else "the learning rate falls linearly to 0 over them "
+            f"(the same plan elsewhere: --set train.max_steps={schedule.planned_steps})"
+        )
+        self.log(
+            f"time budget {self.budget_seconds / 60:g} min: {schedule.planned_steps:,} steps "
+            f"({schedule.planned_steps / schedule.steps_per_epoch:.1f} epochs) at {seconds_per_step:.3f} s per step, "
+            f"{self.eval_seconds:.1f} s per dev evaluation; {then}"
+        )
+
+    def after_epoch(self, seconds: float, tokens: int, steps_done: int) -> None:
+        """Plan from the epoch just trained: when the probe made no plan (a short epoch) or a provisional one,
+        or when the epochs since the plan say the run would miss the end of its budget."""
+        if self.budget_seconds <= 0 or not tokens:
+            return
+        if self.schedule.planned_steps is None or self.provisional:
+            self.plan(seconds / tokens, steps_done)
+        elif not self.schedule.done(steps_done):
+            self.seconds_since_plan += seconds
+            self.tokens_since_plan += tokens
+            self._correct_drift(self.seconds_since_plan / self.tokens_since_plan, steps_done)
+
+    def _seconds_per_step(self, seconds_per_token: float) -> float:
+        """An average step's seconds at this speed (an epoch's tokens over its steps)."""
+        return seconds_per_token * self.epoch_tokens / self.schedule.steps_per_epoch
+
+    def _steps_that_fit(self, seconds_per_step: float, steps_done: int) -> int:
+        """The run's total steps when what is left of the budget goes at this speed."""
+        steps_per_epoch = self.schedule.steps_per_epoch
+        # at the end of an epoch, its dev evaluation is still to come
+        spent = self.elapsed() + (self.eval_seconds if steps_done else 0.0)
+        left = plan_steps(self.budget_seconds, spent, seconds_per_step, steps_per_epoch, self.eval_seconds)
+        return min(steps_done + left, self.max_epochs * steps_per_epoch)
+
+    def _correct_drift(self, seconds_per_token: float, steps_done: int) -> None:
+        """Plan again, at the end of an epoch, when the run would miss its budget's end by more than the drift allowed."""
+        schedule = self.schedule
+        seconds_per_step = self._seconds_per_step(seconds_per_token)
+        planned = self._steps_that_fit(seconds_per_step, steps_done)
+        if abs(planned - schedule.planned_steps) * seconds_per_step <= drift_allowed(self.budget_seconds):
+            planned = schedule.planned_steps
+        planned = self.agree(planned)  # rank 0's decision holds
+        if planned == schedule.planned_steps:
+            return
+        before = schedule.planned_steps
+        schedule.replan(steps_done, planned)
+        miss = (before - planned) * seconds_per_step / 60
+        self.log(
+            f"time budget: the epochs since the plan ran at {seconds_per_step:.3f} s per step, so {before:,} steps would end "
+            f"{abs(miss):.1f} min {'after' if miss > 0 else 'before'} the budget; planned again: {planned:,} steps, "
+            f"the learning rate falling linearly from {schedule.decay_lr:.2e} to 0 over the {planned - steps_done:,} left"
+        )

@@ -7,8 +7,10 @@ run killed at any moment leaves either the previous checkpoint or the new one.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -20,6 +22,35 @@ from tagger.store import ModelDirError, read_json, read_weights, replace_directo
 
 DIRECTORY = "checkpoint"
 STATE = "state.json"
+_BUDGET_KEYS = {"step", "planned_steps", "elapsed", "decay_from", "decay_lr"}  # absent from checkpoints before time budgets
+
+
+@dataclass
+class TrainingProgress:
+    """Where a run stands after its last finished epoch: what its checkpoint keeps besides tensors."""
+
+    epoch: int = 0
+    best_score: float = -math.inf  # the kept epoch's main dev score (minus its training loss without dev data)
+    best_epoch: int = 0
+    bad_epochs: int = 0  # epochs since the best one, for early stopping
+    seconds: float = 0.0  # training seconds, dev evaluations left out
+    step: int = 0  # optimizer steps taken
+    planned_steps: int | None = None  # a budgeted run's plan (None: no plan)
+    elapsed: float = 0.0  # wall-clock seconds of the run, earlier processes of a resumed run included
+    decay_from: int | None = None  # the step of the last re-plan during the decay, and the rate there
+    decay_lr: float | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: object, where: Path) -> TrainingProgress:
+        """The saved progress; a checkpoint from before time budgets lacks their keys, any other difference is damage."""
+        names = {field.name for field in fields(cls)}
+        keys = set(data) | _BUDGET_KEYS if isinstance(data, dict) else set()
+        if keys != names:
+            raise ModelDirError(f"{where}: the checkpoint's progress is damaged (keys {sorted(keys)}); train again with --out")
+        return cls(**data)
 
 
 def _split_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -46,10 +77,10 @@ def save(
     run_directory: Path,
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
-    progress: dict,
+    progress: TrainingProgress,
     rng_states: list[dict[str, torch.Tensor]],
 ) -> None:
-    """Write the checkpoint of a finished epoch (`progress` is JSON: epoch, early stopping, ...).
+    """Write the checkpoint of a finished epoch.
 
     `rng_states` holds each rank's generator states (one entry without torchrun).
     """
@@ -64,7 +95,7 @@ def save(
         rng = {f"{name}.rank{rank}": state for rank, states in enumerate(rng_states) for name, state in states.items()}
         write_weights(temporary / "rng.safetensors", rng)
         with atomic_output(temporary / STATE) as stream:
-            json.dump({"progress": progress, "optimizer": optimizer_meta}, stream, indent=1, allow_nan=False)
+            json.dump({"progress": progress.to_json(), "optimizer": optimizer_meta}, stream, indent=1, allow_nan=False)
         publish_mode(temporary, directory=True)
         replace_directory(temporary, run_directory / DIRECTORY)
     except OSError as error:
@@ -82,7 +113,7 @@ def find(run_directory: Path) -> Path | None:
     return None
 
 
-def restore(run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rank: int = 0) -> dict:
+def restore(run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rank: int = 0) -> TrainingProgress:
     """Load weights, optimizer and this rank's RNG states; returns the saved progress."""
     directory = find(run_directory)
     if directory is None:
@@ -96,11 +127,12 @@ def restore(run_directory: Path, model: torch.nn.Module, optimizer: torch.optim.
         torch.set_rng_state(rng[f"torch.rank{own}"])
         if f"cuda.rank{own}" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state(rng[f"cuda.rank{own}"])
-        return dict(data["progress"])
+        progress = data["progress"]
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise ModelDirError(
             f"{directory}: the checkpoint is damaged ({error.__class__.__name__}: {error}); train again with --out"
         ) from None
+    return TrainingProgress.from_json(progress, run_directory / DIRECTORY)
 
 
 def _tensors(path: Path) -> dict[str, torch.Tensor]:

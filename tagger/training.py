@@ -19,8 +19,9 @@ from tqdm import tqdm
 
 from tagger import checkpoint, distributed, faults, store
 from tagger.batching import Encoded, bucketed_batches, encode
-from tagger.budget import PROBE_STEPS, StepSchedule, drift_allowed, plan_steps
+from tagger.budget import PROBE_STEPS, BudgetPlanner, StepSchedule
 from tagger.bundled import table_file
+from tagger.checkpoint import TrainingProgress
 from tagger.config import Config
 from tagger.data import Sentence
 from tagger.distributed import World
@@ -425,10 +426,6 @@ def _step_schedule(config: Config) -> StepSchedule | None:
     return StepSchedule(config.train.lr) if config.train.max_minutes > 0 else None
 
 
-# Progress of a budgeted run: steps taken, the plan, and wall-clock seconds spent (all 0/None without a budget).
-_BUDGET_PROGRESS = {"step": 0, "planned_steps": None, "elapsed": 0.0, "decay_from": None, "decay_lr": None}
-
-
 def _quiet(message: str) -> None:
     """Log sink for ranks other than 0."""
 
@@ -448,28 +445,30 @@ class Trainer:
         self.run, self.out, self.show_progress = run, out, show_progress
         self.after_epoch = after_epoch
         self.log = log if run.world.is_main else _quiet
-        self.progress = {
-            "epoch": 0,
-            "best_score": -math.inf,
-            "best_epoch": 0,
-            "bad_epochs": 0,
-            "seconds": 0.0,
-            **_BUDGET_PROGRESS,
-        }
+        self.progress = TrainingProgress()
         self.predictor = Predictor(run.model, run.vocab, run.task, run.config, run.device)
         self.started = time.perf_counter() if started is None else started  # wall clock of this process's share
         self.elapsed_before = 0.0  # seconds spent by the processes before this one (a resumed run)
         self.steps_done = 0  # optimizer steps, kept on every rank (end_epoch runs on rank 0 alone)
-        self.schedule = _step_schedule(run.config)
-        self.epoch_tokens = 0  # training tokens per epoch (this rank's share), for budgeted runs
-        if self.schedule is not None:
-            batches = epoch_batches(run.train_items, run.config, 1, run.world, run.train_weights)
-            self.schedule.steps_per_epoch, self.epoch_tokens = len(batches), sum(batch.tokens for batch in batches)
-        self.eval_seconds = 0.0
-        self.provisional_plan = False  # planned from the probe, to be planned again after the first epoch
-        # training seconds and tokens of the epochs since the plan made from a measured speed: their mean
-        # speed (steadier than one epoch's on a shared machine) is what drift is judged on
-        self.seconds_since_plan, self.tokens_since_plan = 0.0, 0
+        self.planner = self._planner()
+        self.schedule = None if self.planner is None else self.planner.schedule
+
+    def _planner(self) -> BudgetPlanner | None:
+        """The planner of a run with a time budget or max_steps (None for a run of whole epochs)."""
+        run, schedule = self.run, _step_schedule(self.run.config)
+        if schedule is None:
+            return None
+        batches = epoch_batches(run.train_items, run.config, 1, run.world, run.train_weights)
+        schedule.steps_per_epoch = len(batches)
+        return BudgetPlanner(
+            schedule,
+            run.config.train.max_minutes * 60,
+            run.config.train.epochs,
+            sum(batch.tokens for batch in batches),
+            elapsed=self.elapsed,
+            agree=lambda value: distributed.broadcast_number(run.world, value, run.device),
+            log=self.log,
+        )
 
     def elapsed(self) -> float:
         """Wall-clock seconds the run has taken so far, earlier processes of a resumed run included."""
@@ -477,118 +476,48 @@ class Trainer:
 
     def resume(self) -> None:
         progress = checkpoint.restore(self.out, self.run.model, self.run.optimizer, self.run.world.rank)
-        progress = {**_BUDGET_PROGRESS, **progress}  # checkpoints written before time budgets lack those keys
-        if set(progress) != set(self.progress):
-            raise store.ModelDirError(
-                f"{self.out / checkpoint.DIRECTORY}: the checkpoint's progress is damaged "
-                f"(keys {sorted(progress)}); train again with --out"
-            )
         self.progress = progress
-        self.elapsed_before, self.steps_done = progress["elapsed"], progress["step"]
-        if self.schedule is not None and progress["planned_steps"] is not None:
-            self.schedule.planned_steps = progress["planned_steps"]
-            self.schedule.decay_from, self.schedule.decay_lr = progress["decay_from"], progress["decay_lr"]
+        self.elapsed_before, self.steps_done = progress.elapsed, progress.step
+        if self.schedule is not None and progress.planned_steps is not None:
+            self.schedule.planned_steps = progress.planned_steps
+            self.schedule.decay_from, self.schedule.decay_lr = progress.decay_from, progress.decay_lr
         if self.run.world.is_main:
-            _truncate_metrics_log(self.out / METRICS_LOG, self.progress["epoch"])
-            if self.progress["best_epoch"] == self.progress["epoch"]:
+            _truncate_metrics_log(self.out / METRICS_LOG, progress.epoch)
+            if progress.best_epoch == progress.epoch:
                 # The checkpoint's weights are the best ones: rewriting them repairs a kill
                 # that landed before or during the write of model.safetensors.
                 store.save_weights(self.out, self.run.model)
         if self.finished():
             self.log(
-                f"{self.out}: training is already complete ({self.progress['epoch']} epochs; "
-                f"{describe_best(_final_metrics(self.progress, self.run.task, self.run.config))}); to train "
-                f"longer: tagger train --resume {self.out} --set train.epochs={self.progress['epoch'] + 10}"
+                f"{self.out}: training is already complete ({progress.epoch} epochs; "
+                f"{describe_best(_final_metrics(progress, self.run.task, self.run.config))}); to train "
+                f"longer: tagger train --resume {self.out} --set train.epochs={progress.epoch + 10}"
                 + (f" --set train.patience={self.run.config.train.patience + 5}" if self._stopped_early() else "")
             )
         else:
-            self.log(f"resuming {self.out} after epoch {self.progress['epoch']}")
+            self.log(f"resuming {self.out} after epoch {progress.epoch}")
 
     def _stopped_early(self) -> bool:
-        return bool(self.run.dev_sets) and self.progress["bad_epochs"] >= self.run.config.train.patience
+        return bool(self.run.dev_sets) and self.progress.bad_epochs >= self.run.config.train.patience
 
     def finished(self) -> bool:
         """No epoch is left to train: the last one is done, the budget's steps are taken, or early stopping ended the run."""
         budget_spent = self.schedule is not None and self.schedule.done(self.steps_done)
-        return self.progress["epoch"] >= self.run.config.train.epochs or budget_spent or self._stopped_early()
+        return self.progress.epoch >= self.run.config.train.epochs or budget_spent or self._stopped_early()
 
     def _budgeted_steps(self) -> BudgetedSteps | None:
-        if self.schedule is None:
+        planner = self.planner
+        if planner is None:
             return None
-        if self.schedule.planned_steps is None and not self.eval_seconds and self.run.dev_sets:
+        if planner.schedule.planned_steps is None and not planner.eval_seconds and self.run.dev_sets:
             started = time.perf_counter()
             evaluate_dev(self.predictor, self.run.dev_sets, self.run.config)
-            self.eval_seconds = time.perf_counter() - started
-        budget = self.run.config.train.max_minutes * 60
-        deadline = time.perf_counter() + budget - self.elapsed() - self.eval_seconds if budget > 0 else None  # not max_steps
-        return BudgetedSteps(self.schedule, self.steps_done, self._plan, deadline, self.run.world)
-
-    def _plan(self, seconds_per_token: float) -> None:
-        """Turn what is left of the budget into steps (rank 0 decides, every rank follows).
-
-        The probe's speed is taken per token: a few batches of random lengths say little
-        about the time of an average step, their tokens much more.
-        """
-        run, config = self.run, self.run.config
-        steps_per_epoch = self.schedule.steps_per_epoch
-        seconds_per_step = self._seconds_per_step(seconds_per_token)
-        planned = self._steps_that_fit(seconds_per_step)
-        self.schedule.planned_steps = distributed.broadcast_number(run.world, planned, run.device)
-        self.provisional_plan = self.schedule.replans_after_first_epoch(self.steps_done)
-        self.seconds_since_plan, self.tokens_since_plan = 0.0, 0
-        then = (
-            "the learning rate is held over the first epoch, then the plan is made again from its speed"
-            if self.provisional_plan
-            else "the learning rate falls linearly to 0 over them "
-            f"(the same plan elsewhere: --set train.max_steps={self.schedule.planned_steps})"
-        )
-        self.log(
-            f"time budget {config.train.max_minutes:g} min: {self.schedule.planned_steps:,} steps "
-            f"({self.schedule.planned_steps / steps_per_epoch:.1f} epochs) at {seconds_per_step:.3f} s per step, "
-            f"{self.eval_seconds:.1f} s per dev evaluation; {then}"
-        )
-
-    def _plan_after_epoch(self, seconds: float, tokens: int) -> None:
-        """Plan from the epoch just trained: when the probe made no plan (a short epoch) or a provisional one,
-        or when the epochs since the plan say the run would miss the end of its budget."""
-        if self.schedule is not None and self.run.config.train.max_minutes > 0 and tokens:
-            if self.schedule.planned_steps is None or self.provisional_plan:
-                self._plan(seconds / tokens)
-            elif not self.schedule.done(self.steps_done):
-                self.seconds_since_plan += seconds
-                self.tokens_since_plan += tokens
-                self._correct_drift(self.seconds_since_plan / self.tokens_since_plan)
-
-    def _seconds_per_step(self, seconds_per_token: float) -> float:
-        """An average step's seconds at this speed (an epoch's tokens over its steps)."""
-        return seconds_per_token * self.epoch_tokens / self.schedule.steps_per_epoch
-
-    def _steps_that_fit(self, seconds_per_step: float) -> int:
-        """The run's total steps when what is left of the budget goes at this speed."""
-        config, steps_per_epoch = self.run.config, self.schedule.steps_per_epoch
-        # at the end of an epoch, its dev evaluation is still to come
-        spent = self.elapsed() + (self.eval_seconds if self.steps_done else 0.0)
-        left = plan_steps(config.train.max_minutes * 60, spent, seconds_per_step, steps_per_epoch, self.eval_seconds)
-        return min(self.steps_done + left, config.train.epochs * steps_per_epoch)
-
-    def _correct_drift(self, seconds_per_token: float) -> None:
-        """Plan again, at the end of an epoch, when the run would miss its budget's end by more than the drift allowed."""
-        run, schedule, budget = self.run, self.schedule, self.run.config.train.max_minutes * 60
-        seconds_per_step = self._seconds_per_step(seconds_per_token)
-        planned = self._steps_that_fit(seconds_per_step)
-        if abs(planned - schedule.planned_steps) * seconds_per_step <= drift_allowed(budget):
-            planned = schedule.planned_steps
-        planned = distributed.broadcast_number(run.world, planned, run.device)  # rank 0's decision holds
-        if planned == schedule.planned_steps:
-            return
-        before = schedule.planned_steps
-        schedule.replan(self.steps_done, planned)
-        miss = (before - planned) * seconds_per_step / 60
-        self.log(
-            f"time budget: the epochs since the plan ran at {seconds_per_step:.3f} s per step, so {before:,} steps would end "
-            f"{abs(miss):.1f} min {'after' if miss > 0 else 'before'} the budget; planned again: {planned:,} steps, "
-            f"the learning rate falling linearly from {schedule.decay_lr:.2e} to 0 over the {planned - self.steps_done:,} left"
-        )
+            planner.eval_seconds = time.perf_counter() - started
+        left = planner.seconds_left()
+        deadline = None if left is None else time.perf_counter() + left
+        steps_done = self.steps_done
+        plan = lambda seconds_per_token: planner.plan(seconds_per_token, steps_done)  # noqa: E731
+        return BudgetedSteps(planner.schedule, steps_done, plan, deadline, self.run.world)
 
     def fit(self) -> dict:
         run, config = self.run, self.run.config
@@ -600,7 +529,7 @@ class Trainer:
                 f"{config.train.batch_size * run.world.size}, learning rate {config.train.lr}"
             )
         try:
-            first = self.progress["epoch"] + 1
+            first = self.progress.epoch + 1
             for epoch in range(first, config.train.epochs + 1) if not self.finished() else ():
                 budget = self._budgeted_steps()
                 loss, tokens, seconds, steps = run_epoch(run, epoch, self.show_progress, budget=budget)
@@ -610,7 +539,8 @@ class Trainer:
                         f"budget deadline: it came at step {self.steps_done:,} of the {budget.stopped_early_from:,} planned "
                         "(the machine slowed down); stopping there, after one dev evaluation"
                     )
-                self._plan_after_epoch(seconds, tokens)
+                if self.planner is not None:
+                    self.planner.after_epoch(seconds, tokens, self.steps_done)
                 states = distributed.rng_states(run.world)
                 main = run.world.is_main
                 stop = self.end_epoch(epoch, loss, tokens * run.world.size, seconds, states) if main else False
@@ -642,7 +572,7 @@ class Trainer:
 
     def _calibrate(self) -> None:
         """Fit the confidence temperature of the kept model on the dev files (calibration.json)."""
-        if not self.run.dev_sets or self.progress["epoch"] == 0:
+        if not self.run.dev_sets or self.progress.epoch == 0:
             return
         from tagger.temperature import fit_temperature, save_calibration
 
@@ -655,7 +585,7 @@ class Trainer:
     def _test_scores(self) -> dict:
         """The kept model's scores on data.test, read as the training files were ({} without a test file)."""
         test = self.run.config.data.test
-        if not test or self.progress["epoch"] == 0:
+        if not test or self.progress.epoch == 0:
             return {}
         from tagger.evaluate import evaluate_file
 
@@ -674,43 +604,47 @@ class Trainer:
         return f"  {max(left, 0.0):.1f} min left"
 
     def _kept(self) -> str:
-        if self.progress["epoch"] == 0:
+        if self.progress.epoch == 0:
             return f"no epoch was finished, so {self.out} holds no trained weights yet"
-        return f"the checkpoint after epoch {self.progress['epoch']} is in {self.out / checkpoint.DIRECTORY}"
+        return f"the checkpoint after epoch {self.progress.epoch} is in {self.out / checkpoint.DIRECTORY}"
 
     def end_epoch(self, epoch: int, loss: float, tokens: int, seconds: float, rng_states: list) -> bool:
         """Dev evaluation, best model, metrics record, checkpoint (rank 0); True to stop (early, or the budget is spent)."""
         run, progress = self.run, self.progress
         scores, per_file = evaluate_dev(self.predictor, run.dev_sets, run.config) if run.dev_sets else ({}, {})
         score = main_score(scores) if scores else -loss
-        updated = dict(progress, epoch=epoch, seconds=progress["seconds"] + seconds, step=self.steps_done)
+        updated = dataclasses.replace(progress, epoch=epoch, seconds=progress.seconds + seconds, step=self.steps_done)
         if self.schedule is not None:
             schedule = self.schedule
-            updated.update(planned_steps=schedule.planned_steps, decay_from=schedule.decay_from, decay_lr=schedule.decay_lr)
-        updated["elapsed"] = self.elapsed()
-        if score > progress["best_score"]:
-            updated.update(best_score=score, best_epoch=epoch, bad_epochs=0)
+            updated.planned_steps, updated.decay_from, updated.decay_lr = (
+                schedule.planned_steps,
+                schedule.decay_from,
+                schedule.decay_lr,
+            )
+        updated.elapsed = self.elapsed()
+        if score > progress.best_score:
+            updated.best_score, updated.best_epoch, updated.bad_epochs = score, epoch, 0
             store.save_weights(self.out, run.model)
             faults.point("weights")
         else:
-            updated["bad_epochs"] += 1
+            updated.bad_epochs += 1
         record = {
             "epoch": epoch,
             "train_loss": round(loss, 5),
-            "lr": learning_rate(run.config, epoch) if self.schedule is None else self.schedule.learning_rate(updated["step"]),
+            "lr": learning_rate(run.config, epoch) if self.schedule is None else self.schedule.learning_rate(updated.step),
             "dev": _rounded(scores),
             **({"dev_files": {name: _rounded(values) for name, values in per_file.items()}} if len(per_file) > 1 else {}),
-            "best_epoch": updated["best_epoch"],
+            "best_epoch": updated.best_epoch,
             "seconds": round(seconds, 2),
             "tokens_per_s": round(tokens / seconds),
         }
         _append_metrics(self.out / METRICS_LOG, record)
         faults.point("metrics-line")
         checkpoint.save(self.out, run.model, run.optimizer, updated, rng_states)
-        progress.update(updated)  # only now is the epoch kept: messages and metrics.json follow the checkpoint
+        self.progress = progress = updated  # only now is the epoch kept: messages and metrics.json follow the checkpoint
         faults.point("checkpoint")
         self.log(_summary(record, scores, progress) + self._time_left())
-        if run.dev_sets and progress["bad_epochs"] >= run.config.train.patience:
+        if run.dev_sets and progress.bad_epochs >= run.config.train.patience:
             self.log(f"early stopping: no improvement for {run.config.train.patience} epochs")
             return True
         if self.schedule is not None and self.schedule.done(self.steps_done):
@@ -778,7 +712,7 @@ def _refuse_to_overwrite(out: Path) -> None:
         raise TaggerError(f"{out}: already holds a model; choose another --out, or continue it with --resume {out}")
 
 
-def _summary(record: dict, scores: dict[str, float], progress: dict) -> str:
+def _summary(record: dict, scores: dict[str, float], progress: TrainingProgress) -> str:
     if scores:
         dev = (
             "dev " + ("mean " if "dev_files" in record else "") + " ".join(f"{key} {value:.2f}" for key, value in scores.items())
@@ -786,9 +720,9 @@ def _summary(record: dict, scores: dict[str, float], progress: dict) -> str:
         if "dev_files" in record:
             main = [f"{Path(name).name} {main_score(values):.2f}" for name, values in record["dev_files"].items()]
             dev += f" ({', '.join(main)})"
-        best = f"best {progress['best_score']:.2f} (epoch {progress['best_epoch']})"
+        best = f"best {progress.best_score:.2f} (epoch {progress.best_epoch})"
     else:
-        dev, best = "no dev set", f"lowest loss at epoch {progress['best_epoch']}"
+        dev, best = "no dev set", f"lowest loss at epoch {progress.best_epoch}"
     return (
         f"epoch {record['epoch']:>3}  loss {record['train_loss']:.4f}  {dev}  {best}  "
         f"{record['seconds']:.1f}s  {record['tokens_per_s']:,} tok/s"
@@ -821,19 +755,19 @@ def describe_best(metrics: dict) -> str:
     return f"best dev {metrics['best_dev_metric']} {metrics['best_dev_score']:.2f} at epoch {metrics['best_epoch']}"
 
 
-def _final_metrics(progress: dict, task: Task, config: Config) -> dict:
+def _final_metrics(progress: TrainingProgress, task: Task, config: Config) -> dict:
     import platform
 
     with_dev = bool(config.data.dev)
     return {
-        "best_dev_score": progress["best_score"] if with_dev else -progress["best_score"],
+        "best_dev_score": progress.best_score if with_dev else -progress.best_score,
         "best_dev_metric": ("f1" if task.corpus_scheme else "accuracy") if with_dev else "train_loss",
-        "best_epoch": progress["best_epoch"],
-        "epochs_run": progress["epoch"],
-        "steps": progress["step"],
-        "planned_steps": progress["planned_steps"],
-        "wall_seconds": round(progress["elapsed"], 1),
-        "training_seconds": round(progress["seconds"], 2),
+        "best_epoch": progress.best_epoch,
+        "epochs_run": progress.epoch,
+        "steps": progress.step,
+        "planned_steps": progress.planned_steps,
+        "wall_seconds": round(progress.elapsed, 1),
+        "training_seconds": round(progress.seconds, 2),
         "versions": {
             "tagger": _version(),
             "commit": _source_commit(),

@@ -209,3 +209,60 @@ def test_steps_ten_times_slower_in_the_middle_of_an_epoch_still_end_within_the_b
     assert any("budget deadline: it came at step" in line for line in lines), lines
     # one dev evaluation of the sample takes well under a second
     assert metrics["wall_seconds"] <= 0.2 * 60 + 1.0, (metrics["wall_seconds"], lines[-3:])
+
+
+class FakeClock:
+    """The run's elapsed seconds, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def planner_on_fake_clock(agree=lambda value: value):
+    """A 10-minute budget, 100 steps of 10,000 tokens per epoch, 5 s per dev evaluation, at most 100 epochs."""
+    from tagger.budget import BudgetPlanner
+
+    clock, lines = FakeClock(), []
+    schedule = StepSchedule(0.01, steps_per_epoch=100)
+    planner = BudgetPlanner(schedule, 600.0, 100, 10_000, elapsed=clock, agree=agree, log=lines.append)
+    planner.eval_seconds = 5.0
+    return planner, clock, lines
+
+
+def test_the_planner_plans_from_the_probe_then_again_from_the_first_epoch():
+    planner, clock, lines = planner_on_fake_clock()
+    # 0.125 s per step; 600 s less the probe's evaluation leaves 595 s: 34 epochs of 12.5 + 5 s
+    planner.plan(0.00125, steps_done=PROBE_STEPS)
+    assert planner.schedule.planned_steps == PROBE_STEPS + 34 * 100
+    assert "held over the first epoch" in lines[-1]
+    clock.now = 30.0  # the first epoch took 25 s (0.25 s per step), 5 s went to the probe's evaluation
+    planner.after_epoch(25.0, 10_000, steps_done=100)
+    # 600 - 30 - 5 (this epoch's evaluation) = 565 s left: 18 more epochs of 25 + 5 s, then 25 s for 80 steps
+    assert planner.schedule.planned_steps == 100 + 18 * 100 + 80
+    assert "falls linearly to 0" in lines[-1] and planner.provisional is False
+    assert planner.seconds_left() == 600 - 30 - 5
+
+
+def test_the_planner_plans_again_when_the_machine_slows_down_and_keeps_the_plan_within_the_drift():
+    planner, clock, lines = planner_on_fake_clock()
+    planner.schedule.steps_per_epoch = 100
+    clock.now = 25.0
+    planner.after_epoch(20.0, 10_000, steps_done=100)  # no plan yet: planned from the first epoch
+    planned = planner.schedule.planned_steps
+    clock.now = 50.2
+    planner.after_epoch(20.2, 10_000, steps_done=200)  # 1 % slower: within the drift allowed, the plan stays
+    assert planner.schedule.planned_steps == planned and len(lines) == 1
+    clock.now = 95.2
+    planner.after_epoch(40.0, 10_000, steps_done=300)  # the epochs since the plan average 0.3 s per step
+    assert planner.schedule.planned_steps < planned
+    assert planner.schedule.decay_from == 300
+    assert "planned again" in lines[-1]
+
+
+def test_rank_zeros_decision_is_the_plan():
+    planner, _, _ = planner_on_fake_clock(agree=lambda value: 777)
+    planner.plan(0.001, steps_done=PROBE_STEPS)
+    assert planner.schedule.planned_steps == 777

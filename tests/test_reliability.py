@@ -95,7 +95,7 @@ def test_checkpoint_swap_interrupted_between_renames_keeps_the_previous_one(tmp_
     model = torch.nn.Linear(2, 2)
     optimizer = torch.optim.Adam(model.parameters())
     states = [{"torch": torch.get_rng_state()}]
-    checkpoint.save(run_dir, model, optimizer, {"epoch": 1}, states)
+    checkpoint.save(run_dir, model, optimizer, checkpoint.TrainingProgress(epoch=1, best_score=0.5, best_epoch=1), states)
     real_replace = os.replace
     calls = []
 
@@ -107,9 +107,9 @@ def test_checkpoint_swap_interrupted_between_renames_keeps_the_previous_one(tmp_
 
     monkeypatch.setattr(store.os, "replace", crash_on_second_rename)
     with pytest.raises(KeyboardInterrupt):
-        checkpoint.save(run_dir, model, optimizer, {"epoch": 2}, states)
+        checkpoint.save(run_dir, model, optimizer, checkpoint.TrainingProgress(epoch=2, best_score=0.5, best_epoch=1), states)
     monkeypatch.setattr(store.os, "replace", real_replace)
-    assert checkpoint.restore(run_dir, model, optimizer)["epoch"] == 1
+    assert checkpoint.restore(run_dir, model, optimizer).epoch == 1
 
 
 def test_failed_write_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, monkeypatch):
