@@ -89,7 +89,8 @@ def compare_runtimes(results: list[dict]) -> dict:
 
 def training_speed(config: Config, epochs: int = 1, max_batches: int | None = None) -> dict:
     """Training tokens/s per epoch for a config (no dev evaluation, nothing written)."""
-    from tagger.training import prepare_run, run_epoch, set_process_state
+    from tagger.training import prepare_run, set_process_state
+    from tagger.training.epoch import run_epoch
 
     set_process_state(config)
     run = prepare_run(config, None, log=lambda message: None)

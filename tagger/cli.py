@@ -304,7 +304,7 @@ def train_command(
       tagger train --resume runs/ner
     """
     from tagger import training
-    from tagger.training_setup import config_for_run
+    from tagger.training.setup import config_for_run
 
     if config_file is not None and resume_dir is not None:
         raise click.UsageError(
@@ -492,7 +492,7 @@ def calibrate_command(
       tagger calibrate runs/everyday-ner eng.testa btc.dev --label-column 2 --ignore-type MISC
     """
     from tagger.files import expand_inputs
-    from tagger.temperature import calibrate
+    from tagger.training.calibrate import calibrate
 
     _set_prediction_threads(threads)
     fit = calibrate(model_dir, expand_inputs(list(files)), label_column, ignore_types, device)

@@ -176,3 +176,8 @@ def build_report(
         )
     report["confusions"] = confusions(gold, predicted)
     return report
+
+
+def main_score(scores: dict[str, float]) -> float:
+    """F1 for span labels, accuracy otherwise: what early stopping, "best" and comparisons follow."""
+    return scores.get("f1", scores["accuracy"])

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tagger.budget import PROBE_STEPS, StepSchedule, plan_steps
+from tagger.training.budget import PROBE_STEPS, StepSchedule, plan_steps
 from tests.conftest import run_tagger
 
 ARGS = [
@@ -49,15 +49,16 @@ def train_with_slow_steps(monkeypatch, run_dir, slow_from, pause, epochs):
     import time
 
     from tagger import training
+    from tagger.training import epoch as epoch_module
 
-    budget_step = training._budget_step
+    budget_step = epoch_module._budget_step
 
     def slowed(budget, optimizer, step, seconds_per_token):
         if budget.first_step + step >= slow_from(budget.schedule):
             time.sleep(pause)
         budget_step(budget, optimizer, step, seconds_per_token)
 
-    monkeypatch.setattr(training, "_budget_step", slowed)
+    monkeypatch.setattr(epoch_module, "_budget_step", slowed)
     lines = []
     config = tiny_sample_config(epochs=epochs, patience=1000, batch_size=4, max_minutes=0.2)
     metrics = training.train(config, run_dir, show_progress=False, log=lines.append)
@@ -172,7 +173,7 @@ def test_an_after_epoch_hook_sees_each_saved_epoch_and_its_time_is_not_the_runs(
 
 def test_a_run_that_slows_down_later_is_planned_again_and_keeps_its_budget(tmp_path, monkeypatch):
     """Fast first epochs, then every step slower: the run plans again and still ends inside its budget."""
-    from tagger import budget as budget_module
+    from tagger.training import budget as budget_module
 
     monkeypatch.setattr(budget_module, "DRIFT_SECONDS", 0.5)
     third_epoch = lambda schedule: 2 * schedule.steps_per_epoch  # noqa: E731
@@ -190,8 +191,9 @@ def test_steps_ten_times_slower_in_the_middle_of_an_epoch_still_end_within_the_b
     import time
 
     from tagger import training
+    from tagger.training import epoch as epoch_module
 
-    budget_step, timing = training._budget_step, {}
+    budget_step, timing = epoch_module._budget_step, {}
 
     def slowed(budget, optimizer, step, seconds_per_token):
         schedule = budget.schedule
@@ -202,7 +204,7 @@ def test_steps_ten_times_slower_in_the_middle_of_an_epoch_still_end_within_the_b
         timing["step"] = min(timing.get("step", 1.0), seconds_per_token * 40)  # about one batch of 40 tokens
         budget_step(budget, optimizer, step, seconds_per_token)
 
-    monkeypatch.setattr(training, "_budget_step", slowed)
+    monkeypatch.setattr(epoch_module, "_budget_step", slowed)
     lines: list[str] = []
     config = tiny_sample_config(epochs=1000, patience=1000, batch_size=1, max_minutes=0.2)
     metrics = training.train(config, tmp_path / "run", show_progress=False, log=lines.append)
@@ -223,7 +225,7 @@ class FakeClock:
 
 def planner_on_fake_clock(agree=lambda value: value):
     """A 10-minute budget, 100 steps of 10,000 tokens per epoch, 5 s per dev evaluation, at most 100 epochs."""
-    from tagger.budget import BudgetPlanner
+    from tagger.training.budget import BudgetPlanner
 
     clock, lines = FakeClock(), []
     schedule = StepSchedule(0.01, steps_per_epoch=100)

@@ -8,7 +8,8 @@ from tagger import config as config_module
 from tagger import corpora
 from tagger.config import ConfigError
 from tagger.predict import Predictor
-from tagger.training import prepare_run, set_process_state, weighted_items
+from tagger.training import prepare_run, set_process_state
+from tagger.training.data import weighted_items
 from tests.conftest import SAMPLES, run_tagger, write
 
 NER = SAMPLES / "sample-ner"
@@ -135,7 +136,7 @@ def test_a_dev_entry_has_no_sampling_weight(tmp_path):
 
 
 def test_case_augmentation_lowercases_and_uppercases_the_asked_share_of_sentences_each_epoch():
-    from tagger.training import epoch_batches
+    from tagger.training.data import epoch_batches
 
     config = config_module.from_dict(
         {

@@ -12,10 +12,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from tagger import checkpoint, store
+from tagger import store
 from tagger.errors import TaggerError
 from tagger.files import atomic_output
 from tagger.predict import Predictor
+from tagger.training import checkpoint
 from tests.conftest import ROOT, SAMPLES, run_tagger, write
 
 TRAIN_ARGS = [

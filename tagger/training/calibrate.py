@@ -202,7 +202,7 @@ def _given_files(
 
 
 def _config_dev_files(predictor: Predictor) -> list[_DevFile]:
-    from tagger.training_data import read_model_dev_sets
+    from tagger.training.data import read_model_dev_sets
 
     column = predictor.task.label_column
     return [

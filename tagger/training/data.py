@@ -1,8 +1,9 @@
-"""Training data: reading and checking train and dev files, the task they define, the vocabulary."""
+"""Training data: reading and checking train and dev files, the task they define, the vocabulary, each epoch's draw."""
 
 from __future__ import annotations
 
 import dataclasses
+import random
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -11,10 +12,13 @@ from dataclasses import dataclass, field
 import torch
 
 from tagger import schemes
+from tagger.batching import Encoded, bucketed_batches, encode
 from tagger.config import Config, TrainingCorpus, check_files, dev_corpora, training_corpora
 from tagger.data import Sentence
+from tagger.distributed import World
 from tagger.errors import TaggerError
 from tagger.formats import read_all
+from tagger.schemes import OUTSIDE, split_tag
 from tagger.task import Task
 from tagger.vectors import VectorTable, load_table
 from tagger.vocab import UNK, Index, Vocab
@@ -203,3 +207,106 @@ def read_model_dev_sets(config: Config, task: Task, log: Log = log_to_stderr) ->
     """The dev files a model's config names, read as its training read them (paths as the config has them)."""
     first = training_corpora(config.data)[0]
     return [_read_dev(spec, task.format, task.label_column, task.spans, log) for spec in dev_corpora(config.data, first)]
+
+
+def weighted_items(items: list[Encoded], weights: list[float] | None, seed: int) -> list[Encoded]:
+    """An epoch's draw: each item int(weight) times, plus once more with the chance of the weight's fraction."""
+    if weights is None:
+        return items
+    rng = random.Random(seed)
+    drawn = []
+    for item, weight in zip(items, weights):
+        drawn += [item] * (int(weight) + (rng.random() < weight - int(weight)))
+    return drawn
+
+
+def case_augmented(items: list[Encoded], variants: CaseVariants | None, config: Config, seed: int) -> list[Encoded]:
+    """An epoch's items with a share of the sentences lowercased and a share upper-cased (train.lower_share, upper_share)."""
+    if variants is None:
+        return items
+    rng = random.Random(f"case-{seed}")
+    lower, upper = config.train.lower_share, config.train.upper_share
+    augmented = []
+    for index, item in enumerate(items):
+        draw = rng.random()
+        augmented.append(variants.lower[index] if draw < lower else variants.upper[index] if draw < lower + upper else item)
+    return augmented
+
+
+def epoch_batches(
+    items: list[Encoded],
+    config: Config,
+    epoch: int,
+    world: World,
+    weights: list[float] | None = None,
+    variants: CaseVariants | None = None,
+):
+    """This rank's share of the epoch's batches: every rank gets as many (a remainder is dropped).
+
+    `weights` (one per item; None for all 1) draw each training file's sentences more or less often;
+    `variants` (the items lowercased and upper-cased) replace a share of them.
+    """
+    seed = config.train.seed * 100_003 + epoch
+    items = case_augmented(items, variants, config, seed)
+    items = weighted_items(items, weights, seed)
+    batches = list(bucketed_batches(items, config.train.batch_size, shuffle_seed=seed))
+    if not world.distributed:
+        return batches
+    usable = len(batches) - len(batches) % world.size
+    return batches[world.rank : usable : world.size]
+
+
+@dataclass
+class DevData:
+    """One dev file, encoded: its name, items, gold labels and the span types it leaves unscored."""
+
+    name: str
+    items: list[Encoded]
+    gold: list[list[str]]
+    ignored: tuple[str, ...] = ()
+
+
+@dataclass
+class CaseVariants:
+    """The training items with their tokens lowercased and upper-cased, in the same order (case augmentation)."""
+
+    lower: list[Encoded]
+    upper: list[Encoded]
+
+
+def training_items(corpus: Corpus, sentences: list[Sentence], vocab: Vocab) -> list[Encoded]:
+    items = [encode(s.tokens, vocab, labels) for s, labels in zip(sentences, corpus.train_labels)]
+    return _partially_labelled(items, corpus.unannotated, vocab)
+
+
+def case_variants(corpus: Corpus, vocab: Vocab) -> CaseVariants:
+    """Every training sentence lowercased and upper-cased, encoded (for case augmentation)."""
+    lowered = [dataclasses.replace(s, tokens=[token.lower() for token in s.tokens]) for s in corpus.train]
+    raised = [dataclasses.replace(s, tokens=[token.upper() for token in s.tokens]) for s in corpus.train]
+    return CaseVariants(training_items(corpus, lowered, vocab), training_items(corpus, raised, vocab))
+
+
+def encoded_dev(dev: DevSet, vocab: Vocab, task: Task) -> DevData:
+    gold = [sentence.labels[task.label_column] for sentence in dev.sentences]
+    return DevData(dev.path, [encode(sentence.tokens, vocab) for sentence in dev.sentences], gold, dev.ignored)
+
+
+def _partially_labelled(items: list[Encoded], unannotated: list[tuple[str, ...]], vocab: Vocab) -> list[Encoded]:
+    """Items whose file leaves span types unannotated: their O tokens may also take those types' tags."""
+    if not any(unannotated):
+        return items
+    outside = vocab.labels.get(OUTSIDE, -1)
+    tags = {
+        kind: tuple(i for i, label in enumerate(vocab.labels.symbols) if split_tag(label)[1] == kind)
+        for kind in {k for ks in unannotated for k in ks}
+    }
+    return [
+        dataclasses.replace(item, open_label=outside, also_allowed=tuple(sorted(i for kind in kinds for i in tags[kind])))
+        if kinds
+        else item
+        for item, kinds in zip(items, unannotated)
+    ]
+
+
+def quiet(message: str) -> None:
+    """Log sink for ranks other than 0."""

@@ -1,0 +1,79 @@
+"""What a run records: metrics.jsonl (append, and truncate on resume), the final metrics, the versions that trained it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from tagger.config import Config
+from tagger.task import Task
+from tagger.training.checkpoint import TrainingProgress
+
+
+def append_metrics(path: Path, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as stream:
+        stream.write(json.dumps(record) + "\n")
+
+
+def truncate_metrics_log(path: Path, last_epoch: int) -> None:
+    """Drop records of epochs after the checkpoint (and a line cut short by a crash): they are redone."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            if json.loads(line)["epoch"] <= last_epoch:
+                kept.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
+def final_metrics(progress: TrainingProgress, task: Task, config: Config) -> dict:
+    import platform
+
+    with_dev = bool(config.data.dev)
+    return {
+        "best_dev_score": progress.best_score if with_dev else -progress.best_score,
+        "best_dev_metric": ("f1" if task.corpus_scheme else "accuracy") if with_dev else "train_loss",
+        "best_epoch": progress.best_epoch,
+        "epochs_run": progress.epoch,
+        "steps": progress.step,
+        "planned_steps": progress.planned_steps,
+        "wall_seconds": round(progress.elapsed, 1),
+        "training_seconds": round(progress.seconds, 2),
+        "versions": {
+            "tagger": _version(),
+            "commit": _source_commit(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    }
+
+
+def rounded(scores: dict[str, float]) -> dict[str, float]:
+    return {key: round(value, 4) for key, value in scores.items()}
+
+
+def _source_commit() -> str | None:
+    """The git commit of the tagger source that trained the model, where it runs from a checkout."""
+    import subprocess
+
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tagger")
+    except PackageNotFoundError:
+        return "unknown"
