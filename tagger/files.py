@@ -14,6 +14,7 @@ from typing import IO
 
 from tagger import faults
 from tagger.errors import InputError, TaggerError
+from tagger.model_files import is_model_directory
 
 
 class WriteError(TaggerError):
@@ -199,10 +200,6 @@ def expand_inputs(paths: list[str]) -> list[str]:
     return expanded
 
 
-def _is_model_directory(directory: Path) -> bool:
-    return (directory / "config.json").is_file() and (directory / "vocab.json").is_file()
-
-
 def check_output(output: str | Path | None, inputs: list[str | Path] = (), force: bool = False) -> None:
     """Refuse an output that would destroy data: an input file, a file in a model directory, an existing file.
 
@@ -220,7 +217,7 @@ def check_output(output: str | Path | None, inputs: list[str | Path] = (), force
         if str(path) != STDIO and Path(path).resolve() == target:
             raise TaggerError(f"{output}: the output would overwrite the input {path}; choose another file")
     for directory in target.parents:
-        if _is_model_directory(directory):
+        if is_model_directory(directory):
             raise TaggerError(f"{output}: is inside the model directory {directory}; write outputs elsewhere")
     if target.is_dir():
         raise TaggerError(f"{output}: is a directory, expected a file name")

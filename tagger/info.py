@@ -13,6 +13,7 @@ from tagger.model_files import (
     CONFIG,
     METRICS,
     VOCAB,
+    WEIGHTS,
     ModelDirError,
     checked_header,
     checked_metrics,
@@ -70,7 +71,7 @@ def model_info(directory: str | Path) -> dict:
     vocab = _json(directory / VOCAB)
     metrics = checked_metrics(_json(directory / METRICS, required=False), directory / METRICS)
     config, task = saved["config"], saved["task"]
-    weights = directory / "model.safetensors"
+    weights = directory / WEIGHTS
     shapes = weight_shapes(weights) if weights.is_file() else {}
     counts = metrics.get("label_counts", {})
     return {

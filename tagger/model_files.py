@@ -131,6 +131,31 @@ def _is_epoch_record(record: Any) -> bool:
     return isinstance(dev, dict) and all(_is_number(value) for value in dev.values()) and _is_count(best)
 
 
+def is_model_directory(directory: Path) -> bool:
+    """Whether `directory` holds a model's definition (config.json and vocab.json), trained or still training."""
+    return (directory / CONFIG).is_file() and (directory / VOCAB).is_file()
+
+
+def append_epoch_record(path: Path, record: dict) -> None:
+    """One epoch's record at the end of a metrics.jsonl."""
+    with open(path, "a", encoding="utf-8") as stream:
+        stream.write(json.dumps(record) + "\n")
+
+
+def truncate_epoch_records(path: Path, last_epoch: int) -> None:
+    """Drop records of epochs after `last_epoch` (and a line cut short by a crash): a resumed run redoes them."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            if json.loads(line)["epoch"] <= last_epoch:
+                kept.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
 def epoch_records(path: Path) -> tuple[list[dict], int]:
     """The valid per-epoch records of a metrics.jsonl, by epoch, and how many lines were skipped as damaged.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ from tagger.config import Config
 from tagger.errors import Interrupted, TaggerError, interrupt_exit_code
 from tagger.files import WriteError
 from tagger.metrics import dev_score, main_score
-from tagger.model_files import METRICS_LOG
+from tagger.model_files import METRICS, METRICS_LOG, append_epoch_record, read_json_object, truncate_epoch_records
 from tagger.predict import Predictor
 from tagger.schemes import without_types
 from tagger.training import checkpoint
@@ -28,7 +27,7 @@ from tagger.training.data import (
 )
 from tagger.training.epoch import BudgetedSteps, run_epoch
 from tagger.training.messages import describe_best, describe_run, epoch_summary
-from tagger.training.records import append_metrics, final_metrics, rounded, truncate_metrics_log
+from tagger.training.records import final_metrics, rounded
 from tagger.training.setup import Run, learning_rate, prepare_run, set_process_state
 
 AfterEpoch = Callable[[int, float], None]  # (epoch, minutes of training so far)
@@ -106,7 +105,7 @@ class Trainer:
             self.schedule.planned_steps = progress.planned_steps
             self.schedule.decay_from, self.schedule.decay_lr = progress.decay_from, progress.decay_lr
         if self.run.world.is_main:
-            truncate_metrics_log(self.out / METRICS_LOG, progress.epoch)
+            truncate_epoch_records(self.out / METRICS_LOG, progress.epoch)
             if progress.best_epoch == progress.epoch:
                 # The checkpoint's weights are the best ones: rewriting them repairs a kill
                 # that landed before or during the write of model.safetensors.
@@ -186,7 +185,7 @@ class Trainer:
                 f"{error}; {self._kept()}. Once there is room, continue with: tagger train --resume {self.out}"
             ) from None
         distributed.barrier(run.world)
-        return json.loads((self.out / store.METRICS).read_text(encoding="utf-8"))
+        return read_json_object(self.out / METRICS)
 
     def _call_after_epoch(self, epoch: int) -> None:
         """The caller's hook, its time left out of the run's clock (and so of a time budget)."""
@@ -262,7 +261,7 @@ class Trainer:
             "seconds": round(seconds, 2),
             "tokens_per_s": round(tokens / seconds),
         }
-        append_metrics(self.out / METRICS_LOG, record)
+        append_epoch_record(self.out / METRICS_LOG, record)
         faults.point("metrics-line")
         checkpoint.save(self.out, run.model, run.optimizer, updated, rng_states)
         self.progress = progress = updated  # only now is the epoch kept: messages and metrics.json follow the checkpoint

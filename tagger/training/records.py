@@ -1,8 +1,7 @@
-"""What a run records: metrics.jsonl (append, and truncate on resume), the final metrics, the versions that trained it."""
+"""What a run records in metrics.json: the final figures and the versions that trained it."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -10,25 +9,6 @@ import torch
 from tagger.config import Config
 from tagger.task import Task
 from tagger.training.checkpoint import TrainingProgress
-
-
-def append_metrics(path: Path, record: dict) -> None:
-    with open(path, "a", encoding="utf-8") as stream:
-        stream.write(json.dumps(record) + "\n")
-
-
-def truncate_metrics_log(path: Path, last_epoch: int) -> None:
-    """Drop records of epochs after the checkpoint (and a line cut short by a crash): they are redone."""
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            if json.loads(line)["epoch"] <= last_epoch:
-                kept.append(line)
-        except (ValueError, KeyError, TypeError):
-            continue
-    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
 def final_metrics(progress: TrainingProgress, task: Task, config: Config) -> dict:
