@@ -119,7 +119,8 @@ def test_info_and_evaluate_say_which_vectors_the_model_reads(glove_model):
 
 
 def test_a_bundled_glove_model_reads_the_shared_table_of_the_most_frequent_words(glove_model, glove_table, tmp_path, monkeypatch):
-    from tagger import bundled, bundling
+    from tagger import bundled
+    from tools import bundle as bundling
 
     run = tmp_path / "run"
     shutil.copytree(glove_model, run)

@@ -1,6 +1,8 @@
 """Making a bundled model from a trained run directory: compact weights, scores, card (maintainers' tool).
 
-    python -m tagger.bundling en-ner RUN_DIR --command "tagger train ..."
+Outside the installed package; the text of each model's card is data, in tools/bundles/NAME.toml.
+
+    python tools/bundle.py en-ner RUN_DIR --command "tagger train ..."
 
 copies the run's config, vocabulary and metrics, stores the weights in float16 when
 that moves the test score by at most 0.05 points (float32 otherwise), scores dev and
@@ -23,7 +25,7 @@ from pathlib import Path
 import torch
 
 from tagger.bundled import BUNDLED_DIR, CARD_JSON, CARD_MARKDOWN, SHARED_DIR, SHARED_TABLE
-from tagger.config import DataConfig, TrainingCorpus, dev_corpora, training_corpora
+from tagger.config import DataConfig, TrainingCorpus, dev_corpora, read_toml, training_corpora
 from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.info import model_info
 from tagger.model_files import CALIBRATION
@@ -46,116 +48,20 @@ TOKENIZATION = (
     "sentences split after . ! or ? when what follows starts a new sentence. Pre-tokenized input "
     "(--input-format tokens, conll, conllu) is taken as it is. "
 )
-UNER = "../shared/corpora/uner"
-UNER_TESTS = {
-    "sv": "sv/sv_talbanken-ud-test.iob2",
-    "pt": "pt/pt_bosque-ud-test.iob2",
-    "hr": "hr/hr_set-ud-test.iob2",
-    "sr": "sr/sr_set-ud-test.iob2",
-    "sk": "sk/sk_snk-ud-test.iob2",
-    "zh": "zh/zh_gsdsimp-ud-test.iob2",
-}
-SPECS = {
-    "en-ner": {
-        "task": "named entities: PER, LOC, ORG, MISC",
-        "languages": ["en"],
-        "metric": "f1",
-        "scorer": "conlleval (tagger evaluate: span micro F1)",
-        "data": {
-            "corpus": (
-                "CoNLL-2003 English shared task data (Tjong Kim Sang and De Meulder, 2003) and the Broad "
-                "Twitter Corpus (Derczynski, Bontcheva and Roberts, COLING 2016; GateNLP broad_twitter_corpus, "
-                "commit 0c45ef7)"
-            ),
-            "train": (
-                "eng.train (14,041 sentences, 203,621 tokens) and btc.train (6,338 tweets, 99,933 tokens; "
-                "PER, LOC, ORG: its sentences leave MISC open in the loss), 10 % of sentences lowercased and "
-                "5 % upper-cased each epoch"
-            ),
-            "model_choice": "the mean F1 of eng.testa and btc.dev (MISC left out on btc.dev)",
-            "test": "eng.testb (4 types) and btc.test, section F (PER, LOC, ORG)",
-            "license": "CoNLL-2003 terms: research use; Broad Twitter Corpus: CC BY 4.0",
-            "terms": (
-                "The CoNLL-2003 sentences are Reuters news stories (RCV1, 1996-97), which may not be "
-                "redistributed; the annotations are the shared task's. Check the Reuters corpus terms before "
-                "commercial use. The Broad Twitter Corpus is by Derczynski, Bontcheva and Roberts, CC BY 4.0 "
-                "(https://creativecommons.org/licenses/by/4.0/); this model was trained on it unchanged. The "
-                "model holds no sentence of either corpus, only word types, characters and labels."
-            ),
-        },
-        "more_tests": [{"path": "../shared/corpora/btc-en/btc.test", "label_column": "2", "ignore_types": ["MISC"]}],
-        "conventions": TOKENIZATION + "Raw text and tokens get IOB2 labels (B-PER on a name's first token); a CoNLL "
-        "file is written back in the training corpus's IOB1, and tag --scheme chooses another; jsonl output also "
-        "gives whole spans with character offsets. Trained on news and tweets, with lowercased and upper-cased "
-        "copies of some sentences, so lowercase or shouted text is not tagged blind; other domains (mail, forums, "
-        "clinical notes) were not measured.",
-    },
-    "en-upos": {
-        "task": "universal part-of-speech tags (17 UPOS tags)",
-        "languages": ["en"],
-        "metric": "accuracy",
-        "scorer": "tagger evaluate: accuracy over words (integer CoNLL-U ids)",
-        "data": {
-            "corpus": "Universal Dependencies English Web Treebank (UD_English-EWT, commit 15d613d8)",
-            "train": "en_ewt-ud-train.conllu (12,544 sentences, 204,577 words)",
-            "model_choice": "en_ewt-ud-dev.conllu",
-            "test": "en_ewt-ud-test.conllu",
-            "license": "CC BY-SA 4.0",
-            "terms": (
-                "Trained on UD English EWT by Silveira et al. (2014) and the UD contributors, CC BY-SA 4.0 "
-                "(https://creativecommons.org/licenses/by-sa/4.0/); this model is a derivative under the same "
-                "license. It holds no sentence of the corpus, only its word types, characters and labels."
-            ),
-        },
-        "conventions": TOKENIZATION + "Tags are UD's UPOS; the treebank splits contractions into words as the tokenizer does.",
-    },
-    "xx-ner": {
-        "task": "named entities in seven languages: PER, LOC, ORG, MISC",
-        "languages": ["en", "sv", "pt", "hr", "sr", "sk", "zh"],
-        "metric": "f1",
-        "scorer": "conlleval (tagger evaluate: span micro F1)",
-        "data": {
-            "corpus": (
-                "Universal NER v1 (Mayhew et al., NAACL 2024) for Swedish (Talbanken), Portuguese (Bosque), "
-                "Croatian (SET), Serbian (SET), Slovak (SNK) and Chinese (GSDSimp); CoNLL-2003 English (Tjong Kim "
-                "Sang and De Meulder, 2003); the Broad Twitter Corpus (Derczynski, Bontcheva and Roberts, COLING 2016)"
-            ),
-            "train": (
-                "the six UNER train files (644,782 words), eng.train (203,621 tokens) and btc.train (99,933 tokens), "
-                "read as one corpus; UNER's OTH spans (Croatian, Serbian) trained as MISC, and MISC left open in the "
-                "loss where a corpus marks neither; 10 % of sentences lowercased and 5 % upper-cased each epoch; "
-                "words seen fewer than twice read as <unk>"
-            ),
-            "model_choice": (
-                "the mean F1 of the eight dev files (MISC left out where a corpus lacks it), over the epochs of one seed"
-            ),
-            "test": "eng.testb (4 types), btc.test (PER, LOC, ORG) and each UNER test file (PER, LOC, ORG)",
-            "license": "Universal NER: CC BY-SA 4.0; CoNLL-2003 terms: research use; Broad Twitter Corpus: CC BY 4.0",
-            "terms": (
-                "Universal NER v1 by Mayhew, Blevins, Liu, Suppa, Gonen, Imperial, Karlsson, Lin, Ljubesic, "
-                "Miranda, Plank, Riabi and Pinter, on the UD treebanks Swedish-Talbanken, Portuguese-Bosque, "
-                "Croatian-SET, Serbian-SET, Slovak-SNK and Chinese-GSDSimp and their authors, CC BY-SA 4.0 "
-                "(https://creativecommons.org/licenses/by-sa/4.0/): this model is a derivative under the same "
-                "license. The CoNLL-2003 sentences are Reuters news stories (RCV1, 1996-97), which may not be "
-                "redistributed; check the Reuters corpus terms before commercial use. The Broad Twitter Corpus is "
-                "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/). The model holds no sentence of any "
-                "corpus, only word types, characters and labels."
-            ),
-        },
-        "more_tests": [
-            {"path": "../shared/corpora/btc-en/btc.test", "label_column": "2", "ignore_types": ["MISC"]},
-            *[
-                {"path": f"{UNER}/{path}", "token_column": 2, "label_column": "3", "ignore_types": ["OTH", "MISC"]}
-                for path in UNER_TESTS.values()
-            ],
-        ],
-        "conventions": TOKENIZATION + "Chinese has no spaces between words: give it as words (--input-format "
-        "tokens, one sentence per line, words separated by spaces, as UD's GSDSimp segments them); raw Chinese "
-        "text is refused with that advice. Serbian is tagged in the Latin script it was trained on; Cyrillic "
-        "Serbian was not measured. Raw text and tokens get IOB2 labels; jsonl output also gives whole spans "
-        "with character offsets. MISC is learnt from English news and from Croatian and Serbian OTH spans only.",
-    },
-}
+SPECS_DIR = Path(__file__).with_name("bundles")  # one TOML file per bundled model: its card's text
+
+
+def load_specs(directory: Path = SPECS_DIR) -> dict[str, dict]:
+    """The bundle specs by model name; each card's conventions start with the tokenizer's."""
+    specs = {}
+    for path in sorted(directory.glob("*.toml")):
+        spec = read_toml(path)
+        spec["conventions"] = TOKENIZATION + spec["conventions"]
+        specs[path.stem] = spec
+    return specs
+
+
+SPECS = load_specs()
 
 
 def compact_weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -399,7 +305,7 @@ def _vectors_markdown(vectors: dict | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tagger.bundling", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python tools/bundle.py", description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=sorted(SPECS))
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--command", required=True, help="The command that trained RUN_DIR, for the card.")
