@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from tagger.errors import TaggerError
+
+if TYPE_CHECKING:
+    from tagger.evaluate import EvaluateOptions
 
 SUMMARY_KEYS = ("sentences", "tokens", "accuracy", "precision", "recall", "f1", "mode", "scheme", "per_label")
 
@@ -19,6 +23,22 @@ def compare_models(models: Sequence[str], files: Sequence[str], evaluate: Callab
     results = [[_summary(evaluate(model, path)) for path in files] for model in models]
     metric = "f1" if all("f1" in report for row in results for report in row) else "accuracy"
     return {"models": list(models), "files": list(files), "metric": metric, "results": results}
+
+
+def compare_model_files(models: Sequence[str], files: Sequence[str], options: EvaluateOptions, device: str = "auto") -> dict:
+    """`tagger compare` from Python: each model (a directory or a bundled name) loaded once and evaluated on
+    every file, read the way that model was trained; the result of `compare_models`."""
+    from tagger.evaluate import evaluate_file
+    from tagger.predict import Predictor
+
+    loaded: dict = {}
+
+    def evaluate(model: str, path: str) -> dict:
+        if model not in loaded:
+            loaded[model] = Predictor.load(model, device)
+        return evaluate_file(loaded[model], path, None, options)
+
+    return compare_models(models, files, evaluate)
 
 
 def _summary(report: dict) -> dict:

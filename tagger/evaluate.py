@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -97,6 +98,28 @@ def evaluate_file(predictor: Predictor, path: str, layout: Layout | None = None,
         with atomic_output(options.output) as stream:
             write_corpus(labelled, stream, format_name, column, column)
     return report
+
+
+def evaluate_files(
+    model: str,
+    files: Sequence[str],
+    options: EvaluateOptions | None = None,
+    format_name: str | None = None,
+    token_column: str | int | None = None,
+    label_column: str | None = None,
+    device: str = "auto",
+    runtime: str = "torch",
+) -> list[dict]:
+    """`tagger evaluate` from Python: one report per file for a model directory or bundled name.
+
+    The files are read in the model's own format and columns unless `format_name`,
+    `token_column` or `label_column` says otherwise.
+    """
+    from tagger.predict import Predictor
+
+    predictor = Predictor.load(model, device, runtime)
+    layout = predictor.layout(format_name, token_column, label_column)
+    return [evaluate_file(predictor, path, layout, options) for path in files]
 
 
 def _predict(

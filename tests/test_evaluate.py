@@ -142,3 +142,33 @@ def test_ignored_types_are_left_out_of_gold_and_predictions(ner_model, tmp_path)
     assert report["spans"]["gold"] == full["spans"]["gold"] - full["per_type"]["MISC"]["support"]
     assert report["ignored_types"] == ["MISC"]
     assert "MISC" in output.read_text(encoding="utf-8")  # the written predictions keep every label
+
+
+def test_evaluate_files_from_python_gives_the_reports_of_tagger_evaluate(ner_model, tmp_path):
+    """The library call behind `tagger evaluate`: the same report per file, read in the model's columns or in given ones."""
+    from tagger.evaluate import EvaluateOptions, evaluate_files
+
+    test_file = SAMPLES / "sample-ner" / "test.conll"
+    moved = id_token_label_file(test_file, tmp_path / "moved.tsv")
+    expected = []
+    for args in ([test_file], [moved, "--token-column", "2", "--label-column", "3"]):
+        shown = run_tagger("evaluate", ner_model, *args, "--json")
+        assert shown.returncode == 0, shown.stderr
+        expected.append(json.loads(shown.stdout))
+    options = EvaluateOptions(calibration=True)
+    own = evaluate_files(str(ner_model), [str(test_file)], options, device="cpu")
+    given = evaluate_files(str(ner_model), [str(moved)], options, token_column=2, label_column="3", device="cpu")
+    keys = ("f1", "per_label", "tokens", "file", "token_column")
+    assert [[report[key] for key in keys] for report in own + given] == [[report[key] for key in keys] for report in expected]
+
+
+def test_compare_model_files_from_python_gives_the_table_of_tagger_compare(ner_model):
+    from tagger.compare import compare_model_files
+    from tagger.evaluate import EvaluateOptions
+
+    files = [str(SAMPLES / "sample-ner" / "test.conll")]
+    shown = run_tagger("compare", ner_model, ner_model, "--files", files[0], "--json")
+    assert shown.returncode == 0, shown.stderr
+    comparison = compare_model_files([str(ner_model), str(ner_model)], files, EvaluateOptions(examples=0), "cpu")
+    assert comparison["results"] == json.loads(shown.stdout)["results"]
+    assert comparison["metric"] == "f1"

@@ -108,9 +108,8 @@ def evaluate_command(
       tagger evaluate runs/conll03-ner eng.testb --html report.html
       tagger evaluate en-ner btc.test --label-column 2 --ignore-type MISC
     """
-    from tagger.evaluate import EvaluateOptions, evaluate_file
+    from tagger.evaluate import EvaluateOptions, evaluate_files
     from tagger.files import expand_inputs
-    from tagger.predict import Predictor
 
     files = expand_inputs(list(files))
     set_prediction_threads(threads, workers)
@@ -119,10 +118,8 @@ def evaluate_command(
     _check_html(html, files, force)
     if runtime != "torch" and workers > 1:
         raise click.UsageError("--runtime onnx runs in one process; give it --threads instead of --workers")
-    predictor = Predictor.load(model_dir, device, runtime)
-    layout = predictor.layout(format_name, token_column, label_column)
     options = EvaluateOptions(batch_size, mode, scheme.upper(), output, force, workers, examples, ignore_types)
-    reports = [evaluate_file(predictor, path, layout, options) for path in files]
+    reports = evaluate_files(model_dir, files, options, format_name, token_column, label_column, device, runtime)
     if html is not None:
         from tagger.html_report import write_evaluation_report
 
@@ -179,24 +176,15 @@ def compare_command(
       tagger compare runs/lstm runs/gru --files eng.testa --files eng.testb
       tagger compare runs/crf runs/softmax --files eng.testb --html cmp.html
     """
-    from tagger.compare import compare_models, comparison_table
-    from tagger.evaluate import EvaluateOptions, evaluate_file
+    from tagger.compare import compare_model_files, comparison_table
+    from tagger.evaluate import EvaluateOptions
     from tagger.files import expand_inputs
-    from tagger.predict import Predictor
 
     paths = expand_inputs(list(files))
     set_prediction_threads(threads)
     _check_html(html, paths, force)
     options = EvaluateOptions(batch_size, mode, scheme.upper(), examples=0)
-
-    loaded: dict = {}
-
-    def evaluate(model_dir: str, path: str) -> dict:
-        if model_dir not in loaded:
-            loaded[model_dir] = Predictor.load(model_dir, device)
-        return evaluate_file(loaded[model_dir], path, None, options)
-
-    comparison = compare_models(models, paths, evaluate)
+    comparison = compare_model_files(models, paths, options, device)
     if html is not None:
         from tagger.html_report import write_comparison_report
 
