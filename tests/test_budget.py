@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tagger.training.budget import PROBE_STEPS, StepSchedule, plan_steps
 from tests.conftest import run_tagger
+from tests.helpers import TINY_MODEL
 
 ARGS = [
     "configs/sample-ner.toml",
@@ -37,7 +38,7 @@ def tiny_sample_config(**train_settings):
     return config_module.from_dict(
         {
             "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
-            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
+            "model": TINY_MODEL,
             "train": {"threads": 1, "device": "cpu", **train_settings},
         },
         "test",

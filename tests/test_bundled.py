@@ -7,14 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from tagger import bundled
-from tagger.cli import main
 from tagger.formats import read_corpus
 from tagger.predict import Predictor
 from tagger.store import WEIGHTS, load_model, write_weights
 from tagger.tagging import Tagger
+from tests import helpers
 from tests.conftest import SAMPLES, run_tagger
 from tools.bundle import SPECS, compact_weights
 
@@ -25,8 +24,8 @@ MAX_BUNDLED_BYTES = 45 * 10**6  # every bundled model and the shared GloVe table
 
 
 def cli(*args: object, stdin: str | None = None):
-    """The CLI in this process (no start-up cost): exit_code, stdout, stderr."""
-    return CliRunner().invoke(main, [str(arg) for arg in args], input=stdin, catch_exceptions=False)
+    """The CLI in this process, an unexpected exception failing the test."""
+    return helpers.cli(*args, stdin=stdin, catch_exceptions=False)
 
 
 def test_every_model_is_bundled_and_listed_with_its_languages():

@@ -11,19 +11,14 @@ import time
 
 import pytest
 import torch
-from click.testing import CliRunner
 from safetensors.torch import load_file, save_file
 
-from tagger.cli import main
 from tagger.predict import Predictor
 from tagger.store import ModelDirError
 from tests.conftest import ROOT, SAMPLES, run_tagger, write
+from tests.helpers import TINY_MODEL, cli
 
 NER_TEST = SAMPLES / "sample-ner" / "test.conll"
-
-
-def run_cli(*args, stdin=None):
-    return CliRunner().invoke(main, [str(arg) for arg in args], input=stdin)
 
 
 def assert_one_line_error(result, fragment):
@@ -37,34 +32,34 @@ def assert_one_line_error(result, fragment):
 
 def test_tag_output_equal_to_the_input_is_refused_and_the_input_kept(ner_model, tmp_path):
     text = write(tmp_path / "x.txt", "Maria flew to Oslo.\n")
-    assert_one_line_error(run_cli("tag", ner_model, text, "--output", text), "would overwrite the input")
+    assert_one_line_error(cli("tag", ner_model, text, "--output", text), "would overwrite the input")
     link = tmp_path / "link.txt"
     link.symlink_to(text)
     assert_one_line_error(
-        run_cli("tag", ner_model, text, "--output", tmp_path / "sub" / ".." / "link.txt"), "would overwrite the input"
+        cli("tag", ner_model, text, "--output", tmp_path / "sub" / ".." / "link.txt"), "would overwrite the input"
     )
     assert text.read_text() == "Maria flew to Oslo.\n"
 
 
 def test_evaluate_output_equal_to_the_gold_file_is_refused(ner_model, tmp_path):
     gold = write(tmp_path / "gold.conll", NER_TEST.read_text())
-    assert_one_line_error(run_cli("evaluate", ner_model, gold, "--output", gold), "would overwrite the input")
+    assert_one_line_error(cli("evaluate", ner_model, gold, "--output", gold), "would overwrite the input")
     assert gold.read_text() == NER_TEST.read_text()
 
 
 def test_outputs_inside_a_model_directory_are_refused(ner_model, tmp_path):
     before = (ner_model / "model.safetensors").read_bytes()
     for args in (["tag", ner_model, NER_TEST, "--input-format", "conll"], ["evaluate", ner_model, NER_TEST]):
-        result = run_cli(*args, "--output", ner_model / "model.safetensors", "--force")
+        result = cli(*args, "--output", ner_model / "model.safetensors", "--force")
         assert_one_line_error(result, "inside the model directory")
     assert (ner_model / "model.safetensors").read_bytes() == before
 
 
 def test_an_existing_output_is_replaced_only_with_force(ner_model, tmp_path):
     out = write(tmp_path / "out.jsonl", "keep me\n")
-    assert_one_line_error(run_cli("tag", ner_model, "--output", out, stdin="Oslo.\n"), "--force")
+    assert_one_line_error(cli("tag", ner_model, "--output", out, stdin="Oslo.\n"), "--force")
     assert out.read_text() == "keep me\n"
-    assert run_cli("tag", ner_model, "--output", out, "--force", stdin="Oslo.\n").exit_code == 0
+    assert cli("tag", ner_model, "--output", out, "--force", stdin="Oslo.\n").exit_code == 0
     assert json.loads(out.read_text())["tokens"][0]["text"] == "Oslo"
 
 
@@ -109,15 +104,15 @@ def test_sigterm_while_writing_an_output_exits_143_and_leaves_nothing(ner_model,
 def test_out_of_range_numbers_are_refused_naming_the_setting(tmp_path, setting, value):
     train = SAMPLES / "sample-ner" / "train.conll"
     config = write(tmp_path / "c.toml", f'[data]\ntrain = "{train}"\n[train]\n{setting} = {value}\n')
-    assert_one_line_error(run_cli("train", config, "--out", tmp_path / "run"), f"train.{setting}")
+    assert_one_line_error(cli("train", config, "--out", tmp_path / "run"), f"train.{setting}")
     assert not (tmp_path / "run").exists()
 
 
 def test_set_errors_name_the_set_option_not_the_file(tmp_path):
-    result = run_cli("train", ROOT / "configs" / "sample-ner.toml", "--set", "train.lr=-0.1", "--out", tmp_path / "run")
+    result = cli("train", ROOT / "configs" / "sample-ner.toml", "--set", "train.lr=-0.1", "--out", tmp_path / "run")
     assert_one_line_error(result, "--set train.lr: -0.1 is out of range")
     assert_one_line_error(
-        run_cli("benchmark", "train", ROOT / "configs" / "sample-ner.toml", "--set", "train.lr=-1"), "--set train.lr"
+        cli("benchmark", "train", ROOT / "configs" / "sample-ner.toml", "--set", "train.lr=-1"), "--set train.lr"
     )
 
 
@@ -129,7 +124,7 @@ def test_a_diverging_run_stops_with_a_message_and_never_writes_nan(tmp_path):
     config = config_module.from_dict(
         {
             "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
-            "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
+            "model": TINY_MODEL,
             "train": {"epochs": 3, "lr": 1e38, "clip": 0.0, "optimizer": "sgd", "momentum": 0.0, "device": "cpu"},
         },
         "test",
@@ -157,18 +152,18 @@ def test_weights_with_nan_are_refused_on_load(ner_model, tmp_path):
 def test_symlink_loop_as_input_is_one_line(tmp_path):
     (tmp_path / "a").symlink_to(tmp_path / "b")
     (tmp_path / "b").symlink_to(tmp_path / "a")
-    assert_one_line_error(run_cli("corpora", "stats", tmp_path / "a"), "cannot open")
+    assert_one_line_error(cli("corpora", "stats", tmp_path / "a"), "cannot open")
 
 
 def test_train_out_naming_a_file_or_an_unwritable_place_is_one_line(tmp_path):
     existing = write(tmp_path / "file", "x")
     args = ["train", ROOT / "configs" / "sample-ner.toml", "--epochs", "1", "--out"]
-    assert_one_line_error(run_cli(*args, existing), "is a file")
-    assert_one_line_error(run_cli(*args, "/proc/tagger-run"), "cannot create the run directory")
+    assert_one_line_error(cli(*args, existing), "is a file")
+    assert_one_line_error(cli(*args, "/proc/tagger-run"), "cannot create the run directory")
 
 
 def test_data_train_naming_a_directory_says_so(tmp_path):
-    assert_one_line_error(run_cli("train", "--train", tmp_path, "--out", tmp_path / "run"), "is a directory")
+    assert_one_line_error(cli("train", "--train", tmp_path, "--out", tmp_path / "run"), "is a directory")
 
 
 def test_damaged_model_config_names_the_file_once(ner_model, tmp_path):
@@ -178,7 +173,7 @@ def test_damaged_model_config_names_the_file_once(ner_model, tmp_path):
     data = json.loads((tmp_path / "m" / "config.json").read_text())
     data["config"]["train"]["lr"] = "fast"
     (tmp_path / "m" / "config.json").write_text(json.dumps(data))
-    result = run_cli("tag", tmp_path / "m", stdin="Oslo.\n")
+    result = cli("tag", tmp_path / "m", stdin="Oslo.\n")
     assert_one_line_error(result, "config.json: train.lr")
     assert result.stderr.count(str(tmp_path / "m")) == 1
 
@@ -188,21 +183,21 @@ def test_damaged_model_config_names_the_file_once(ner_model, tmp_path):
 
 def test_one_file_score_needs_three_columns(tmp_path):
     two = write(tmp_path / "two.conll", "Maria B-PER\nflew O\n")
-    assert_one_line_error(run_cli("score", two), "has 2 columns")
+    assert_one_line_error(cli("score", two), "has 2 columns")
 
 
 def test_score_refuses_two_standard_inputs():
-    assert_one_line_error(run_cli("score", "-", "-", stdin="a O O\n"), "both standard input")
+    assert_one_line_error(cli("score", "-", "-", stdin="a O O\n"), "both standard input")
 
 
 def test_conllu_given_as_conll_input_is_refused(upos_model):
-    result = run_cli("tag", upos_model, SAMPLES / "sample-upos" / "test.conllu", "--input-format", "conll")
+    result = cli("tag", upos_model, SAMPLES / "sample-upos" / "test.conllu", "--input-format", "conll")
     assert_one_line_error(result, "looks like CoNLL-U")
 
 
 @pytest.mark.parametrize("output_format", ["inline", "conll", "conllu"])
 def test_scores_with_a_format_that_cannot_carry_them_is_refused(ner_model, output_format):
-    result = run_cli("tag", ner_model, "--scores", "--output-format", output_format, stdin="Oslo.\n")
+    result = cli("tag", ner_model, "--scores", "--output-format", output_format, stdin="Oslo.\n")
     assert_one_line_error(result, "--scores")
 
 
@@ -211,29 +206,29 @@ def test_scores_with_a_format_that_cannot_carry_them_is_refused(ner_model, outpu
 
 def test_utf16_input_is_named(ner_model, tmp_path):
     path = write(tmp_path / "u16.txt", "Maria flew to Oslo.\n".encode("utf-16"))
-    assert_one_line_error(run_cli("tag", ner_model, path), "UTF-16")
-    assert_one_line_error(run_cli("corpora", "stats", path), "UTF-16")
+    assert_one_line_error(cli("tag", ner_model, path), "UTF-16")
+    assert_one_line_error(cli("corpora", "stats", path), "UTF-16")
 
 
 @pytest.mark.parametrize("compress, suffix", [(gzip.compress, ".gz"), (bz2.compress, ".bz2"), (lzma.compress, ".xz")])
 def test_compressed_inputs_are_read_transparently(ner_model, tmp_path, compress, suffix):
     plain = NER_TEST.read_bytes()
     packed = write(tmp_path / ("test.conll" + suffix), compress(plain))
-    result = run_cli("corpora", "stats", packed, "--json")
+    result = cli("corpora", "stats", packed, "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == json.loads(run_cli("corpora", "stats", NER_TEST, "--json").stdout)
+    assert json.loads(result.stdout) == json.loads(cli("corpora", "stats", NER_TEST, "--json").stdout)
     text = write(tmp_path / ("t.txt" + suffix), compress(b"Maria flew to Oslo.\n"))
-    tagged = run_cli("tag", ner_model, text)
+    tagged = cli("tag", ner_model, text)
     assert tagged.exit_code == 0 and json.loads(tagged.stdout)["text"] == "Maria flew to Oslo."
 
 
 @pytest.mark.parametrize(("compress", "kind"), [(gzip.compress, "gzip"), (bz2.compress, "bz2"), (lzma.compress, "xz")])
 def test_damaged_compressed_input_is_one_line(ner_model, tmp_path, compress, kind):
     path = write(tmp_path / f"cut.conll.{kind}", compress(NER_TEST.read_bytes())[:200])
-    assert_one_line_error(run_cli("corpora", "stats", path), f"damaged {kind} data")
+    assert_one_line_error(cli("corpora", "stats", path), f"damaged {kind} data")
     corrupt = compress(b"Maria flew to Oslo.\n" * 50)
     corrupt = corrupt[:30] + bytes(byte ^ 0x55 for byte in corrupt[30:60]) + corrupt[60:]  # flipped, not cut
-    assert_one_line_error(run_cli("tag", ner_model, write(tmp_path / f"bad.txt.{kind}", corrupt)), f"damaged {kind} data")
+    assert_one_line_error(cli("tag", ner_model, write(tmp_path / f"bad.txt.{kind}", corrupt)), f"damaged {kind} data")
 
 
 @pytest.mark.parametrize(("redirect", "fragment"), [(">&-", "standard output is closed"), ("<&-", "standard input is closed")])
@@ -248,7 +243,7 @@ def test_a_closed_standard_stream_is_one_line(ner_model, tmp_path, redirect, fra
 
 def test_cr_only_line_endings_are_named(tmp_path):
     path = write(tmp_path / "mac.conll", "Maria B-PER\rflew O\r\r")
-    assert_one_line_error(run_cli("corpora", "stats", path), "CR-only line endings")
+    assert_one_line_error(cli("corpora", "stats", path), "CR-only line endings")
 
 
 # 14: no dev set
@@ -279,8 +274,8 @@ def test_training_without_dev_reports_the_kept_epoch_by_training_loss(tmp_path):
 
 
 def test_usage_errors_exit_2():
-    assert run_cli("tag").exit_code == 2
-    assert run_cli("evaluate", "--no-such-option").exit_code == 2
+    assert cli("tag").exit_code == 2
+    assert cli("evaluate", "--no-such-option").exit_code == 2
 
 
 @pytest.mark.parametrize("command", [["corpora", "stats"], ["evaluate", "MODEL"], ["tag", "MODEL", "--input-format", "tokens"]])
@@ -416,5 +411,5 @@ def test_an_allocation_failure_inside_training_is_one_line(monkeypatch, tmp_path
         raise RuntimeError(f"{ALLOCATION_FAILURE}: you tried to allocate 160000000000 bytes")
 
     monkeypatch.setattr(training, "train", fails)
-    result = run_cli("train", "configs/sample-ner.toml", "--out", tmp_path / "run")
+    result = cli("train", "configs/sample-ner.toml", "--out", tmp_path / "run")
     assert_one_line_error(result, f"out of memory ({ALLOCATION_FAILURE}")

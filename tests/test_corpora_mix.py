@@ -11,6 +11,7 @@ from tagger.predict import Predictor
 from tagger.training import prepare_run, set_process_state
 from tagger.training.data import weighted_items
 from tests.conftest import SAMPLES, run_tagger, write
+from tests.helpers import TINY_MODEL
 
 NER = SAMPLES / "sample-ner"
 
@@ -33,7 +34,7 @@ def mixed_config(tmp_path, **train):
     second.update(train)
     data = {
         "data": {"train": [str(NER / "train.conll"), second], "dev": str(NER / "dev.conll"), "label_column": "4"},
-        "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
+        "model": TINY_MODEL,
         "train": {"epochs": 1, "threads": 1, "device": "cpu"},
     }
     return config_module.from_dict(data, "test")
@@ -103,7 +104,7 @@ def test_several_dev_files_are_each_scored_and_early_stopping_follows_their_mean
     config = config_module.from_dict(
         {
             "data": {"train": str(NER / "train.conll"), "dev": [str(NER / "dev.conll"), {**tweets_dev, "unannotated": ["MISC"]}]},
-            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
+            "model": TINY_MODEL,
             "train": {"epochs": 3, "threads": 1, "device": "cpu", "lr": 0.02},
         },
         "test",
@@ -141,7 +142,7 @@ def test_case_augmentation_lowercases_and_uppercases_the_asked_share_of_sentence
     config = config_module.from_dict(
         {
             "data": {"train": str(NER / "train.conll"), "label_column": "4"},
-            "model": {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden": 8, "case_dim": 2},
+            "model": TINY_MODEL,
             "train": {"epochs": 1, "threads": 1, "device": "cpu", "lower_share": 0.3, "upper_share": 0.2},
         },
         "test",

@@ -3,16 +3,15 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from tagger import config as config_module
 from tagger import store, training
-from tagger.cli import main
 from tagger.evaluate import evaluate_file
 from tagger.formats import read_all
 from tagger.predict import Predictor
 from tagger.task import Task
 from tagger.vocab import Vocab
+from tests import helpers
 from tests.conftest import SAMPLES, run_tagger, write
 
 
@@ -45,7 +44,7 @@ def id_layout_run(tmp_path_factory):
 
 
 def run_cli(*args):
-    return CliRunner().invoke(main, [str(arg) for arg in args], catch_exceptions=False)
+    return helpers.cli(*args, catch_exceptions=False)
 
 
 def test_evaluate_reads_the_trained_token_column_and_reproduces_the_dev_score(id_layout_run):

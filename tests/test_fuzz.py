@@ -5,14 +5,13 @@ Bounded examples keep CI fast; `python tests/benchmarks/fuzz_long.py` runs the s
 
 import os
 
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tagger.cli import main
 from tagger.errors import InputError
 from tagger.formats import read_corpus
 from tagger.formats.text import read_text, sentences_of
+from tests import helpers
 from tests.conftest import SAMPLES
 
 EXAMPLES = int(os.environ.get("TAGGER_FUZZ_EXAMPLES", "40"))
@@ -84,7 +83,7 @@ def test_tokenizer_offsets_always_slice_the_input(text):
 
 
 def run_cli(*args):
-    result = CliRunner().invoke(main, list(args))
+    result = helpers.cli(*args)
     assert result.exit_code in (0, 2), (result.exit_code, result.output, result.exception)
     if result.exit_code == 2:
         assert "Traceback" not in result.output

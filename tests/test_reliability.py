@@ -18,6 +18,7 @@ from tagger.files import atomic_output
 from tagger.predict import Predictor
 from tagger.training import checkpoint
 from tests.conftest import ROOT, SAMPLES, run_tagger, write
+from tests.helpers import TINY_MODEL
 
 TRAIN_ARGS = [
     "configs/sample-ner.toml",
@@ -194,7 +195,7 @@ def test_labels_with_unusual_characters_round_trip(tmp_path):
     config = config_module.from_dict(
         {
             "data": {"train": str(train)},
-            "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
+            "model": TINY_MODEL,
             "train": {"epochs": 1, "device": "cpu"},
         },
         "test",
@@ -215,7 +216,7 @@ def test_training_on_a_corpus_of_one_token_sentences(tmp_path):
     config = config_module.from_dict(
         {
             "data": {"train": str(train), "dev": str(train)},
-            "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
+            "model": TINY_MODEL,
             "train": {"epochs": 3, "device": "cpu", "lr": 0.05},
         },
         "test",
@@ -332,7 +333,7 @@ def test_disk_full_while_saving_says_what_is_kept_and_resume_works(tmp_path, mon
     config = config_module.from_dict(
         {
             "data": {"train": str(SAMPLES / "sample-ner" / "train.conll"), "dev": str(SAMPLES / "sample-ner" / "dev.conll")},
-            "model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4, "case_dim": 2},
+            "model": TINY_MODEL,
             "train": {"epochs": 2, "device": "cpu", "threads": 1},
         },
         "test",
