@@ -7,7 +7,9 @@ tests/benchmarks/cross_domain.toml. Each file is read in its own columns, its ty
 mapped (a type the map leaves out becomes O), and scored with conlleval F1; a type the
 model predicts but the file does not annotate (MISC where the map has none) is left out
 of gold and predictions, as `tagger evaluate --ignore-type` does. One table per
-language, one column per model, the mean over the files in the last row.
+language, one column per model; a file a model was trained or chosen on (its config's
+train and dev files) is marked with *, and the mean is over the files no model in the
+table was trained on, so that the columns compare.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from tagger.config import read_toml
+from tagger.config import dev_corpora, read_toml, training_corpora
 from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.formats import CONLL, Layout, read_layout
 from tagger.predict import Predictor
@@ -55,8 +57,17 @@ def model_types(predictor: Predictor) -> set[str]:
     return {split_tag(label)[1] for label in predictor.vocab.labels.symbols if label != OUTSIDE and "-" in label}
 
 
+def seen_files(predictor: Predictor) -> set[str]:
+    """The names under ../shared/corpora of the files the model was trained or chosen on."""
+    data = predictor.config.data
+    paths = [corpus.path for corpus in training_corpora(data) + dev_corpora(data)]
+    return {str(Path(path).resolve().relative_to(CORPORA.resolve())) for path in paths if "shared/corpora" in str(path)}
+
+
 def scores(model: str, entries: list[dict], maps: dict, scratch: Path) -> list[float]:
+    """Each file's F1, negated for a file the model was trained or chosen on."""
     predictor = Predictor.load(model, "cpu")
+    seen = seen_files(predictor)
     layout = predictor.layout("conll", 1, "2")
     results = []
     for index, entry in enumerate(entries):
@@ -64,7 +75,8 @@ def scores(model: str, entries: list[dict], maps: dict, scratch: Path) -> list[f
         copy = mapped_copy(entry, type_map, scratch / f"{index}.tsv")
         ignored = tuple(sorted(model_types(predictor) - set(type_map.values())))
         options = EvaluateOptions(ignore_types=ignored, calibration=False)
-        results.append(evaluate_file(predictor, str(copy), layout, options)["f1"])
+        f1 = evaluate_file(predictor, str(copy), layout, options)["f1"]
+        results.append(-f1 if entry["path"] in seen else f1)  # negative: seen in training
     return results
 
 
@@ -81,14 +93,21 @@ def main() -> None:
         table = {model: scores(model, entries, data["maps"], Path(scratch)) for model in arguments.models}
     if arguments.json:
         names = [entry["name"] for entry in entries]
-        print(json.dumps({model: dict(zip(names, values)) for model, values in table.items()}, indent=2))
+        rows = {
+            model: {name: {"f1": abs(value), "seen": value < 0} for name, value in zip(names, values)}
+            for model, values in table.items()
+        }
+        print(json.dumps(rows, indent=2))
         return
     print("| test set | " + " | ".join(arguments.models) + " |")
     print("|---|" + "---|" * len(arguments.models))
     for index, entry in enumerate(entries):
-        print(f"| {entry['name']} | " + " | ".join(f"{table[model][index]:.2f}" for model in arguments.models) + " |")
-    means = [sum(values) / len(values) for values in table.values()]
-    print(f"| **mean of {len(entries)}** | " + " | ".join(f"**{mean:.2f}**" for mean in means) + " |")
+        cells = [f"{abs(table[model][index]):.2f}" + ("*" if table[model][index] < 0 else "") for model in arguments.models]
+        print(f"| {entry['name']} | " + " | ".join(cells) + " |")
+    unseen = [index for index in range(len(entries)) if all(values[index] >= 0 for values in table.values())]
+    means = [sum(values[index] for index in unseen) / max(len(unseen), 1) for values in table.values()]
+    label = f"**mean of the {len(unseen)} files no model here was trained on**"
+    print(f"| {label} | " + " | ".join(f"**{mean:.2f}**" for mean in means) + " |")
 
 
 if __name__ == "__main__":
