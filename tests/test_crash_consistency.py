@@ -1,4 +1,4 @@
-"""What must survive: killed training, interrupted writes, hostile model directories, odd inputs."""
+"""What must survive a kill, a full disk or an interrupted write: training resumes to the same model, outputs are whole."""
 
 import json
 import os
@@ -10,7 +10,7 @@ import time
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from tagger import store
 from tagger.errors import TaggerError
@@ -130,101 +130,6 @@ def test_output_in_a_read_only_place_is_a_clear_error():
     result = run_tagger("corpora", "convert", source, "/proc/tagger-output.conll", "--to", "iob2")
     assert result.returncode == 2
     assert "cannot write here" in result.stderr and "Traceback" not in result.stderr
-
-
-@pytest.fixture
-def model_copy(ner_model, tmp_path):
-    import shutil
-
-    target = tmp_path / "model"
-    shutil.copytree(ner_model, target)
-    return target
-
-
-def test_config_naming_a_class_to_import_is_refused(model_copy):
-    data = json.loads((model_copy / "config.json").read_text())
-    data["config"]["model"]["cls"] = "os.system"
-    (model_copy / "config.json").write_text(json.dumps(data))
-    with pytest.raises(TaggerError, match="model.cls: unknown key"):
-        Predictor.load(model_copy, "cpu")
-
-
-def test_wrong_shapes_and_dtypes_are_refused(model_copy):
-    tensors = load_file(str(model_copy / "model.safetensors"))
-    name = "output.weight"
-    changed = {**tensors, name: torch.zeros(tensors[name].shape[0] + 1, tensors[name].shape[1])}
-    save_file(changed, str(model_copy / "model.safetensors"))
-    with pytest.raises(TaggerError, match="output.weight has shape"):
-        Predictor.load(model_copy, "cpu")
-    save_file({**tensors, name: tensors[name].double()}, str(model_copy / "model.safetensors"))
-    with pytest.raises(TaggerError, match="float64"):
-        Predictor.load(model_copy, "cpu")
-
-
-def test_vocabulary_that_does_not_match_the_weights_is_refused(model_copy):
-    vocab = json.loads((model_copy / "vocab.json").read_text())
-    vocab["words"].append("an-extra-word")
-    (model_copy / "vocab.json").write_text(json.dumps(vocab))
-    with pytest.raises(TaggerError, match="has shape"):
-        Predictor.load(model_copy, "cpu")
-
-
-def test_huge_declared_sizes_are_refused_before_allocating(model_copy):
-    data = json.loads((model_copy / "config.json").read_text())
-    data["config"]["model"]["hidden"] = 10**9
-    (model_copy / "config.json").write_text(json.dumps(data))
-    with pytest.raises(TaggerError, match="model.hidden"):
-        Predictor.load(model_copy, "cpu")
-
-
-def test_a_hundred_thousand_token_sentence_and_one_token_sentences(ner_model):
-    predictor = Predictor.load(ner_model, "cpu")
-    long = ["word"] * 100_000
-    labels = predictor.predict([long, ["Oslo"], ["."]])
-    assert [len(sentence) for sentence in labels] == [100_000, 1, 1]
-
-
-def test_labels_with_unusual_characters_round_trip(tmp_path):
-    from tagger import config as config_module
-    from tagger import training
-
-    lines = []
-    for index in range(40):
-        lines += [f"word{index % 5} lab/él-{index % 3}", f"other{index % 4} ∅|x=y", ""]
-    train = write(tmp_path / "odd.conll", "\n".join(lines) + "\n")
-    config = config_module.from_dict(
-        {
-            "data": {"train": str(train)},
-            "model": TINY_MODEL,
-            "train": {"epochs": 1, "device": "cpu"},
-        },
-        "test",
-    )
-    training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
-    predicted = Predictor.load(tmp_path / "run", "cpu").predict([["word1", "other2"]])
-    assert set(predicted[0]) <= {"lab/él-0", "lab/él-1", "lab/él-2", "∅|x=y"}
-
-
-def test_training_on_a_corpus_of_one_token_sentences(tmp_path):
-    from tagger import config as config_module
-    from tagger import training
-
-    words = ["Paris", "run", "Oslo", "the", "Maria", "blue"]
-    labels = ["I-LOC", "O", "I-LOC", "O", "I-PER", "O"]
-    text = "".join(f"{words[i % 6]} {labels[i % 6]}\n\n" for i in range(60))
-    train = write(tmp_path / "single.conll", text)
-    config = config_module.from_dict(
-        {
-            "data": {"train": str(train), "dev": str(train)},
-            "model": TINY_MODEL,
-            "train": {"epochs": 3, "device": "cpu", "lr": 0.05},
-        },
-        "test",
-    )
-    metrics = training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
-    assert metrics["epochs_run"] == 3
-    predicted = Predictor.load(tmp_path / "run", "cpu").predict([["Paris"], ["run"]])
-    assert all(len(labels) == 1 for labels in predicted)
 
 
 KILL_ARGS = [
