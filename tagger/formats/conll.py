@@ -118,13 +118,7 @@ def read_conll(
                 current.lines.append(line)
                 continue
             if not hash_tokens_noted:
-                hash_tokens_noted = True
-                warnings.warn(
-                    f"{path}:{number}: a line starting with '#' has the columns of a token row, so it is read as a "
-                    "token, not a comment (comments are '# key = value' lines or have another number of columns)",
-                    FormatNotice,
-                    stacklevel=2,
-                )
+                hash_tokens_noted = _note_hash_token(path, number)
         if expected_columns is None:
             separator = "\t" if "\t" in text else None
         fields = split_fields(text, separator)
@@ -145,6 +139,17 @@ def read_conll(
         finished.raw.lines.extend(current.lines)
     if finished is not None:
         yield finished
+
+
+def _note_hash_token(path: str, number: int) -> bool:
+    """Say once per file that a '#' line is read as a token row; True, the file's flag from now on."""
+    warnings.warn(
+        f"{path}:{number}: a line starting with '#' has the columns of a token row, so it is read as a "
+        "token, not a comment (comments are '# key = value' lines or have another number of columns)",
+        FormatNotice,
+        stacklevel=3,
+    )
+    return True
 
 
 def _check_columns_exist(
