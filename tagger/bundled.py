@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tagger.errors import TaggerError
 from tagger.model_files import read_json_object
+from tagger.reports import text_table
 
 BUNDLED_DIR = Path(__file__).parent / "models"
 CARD_JSON, CARD_MARKDOWN = "card.json", "CARD.md"
@@ -109,7 +110,8 @@ def format_listing(rows: list[dict]) -> str:
     """The bundled models as an aligned table."""
     if not rows:
         return "no bundled models"
-    table = [("name", "languages", "task", "labels", "test", "size", "license")]
+    header = ("name", "languages", "task", "labels", "test", "size", "license")
+    table = []
     for row in rows:
         labels = ", ".join(row["labels"]) if len(row["labels"]) <= 6 else f"{len(row['labels'])} tags"
         scores = [row["test"], *row["more_tests"]]
@@ -119,5 +121,4 @@ def format_listing(rows: list[dict]) -> str:
             test += f"; {len(hidden)} more files (tagger models {row['name']})"
         size = f"{row['size_bytes'] / 2**20:.1f} MB"
         table.append((row["name"], ", ".join(row["languages"]), row["task"], labels, test, size, row["license"]))
-    widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table)
+    return text_table(header, table)

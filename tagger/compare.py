@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tagger.errors import TaggerError
+from tagger.reports import text_table
 
 if TYPE_CHECKING:
     from tagger.evaluate import EvaluateOptions
@@ -56,8 +57,4 @@ def comparison_table(comparison: dict, markdown: bool = False) -> str:
             value = results[m][f][metric]
             cells.append(f"{value:.2f}" + (f" ({value - results[0][f][metric]:+.2f})" if m else ""))
         rows.append([model, *cells])
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-    widths = [max(len(item) for item in column) for column in zip(header, *rows)]
-    return "\n".join("  ".join(item.ljust(width) for item, width in zip(row, widths)) for row in [header, *rows])
+    return text_table(header, rows, markdown)

@@ -106,9 +106,15 @@ def summary_table(reports: Sequence[dict], markdown: bool = False) -> str:
         ]
         for r in reports
     ]
+    return text_table(header, rows, markdown)
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = False) -> str:
+    """The one table renderer: columns aligned with two spaces between them, or a Markdown table."""
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines)
     widths = [max(len(str(item)) for item in column) for column in zip(header, *rows)]
-    return "\n".join("  ".join(str(item).ljust(width) for item, width in zip(row, widths)) for row in [header, *rows])
+    lines = ("  ".join(str(item).ljust(width) for item, width in zip(row, widths)) for row in [header, *rows])
+    return "\n".join(line.rstrip() for line in lines)
