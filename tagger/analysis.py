@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from tagger.metrics import is_span_report
 from tagger.span_errors import ERROR_CATEGORIES, SpanErrors, span_errors
 
 MAX_MATRIX_LABELS = 30  # beyond this a heatmap is unreadable; rarer labels are folded into OTHER
@@ -101,7 +102,7 @@ def details(
     The error categories and their examples come from one pass (`span_errors.SpanErrors`).
     """
     extra: dict = {}
-    if "f1" in report:  # span labels
+    if is_span_report(report):
         errors = span_errors(gold, predicted, examples)
         extra["span_errors"] = errors.to_json()
         sentences = span_examples(token_lists, gold, predicted, errors)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tagger.errors import TaggerError
+from tagger.metrics import main_metric
 from tagger.reports import text_table
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def compare_models(models: Sequence[str], files: Sequence[str], evaluate: Callab
     if len(models) < 2:
         raise TaggerError("compare needs at least two models (for one, use tagger evaluate)")
     results = [[_summary(evaluate(model, path)) for path in files] for model in models]
-    metric = "f1" if all("f1" in report for row in results for report in row) else "accuracy"
+    metric = "f1" if all(main_metric(report) == "f1" for row in results for report in row) else "accuracy"
     return {"models": list(models), "files": list(files), "metric": metric, "results": results}
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from tagger import charts
 from tagger.files import atomic_output
 from tagger.info import model_info
+from tagger.metrics import is_span_report, main_metric
 from tagger.model_files import METRICS_LOG, epoch_records
 from tagger.schemes import extract_spans
 from tagger.span_errors import GOLD_SIDE
@@ -74,7 +75,7 @@ def _chart(svg: str) -> str:
 
 
 def _summary(report: dict, at: list, scheme: str | None) -> str:
-    spans = "f1" in report
+    spans = is_span_report(report)
     header = ["sentences", "tokens", "accuracy", *(["precision", "recall", "F1"] if spans else []), "tokens/s", "scorer"]
     cells = [_number(report["sentences"], at + ["sentences"]), _number(report["tokens"], at + ["tokens"])]
     cells.append(_number(report["accuracy"], at + ["accuracy"]))
@@ -88,7 +89,7 @@ def _summary(report: dict, at: list, scheme: str | None) -> str:
 
 
 def _per_label(report: dict, at: list) -> str:
-    spans = "f1" in report
+    spans = is_span_report(report)
     rows = [
         [_text(label), *(_number(row[key], at + ["per_label", label, key]) for key in ("precision", "recall", "f1", "support"))]
         for label, row in report["per_label"].items()
@@ -217,7 +218,7 @@ def _examples(report: dict, spans: bool) -> str:
 
 def _file_section(report: dict, index: int, scheme: str | None) -> str:
     at: list = ["reports", index]
-    spans = "f1" in report
+    spans = is_span_report(report)
     parts = [f"<h2>{escape(str(report.get('file', '-')))}</h2>", _summary(report, at, scheme)]
     parts += [f'<p class="note">warning: {escape(w)}</p>' for w in report.get("warnings", ())]
     parts.append(_per_label(report, at))
@@ -299,7 +300,7 @@ def _curves(records: Sequence[dict], skipped: int = 0) -> str:
     note = f"<p>{skipped:,} damaged line(s) of metrics.jsonl skipped.</p>" if skipped else ""
     if not records:
         return f"<h3>Training</h3>{note}" if note else ""
-    metric = "f1" if any("f1" in r.get("dev", {}) for r in records) else "accuracy"
+    metric = "f1" if any(main_metric(r.get("dev", {})) == "f1" for r in records) else "accuracy"
     dev = [r.get("dev", {}).get(metric) for r in records]
     best = records[-1].get("best_epoch", records[-1]["epoch"])
     svg = charts.learning_curves([r["epoch"] for r in records], [r["train_loss"] for r in records], dev, metric, best)

@@ -178,6 +178,16 @@ def build_report(
     return report
 
 
+def is_span_report(report: dict) -> bool:
+    """Whether a report (or a dict of scores) scores span labels: it has span F1, not only token accuracy."""
+    return "f1" in report
+
+
+def main_metric(report: dict) -> str:
+    """The name of a report's main score: "f1" for span labels, "accuracy" for token labels."""
+    return "f1" if is_span_report(report) else "accuracy"
+
+
 def main_score(scores: dict[str, float]) -> float:
-    """F1 for span labels, accuracy otherwise: what early stopping, "best" and comparisons follow."""
-    return scores.get("f1", scores["accuracy"])
+    """The main score (main_metric) of a report or dev scores: what early stopping, "best" and comparisons follow."""
+    return scores[main_metric(scores)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tagger.metrics import is_span_report
+
 # Columns of the summary table for span labels: gold-side counts, and spurious predictions.
 ERROR_COLUMNS = ("wrong_type", "wrong_boundaries", "wrong_both", "missed", "spurious")
 
@@ -22,7 +24,7 @@ def format_report(report: dict) -> str:
         token = f"  token column {report['token_column']}" if report.get("format") == "conll" else ""
         lines.append(f"file {report.get('file', '-')}  label column {report['label_column']}{token}")
     lines.append(f"sentences {report['sentences']:,}  tokens {report['tokens']:,}  accuracy {report['accuracy']:.2f}")
-    if "f1" in report:
+    if is_span_report(report):
         lines.append(
             f"spans ({report['mode']}): precision {report['precision']:.2f}  recall {report['recall']:.2f}  F1 {report['f1']:.2f}"
         )
