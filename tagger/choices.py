@@ -15,3 +15,4 @@ STRICT_SCHEMES = ("IOB2", "IOBES")  # what seqeval's strict mode checks tags aga
 SCORING_MODES = ("conlleval", "strict", "default")  # default: the old name of conlleval
 RUNTIMES = ("torch", "onnx", "onnx-int8")  # onnx-int8: ONNX Runtime with int8 weights
 TUNE_VECTORS = ("seen", "all")
+KEEP = ("best", "last")  # train.keep: the weights of the best dev epoch, or of the last one

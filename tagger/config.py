@@ -93,6 +93,7 @@ class TrainConfig:
     max_steps: int = 0  # train this many steps with the budget's schedule (to repeat a budgeted run's plan)
     lower_share: float = 0.0  # case augmentation: the share of training sentences lowercased in each epoch
     upper_share: float = 0.0  # and the share upper-cased (drawn anew each epoch)
+    keep: str = "best"  # the model's weights: the best dev epoch's, or the last epoch's ("last")
 
 
 @dataclass
@@ -112,6 +113,7 @@ CHOICES = {
     ("model", "scheme"): choices.SCHEMES,
     ("model", "tune_vectors"): choices.TUNE_VECTORS,
     ("train", "optimizer"): choices.OPTIMIZERS,
+    ("train", "keep"): choices.KEEP,
     ("train", "device"): choices.DEVICES,
     ("data", "format"): ("", *choices.FORMATS),
 }

@@ -288,3 +288,20 @@ def test_dev_labels_never_seen_in_training_are_reported_and_count_as_errors(tmp_
     assert any("never seen in training" in m and "I-ALIEN" in m for m in messages)
     record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
     assert record["dev"]["recall"] < 100.0
+
+
+def test_keep_last_keeps_the_last_epochs_weights_and_says_which_epoch_the_dev_score_preferred(tmp_path):
+    """train.keep = "last": the model directory holds the last epoch's weights (the checkpoint's), with both epochs named."""
+    from safetensors.torch import load_file
+
+    messages = []
+    config = tiny_config(train={"epochs": 4, "keep": "last", "lr": 0.05})
+    metrics = training.train(config, tmp_path / "run", show_progress=False, log=messages.append)
+    kept = load_file(str(tmp_path / "run" / "model.safetensors"))
+    last = load_file(str(tmp_path / "run" / "checkpoint" / "model.safetensors"))
+    assert kept.keys() == last.keys() and all(torch.equal(kept[name], last[name]) for name in kept)
+    assert metrics["kept_epoch"] == metrics["epochs_run"] == 4
+    assert "kept the last epoch (4" in training.describe_best(metrics)
+    best_config = tiny_config(train={"epochs": 4, "lr": 0.05})
+    best = training.train(best_config, tmp_path / "best", show_progress=False, log=messages.append)
+    assert "kept_epoch" not in best and best["best_epoch"] == metrics["best_epoch"]  # the same run, the same dev choice

@@ -106,7 +106,7 @@ class Trainer:
             self.schedule.decay_from, self.schedule.decay_lr = progress.decay_from, progress.decay_lr
         if self.run.world.is_main:
             truncate_epoch_records(self.out / METRICS_LOG, progress.epoch)
-            if progress.best_epoch == progress.epoch:
+            if progress.best_epoch == progress.epoch or self.run.config.train.keep == "last":
                 # The checkpoint's weights are the best ones: rewriting them repairs a kill
                 # that landed before or during the write of model.safetensors.
                 store.save_weights(self.out, self.run.model)
@@ -245,12 +245,14 @@ class Trainer:
                 schedule.decay_lr,
             )
         updated.elapsed = self.elapsed()
-        if score > progress.best_score:
+        improved = score > progress.best_score
+        if improved:
             updated.best_score, updated.best_epoch, updated.bad_epochs = score, epoch, 0
-            store.save_weights(self.out, run.model)
-            faults.point("weights")
         else:
             updated.bad_epochs += 1
+        if improved or run.config.train.keep == "last":
+            store.save_weights(self.out, run.model)
+            faults.point("weights")
         record = {
             "epoch": epoch,
             "train_loss": round(loss, 5),

@@ -47,4 +47,7 @@ def describe_best(metrics: dict) -> str:
     """One line on the kept epoch, for people: its dev score, or its training loss without dev data."""
     if metrics["best_dev_metric"] == "train_loss":
         return f"no dev set: kept epoch {metrics['best_epoch']} (lowest training loss, {metrics['best_dev_score']:.4f})"
-    return f"best dev {metrics['best_dev_metric']} {metrics['best_dev_score']:.2f} at epoch {metrics['best_epoch']}"
+    best = f"best dev {metrics['best_dev_metric']} {metrics['best_dev_score']:.2f} at epoch {metrics['best_epoch']}"
+    if "kept_epoch" in metrics:
+        return f'kept the last epoch ({metrics["kept_epoch"]}, train.keep = "last"); {best}'
+    return best

@@ -19,6 +19,7 @@ def final_metrics(progress: TrainingProgress, task: Task, config: Config) -> dic
         "best_dev_score": progress.best_score if with_dev else -progress.best_score,
         "best_dev_metric": ("f1" if task.corpus_scheme else "accuracy") if with_dev else "train_loss",
         "best_epoch": progress.best_epoch,
+        **({"kept_epoch": progress.epoch} if config.train.keep == "last" else {}),
         "epochs_run": progress.epoch,
         "steps": progress.step,
         "planned_steps": progress.planned_steps,
