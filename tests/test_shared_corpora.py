@@ -24,6 +24,24 @@ def test_conll2003_counts(shared_corpora, name):
     assert stats.scheme == "IOB1"
 
 
+@pytest.mark.parametrize(
+    "relative, sentences, words",
+    [
+        ("pt-bosque/pt_bosque-ud-train.conllu", 7018, 171776),
+        ("pt-bosque/pt_bosque-ud-dev.conllu", 1172, 28447),
+        ("pt-bosque/pt_bosque-ud-test.conllu", 1167, 27604),
+        ("sk-snk/sk_snk-ud-train.conllu.xz", 36704, 605605),
+        ("sk-snk/sk_snk-ud-dev.conllu", 1060, 12754),
+        ("sk-snk/sk_snk-ud-test.conllu", 1061, 12744),
+    ],
+)
+def test_ud_portuguese_and_slovak_counts_are_the_readmes(shared_corpora, relative, sentences, words):
+    """The ud-more table of ../shared/corpora/README.md, read as the UPOS recipes read it (the xz train included)."""
+    stats = corpora.stats(str(shared_corpora / "ud-more" / relative), label_column="upos")
+    assert (stats.sentences, stats.tokens) == (sentences, words)
+    assert len(stats.labels) <= 17
+
+
 @pytest.mark.parametrize("split, sentences, words", [("train", 12544, 204577), ("dev", 2001, 25147), ("test", 2077, 25094)])
 def test_ud_ewt_counts(shared_corpora, split, sentences, words):
     stats = corpora.stats(str(shared_corpora / "ud-en-ewt" / f"en_ewt-ud-{split}.conllu"), label_column="upos")
