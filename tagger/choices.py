@@ -16,3 +16,10 @@ SCORING_MODES = ("conlleval", "strict", "default")  # default: the old name of c
 RUNTIMES = ("torch", "onnx", "onnx-int8")  # onnx-int8: ONNX Runtime with int8 weights
 TUNE_VECTORS = ("seen", "all")
 KEEP = ("best", "last")  # train.keep: the weights of the best dev epoch, or of the last one
+
+
+def runtime_problem(runtime: str, workers: int, torchrun: bool = False) -> str | None:
+    """Why a runtime cannot run as asked, or None: ONNX Runtime labels in one process (the one check of it)."""
+    if runtime != "torch" and (workers > 1 or torchrun):
+        return "--runtime onnx runs in one process; give it --threads instead of --workers or torchrun"
+    return None

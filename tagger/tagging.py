@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from tagger import distributed, schemes
 from tagger.bundled import split_model_names
+from tagger.choices import runtime_problem
 from tagger.confidence import Confidence, Judged, apply_threshold, nbest_problem, threshold_problem, token_readings
 from tagger.data import Sentence
 from tagger.errors import TaggerError
@@ -80,15 +81,15 @@ class TagOptions:
                 "several models tag in one process without scores: leave out --scores, --confidence, --min-confidence, "
                 "--nbest, --workers and torchrun"
             )
-        for problem in (nbest_problem(self.nbest), threshold_problem(self.min_confidence)):
+        torchrun = distributed.launched_by_torchrun()
+        runtime = runtime_problem(self.runtime, self.workers, torchrun)
+        for problem in (nbest_problem(self.nbest), threshold_problem(self.min_confidence), runtime):
             if problem:
                 raise TaggerError(problem)
         if self.nbest and self.output_format != "jsonl":
             raise TaggerError(
                 f"--nbest: the {self.output_format} output has no place for several labellings; use --output-format jsonl"
             )
-        if self.runtime != "torch" and (self.workers > 1 or distributed.launched_by_torchrun()):
-            raise TaggerError("--runtime onnx runs in one process; give it --threads instead of --workers or torchrun")
         if self.with_scores and self.output_format not in SCORED_FORMATS:
             raise TaggerError(f"--scores: the {self.output_format} output has no place for scores; use --output-format jsonl")
         if self.sentence_per_line and self.input_format != "text":

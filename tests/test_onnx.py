@@ -203,3 +203,14 @@ def test_benchmark_measures_every_runtime_in_one_run(ner_model):
     assert [r["runtime"] for r in report["results"]] == runtimes
     speeds = [r["tokens_per_s"] for r in report["results"]]
     assert report["ratios"] == pytest.approx({"onnx": speeds[1] / speeds[0], "onnx-int8": speeds[2] / speeds[0]})
+
+
+@pytest.mark.parametrize("command", ["tag", "evaluate"])
+def test_onnx_runtime_with_worker_processes_is_refused_by_tag_and_evaluate_alike(ner_model, command):
+    """ONNX Runtime labels in one process: both commands refuse --workers with the same one line, before loading."""
+    from tests.helpers import cli
+
+    result = cli(command, ner_model, SAMPLES / "sample-ner" / "test.conll", "--runtime", "onnx", "--workers", "2")
+    assert result.exit_code == 2
+    assert "--runtime onnx runs in one process; give it --threads instead of --workers or torchrun" in result.output
+    assert "Traceback" not in result.output

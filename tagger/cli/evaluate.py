@@ -6,6 +6,7 @@ import json
 
 import click
 
+from tagger import choices
 from tagger.cli.options import (
     batch_size_option,
     device_option,
@@ -116,8 +117,8 @@ def evaluate_command(
     if output is not None and len(files) > 1:
         raise click.UsageError("--output takes one input file")
     _check_html(html, files, force)
-    if runtime != "torch" and workers > 1:
-        raise click.UsageError("--runtime onnx runs in one process; give it --threads instead of --workers")
+    if choices.runtime_problem(runtime, workers):
+        raise click.UsageError(choices.runtime_problem(runtime, workers))
     options = EvaluateOptions(batch_size, mode, scheme.upper(), output, force, workers, examples, ignore_types)
     reports = evaluate_files(model_dir, files, options, format_name, token_column, label_column, device, runtime)
     if html is not None:
