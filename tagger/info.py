@@ -17,6 +17,7 @@ from tagger.model_files import (
     ModelDirError,
     checked_header,
     checked_metrics,
+    describe_network,
     read_calibration,
     read_json_object,
 )
@@ -137,7 +138,7 @@ def format_info(info: dict) -> str:
         f"model        {info['model']}",
         f"task         label column {task.get('label_column')} of {task.get('format')} files, token column "
         f"{task.get('token_column')}; span scheme {scheme}",
-        f"network      {_network(info['model_settings'])}",
+        f"network      {describe_network(info['model_settings'])}",
         f"sizes        {sizes['parameters']:,} parameters ({(sizes['weights_bytes'] or 0) / 2**20:.1f} MiB); "
         f"{sizes['words']:,} words, {sizes['characters']:,} characters, {sizes['labels']} labels",
         *_vectors_lines(info["vectors"]),
@@ -183,12 +184,3 @@ def _vectors_lines(vectors: dict | None) -> list[str]:
         f"vectors      {vectors['source']}: the training words' rows {rows}; other words from a frozen table of "
         f"{vectors['table_words']:,} words, {Path(vectors['table']).name} ({vectors['table_bytes'] / 2**20:.1f} MiB)"
     ]
-
-
-def _network(settings: dict) -> str:
-    head = "CRF" if settings.get("crf", True) else "softmax"
-    chars = settings.get("char_encoder", "cnn")
-    return (
-        f"{settings.get('layers', 1)} x Bi{str(settings.get('cell', 'lstm')).upper()} {settings.get('hidden')}, {head}; "
-        f"words {settings.get('word_dim')}d, case {settings.get('case_dim')}d, characters {chars}"
-    )

@@ -131,6 +131,17 @@ def _is_epoch_record(record: Any) -> bool:
     return isinstance(dev, dict) and all(_is_number(value) for value in dev.values()) and _is_count(best)
 
 
+def describe_network(settings: dict) -> str:
+    """The one summary in words of a model's network, from config.json's model settings (info, bundle cards)."""
+    head = "CRF" if settings.get("crf", True) else "softmax"
+    chars = settings.get("char_encoder", "cnn")
+    characters = f"characters {chars} {settings.get('char_hidden')}" if chars != "none" else "no characters"
+    return (
+        f"{settings.get('layers', 1)} x Bi{str(settings.get('cell', 'lstm')).upper()} {settings.get('hidden')}, {head}; "
+        f"words {settings.get('word_dim')}d, case {settings.get('case_dim')}d, {characters}"
+    )
+
+
 def is_model_directory(directory: Path) -> bool:
     """Whether `directory` holds a model's definition (config.json and vocab.json), trained or still training."""
     return (directory / CONFIG).is_file() and (directory / VOCAB).is_file()

@@ -28,7 +28,7 @@ from tagger.bundled import BUNDLED_DIR, CARD_JSON, CARD_MARKDOWN, SHARED_DIR, SH
 from tagger.config import DataConfig, TrainingCorpus, dev_corpora, read_toml, training_corpora
 from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.info import model_info
-from tagger.model_files import CALIBRATION
+from tagger.model_files import CALIBRATION, describe_network
 from tagger.predict import Predictor
 from tagger.store import CONFIG, METRICS, VOCAB, WEIGHTS, load_model, save_table, uses_table, write_json, write_weights
 from tagger.vector_sources import NAMED_SOURCES
@@ -232,11 +232,7 @@ def _card(name: str, spec: dict, directory: Path, command: str, scores: dict, st
         "best_epoch": metrics["best_epoch"],
         "epochs_run": metrics["epochs_run"],
         "scores": scores,
-        "architecture": (
-            f"{settings['cell'].upper()} {settings['hidden']} x {settings['layers']} layer(s), words {settings['word_dim']}, "
-            f"character {settings['char_encoder'].upper()} {settings['char_hidden']}, "
-            f"{'CRF' if settings['crf'] else 'softmax'} output"
-        ),
+        "architecture": describe_network(settings),
         "conventions": spec["conventions"],
         "vectors": vectors,
         "size": {
