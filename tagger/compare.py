@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tagger.errors import TaggerError
-from tagger.metrics import main_metric
+from tagger.metrics import is_span_report
 from tagger.reports import text_table
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def compare_models(models: Sequence[str], files: Sequence[str], evaluate: Callab
     if len(models) < 2:
         raise TaggerError("compare needs at least two models (for one, use tagger evaluate)")
     results = [[_summary(evaluate(model, path)) for path in files] for model in models]
-    metric = "f1" if all(main_metric(report) == "f1" for row in results for report in row) else "accuracy"
+    metric = "f1" if all(is_span_report(report) for row in results for report in row) else "accuracy"
     return {"models": list(models), "files": list(files), "metric": metric, "results": results}
 
 

@@ -32,10 +32,6 @@ class TransitionConstraints(nn.Module):
         self.register_buffer("pairs", pairs, persistent=False)  # (previous label, label)
         self.register_buffer("end", end, persistent=False)  # (labels,)
 
-    def decode(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Viterbi over per-token scores (batch, time, labels) under the constraints alone -> ids (batch, time)."""
-        return viterbi(scores, mask, self.start, self.pairs, self.end)
-
 
 class CRF(nn.Module):
     """Linear-chain CRF over emission scores of shape (batch, time, labels).

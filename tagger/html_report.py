@@ -16,7 +16,7 @@ from pathlib import Path
 from tagger import charts
 from tagger.files import atomic_output
 from tagger.info import model_info
-from tagger.metrics import is_span_report, main_metric
+from tagger.metrics import is_span_report
 from tagger.model_files import METRICS_LOG, epoch_records
 from tagger.schemes import extract_spans
 from tagger.span_errors import GOLD_SIDE
@@ -300,7 +300,7 @@ def _curves(records: Sequence[dict], skipped: int = 0) -> str:
     note = f"<p>{skipped:,} damaged line(s) of metrics.jsonl skipped.</p>" if skipped else ""
     if not records:
         return f"<h3>Training</h3>{note}" if note else ""
-    metric = "f1" if any(main_metric(r.get("dev", {})) == "f1" for r in records) else "accuracy"
+    metric = "f1" if any(is_span_report(r.get("dev", {})) for r in records) else "accuracy"
     dev = [r.get("dev", {}).get(metric) for r in records]
     best = records[-1].get("best_epoch", records[-1]["epoch"])
     svg = charts.learning_curves([r["epoch"] for r in records], [r["train_loss"] for r in records], dev, metric, best)

@@ -157,14 +157,8 @@ def truncate_epoch_records(path: Path, last_epoch: int) -> None:
     """Drop records of epochs after `last_epoch` (and a line cut short by a crash): a resumed run redoes them."""
     if not path.exists():
         return
-    kept = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            if json.loads(line)["epoch"] <= last_epoch:
-                kept.append(line)
-        except (ValueError, KeyError, TypeError):
-            continue
-    path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    records, _ = epoch_records(path)
+    path.write_text("".join(json.dumps(record) + "\n" for record in records if record["epoch"] <= last_epoch), encoding="utf-8")
 
 
 def epoch_records(path: Path) -> tuple[list[dict], int]:

@@ -158,13 +158,15 @@ def graph_inputs(graph: bytes) -> list[str]:
 
 def chain_scores(model: TaggerModel) -> dict:
     """The scores that turn the graph's `emissions` into the model's chain (see posterior.py), constraints included."""
-    with torch.no_grad():
-        chain = model.chain(torch.zeros(1, 1, len(model.labels)), torch.ones(1, 1, dtype=torch.bool))
+    scores = model.decoding_scores()
+    if scores is None:  # softmax without a scheme: every transition scores 0
+        size = len(model.labels)
+        return {"emissions": "log_softmax", "start": [0.0] * size, "transitions": [[0.0] * size] * size, "end": [0.0] * size}
     return {
-        "emissions": "log_softmax" if model.crf is None else "as output",
-        "start": chain.start.tolist(),
-        "transitions": chain.transitions.tolist(),
-        "end": chain.end.tolist(),
+        "emissions": "log_softmax" if scores.log_softmax else "as output",
+        "start": scores.start.tolist(),
+        "transitions": scores.transitions.tolist(),
+        "end": scores.end.tolist(),
     }
 
 

@@ -87,6 +87,10 @@ class StepSchedule:
         """Whether a plan made now, `steps_done` steps in, is made again from the first epoch's speed."""
         return self.held_steps() == self.steps_per_epoch and steps_done < self.steps_per_epoch
 
+    def restore(self, planned_steps: int, decay_from: int | None, decay_lr: float | None) -> None:
+        """The plan a checkpoint saved: a resumed run follows it to the same end."""
+        self.planned_steps, self.decay_from, self.decay_lr = planned_steps, decay_from, decay_lr
+
     def stop_at(self, step: int) -> None:
         """End the plan at `step`: the budget's deadline came before the planned steps were taken."""
         self.planned_steps = step

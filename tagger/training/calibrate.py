@@ -24,6 +24,7 @@ from tagger.posterior import batch_confidences
 
 if TYPE_CHECKING:
     from tagger.predict import Predictor
+    from tagger.training.data import DevData
 
 
 SEARCH_STEPS = 16  # golden-section steps: the bracket shrinks to 0.05 % of its width
@@ -152,14 +153,6 @@ def save_calibration(directory: Path, fit: TemperatureFit) -> None:
         json.dump(asdict(fit), stream, indent=2)
 
 
-@dataclass(frozen=True)
-class _DevFile:
-    name: str
-    items: list[Encoded]
-    gold: list[list[str]]
-    ignored: tuple[str, ...]
-
-
 def calibrate(
     model_dir: str | Path,
     paths: Sequence[str] = (),
@@ -189,25 +182,21 @@ def calibrate(
 
 def _given_files(
     predictor: Predictor, paths: Sequence[str], label_column: str | None, ignore_types: Sequence[str]
-) -> list[_DevFile]:
+) -> list[DevData]:
     from tagger.formats import read_layout
+    from tagger.training.data import DevData
 
     dev_files = []
     for path in paths:
         _, column, sentences = read_layout(path, predictor.layout(label_column=label_column))
         sentences = list(sentences)
         gold = [list(sentence.labels[column]) for sentence in sentences]
-        dev_files.append(_DevFile(path, predictor.encode([s.tokens for s in sentences]), gold, tuple(ignore_types)))
+        dev_files.append(DevData(path, predictor.encode([s.tokens for s in sentences]), gold, tuple(ignore_types)))
     return dev_files
 
 
-def _config_dev_files(predictor: Predictor) -> list[_DevFile]:
-    from tagger.training.data import read_model_dev_sets
+def _config_dev_files(predictor: Predictor) -> list[DevData]:
+    from tagger.training.data import encoded_dev, read_model_dev_sets
 
-    column = predictor.task.label_column
-    return [
-        _DevFile(
-            dev.path, predictor.encode([s.tokens for s in dev.sentences]), [s.labels[column] for s in dev.sentences], dev.ignored
-        )
-        for dev in read_model_dev_sets(predictor.config, predictor.task, lambda message: None)
-    ]
+    dev_sets = read_model_dev_sets(predictor.config, predictor.task, lambda message: None)
+    return [encoded_dev(dev, predictor.vocab, predictor.task) for dev in dev_sets]

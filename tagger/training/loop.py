@@ -74,7 +74,10 @@ class Trainer:
         self.elapsed_before = 0.0  # seconds spent by the processes before this one (a resumed run)
         self.steps_done = 0  # optimizer steps, kept on every rank (end_epoch runs on rank 0 alone)
         self.planner = self._planner()
-        self.schedule = None if self.planner is None else self.planner.schedule
+
+    @property
+    def schedule(self) -> StepSchedule | None:
+        return None if self.planner is None else self.planner.schedule
 
     def _planner(self) -> BudgetPlanner | None:
         """The planner of a run with a time budget or max_steps (None for a run of whole epochs)."""
@@ -102,12 +105,11 @@ class Trainer:
         self.progress = progress
         self.elapsed_before, self.steps_done = progress.elapsed, progress.step
         if self.schedule is not None and progress.planned_steps is not None:
-            self.schedule.planned_steps = progress.planned_steps
-            self.schedule.decay_from, self.schedule.decay_lr = progress.decay_from, progress.decay_lr
+            self.schedule.restore(progress.planned_steps, progress.decay_from, progress.decay_lr)
         if self.run.world.is_main:
             truncate_epoch_records(self.out / METRICS_LOG, progress.epoch)
             if progress.best_epoch == progress.epoch or self.run.config.train.keep == "last":
-                # The checkpoint's weights are the best ones: rewriting them repairs a kill
+                # The checkpoint's weights are the kept ones: rewriting them repairs a kill
                 # that landed before or during the write of model.safetensors.
                 store.save_weights(self.out, self.run.model)
         if self.finished():
