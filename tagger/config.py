@@ -33,6 +33,7 @@ class TrainingCorpus:
     label_map: dict[str, str] = field(default_factory=dict)  # span type (or token label) -> the model's; "O" drops it
     unannotated: list[str] = field(default_factory=list)  # span types this corpus does not annotate
     weight: float = 1.0  # sentences drawn per epoch, relative to the corpus's size (2: each twice)
+    scheme: str = ""  # "io": tags without prefixes (PER), each read as I-PER; label_map may name the outside tag ("0" = "O")
 
 
 @dataclass
@@ -217,6 +218,7 @@ def _corpus_entry(entry: Any, name: str, origin: _Origin, weighted: bool) -> dic
         "label_map": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(t, str) for k, t in v.items()),
         "unannotated": lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
         "weight": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf,
+        "scheme": lambda v: v in ("", "io"),
     }
     for key, check in checks.items():
         if key in entry and not check(entry[key]):

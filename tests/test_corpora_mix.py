@@ -173,3 +173,28 @@ def _sentences_chars(batch):
         rows.append([[c for c in word if c] for word in batch.chars[start : start + length].tolist()])
         start += length
     return rows
+
+
+def test_io_file_reads_bare_types_as_spans_and_its_outside_tag_as_o(tmp_path):
+    """A file tagged like swedish-ner ("PER" without a prefix, "0" outside) trains the same spans as IOB."""
+    io_lines = []
+    for line in twitter_like(tmp_path).read_text(encoding="utf-8").splitlines():
+        token, _, tag = line.partition("\t")
+        io_lines.append(f"{token}\t{'0' if tag in ('', 'O') else tag.split('-', 1)[1]}" if token else "")
+    io_file = write(tmp_path / "io.tsv", "\n".join(io_lines) + "\n")
+    config = mixed_config(tmp_path, path=str(io_file), scheme="io", label_map={"person": "PER", "0": "O"})
+    set_process_state(config)
+    run = prepare_run(config, None, log=lambda message: None)
+    labels = set(run.vocab.labels.symbols)
+    assert "S-PER" in labels and not any(label.endswith(("-0", "-person")) or label in ("0", "person") for label in labels)
+    reference = prepare_run(mixed_config(tmp_path), None, log=lambda message: None)
+    half = len(run.train_items) // 2
+    io_labels = [list(item.labels) for item in run.train_items[half:]]
+    iob_labels = [list(item.labels) for item in reference.train_items[half:]]
+    same = sum(io == iob for io, iob in zip(io_labels, iob_labels))
+    assert len(io_labels) == len(iob_labels) and same >= 0.98 * len(iob_labels)
+
+
+def test_scheme_other_than_io_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"data.train\[1\].scheme"):
+        mixed_config(tmp_path, scheme="bio")

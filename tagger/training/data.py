@@ -17,6 +17,7 @@ from tagger.config import Config, TrainingCorpus, check_files, dev_corpora, trai
 from tagger.data import Sentence
 from tagger.distributed import World
 from tagger.errors import TaggerError
+from tagger.formats import Corpus as CorpusFile
 from tagger.formats import read_all
 from tagger.schemes import OUTSIDE, split_tag
 from tagger.task import Task
@@ -68,6 +69,24 @@ def _reading(corpus: TrainingCorpus) -> dict:
     }
 
 
+def _read_file(spec: TrainingCorpus, **reading) -> CorpusFile:
+    """A training or dev file as read; with `scheme = "io"`, each bare type becomes an I- tag (IOB1)."""
+    file = read_all(spec.path, **reading)
+    if spec.scheme != "io":
+        return file
+    column = file.label_column
+
+    def prefixed(tag: str) -> str:
+        return OUTSIDE if spec.label_map.get(tag, tag) == OUTSIDE else f"I-{tag}"
+
+    return file._replace(
+        sentences=[
+            dataclasses.replace(s, labels={**s.labels, column: [prefixed(tag) for tag in s.labels[column]]})
+            for s in file.sentences
+        ]
+    )
+
+
 def _mapped(tags: list[str], label_map: dict[str, str], spans: bool) -> list[str]:
     """Tags with their span types (or token labels) renamed; a type mapped to O leaves its spans unlabelled."""
     if not label_map:
@@ -86,7 +105,7 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
     """Read the training files and dev, work out the task, reject bad labels before any training."""
     check_files(config)
     specs = training_corpora(config.data)
-    files = [read_all(spec.path, **_reading(spec)) for spec in specs]
+    files = [_read_file(spec, **_reading(spec)) for spec in specs]
     format_name, column = files[0].format, files[0].label_column
     counts = Counter(label for file in files for sentence in file.sentences for label in sentence.labels[file.label_column])
     spans = schemes.is_span_labelling(counts)
@@ -125,7 +144,7 @@ def _checked_scheme(sentences: list[Sentence], column: str, path: str, log: Log)
 
 def _read_dev(spec: TrainingCorpus, format_name: str, column: str, spans: bool, log: Log) -> DevSet:
     """A dev file read with its own columns (the training format unless it names one), checked and mapped."""
-    file = read_all(spec.path, **{**_reading(spec), "format_name": spec.format or format_name})
+    file = _read_file(spec, **{**_reading(spec), "format_name": spec.format or format_name})
     if spans:
         _checked_scheme(file.sentences, file.label_column, spec.path, log)
     sentences = [
