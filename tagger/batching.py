@@ -1,4 +1,8 @@
-"""Sentences to padded tensors: encoding once, length-bucketed batches, device moves."""
+"""Sentences to padded arrays: encoding once, length-bucketed batches, NumPy arrays or torch tensors.
+
+Padding is done once, in NumPy (`collate_arrays`); the torch batch wraps those arrays, so
+this module imports torch only where a torch batch is asked for.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,14 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
 
 from tagger.vocab import Vocab
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -64,30 +72,52 @@ def encode(tokens: Sequence[str], vocab: Vocab, labels: Sequence[str] | None = N
     return Encoded([word for word, _, _ in ids], [case for _, case, _ in ids], [chars for _, _, chars in ids], label_ids)
 
 
-def _padded(rows: Sequence[list[int]], width: int) -> torch.Tensor:
-    """(rows, width) ids, each row left-aligned and 0-padded."""
-    # One flat tensor scattered into place: half the time of padding each list in Python.
-    lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
-    padded = torch.zeros(len(rows), width, dtype=torch.long)
-    padded[torch.arange(width) < lengths.unsqueeze(1)] = torch.tensor(list(chain.from_iterable(rows)), dtype=torch.long)
+@dataclass
+class ArrayBatch:
+    """A batch as NumPy arrays (int64 ids): words, cases and mask (batch, time), chars (tokens, max characters)."""
+
+    words: np.ndarray
+    cases: np.ndarray
+    chars: np.ndarray
+    mask: np.ndarray
+    lengths: np.ndarray  # (batch,)
+    positions: list[int]  # where each sentence stands in the input
+
+
+def _padded(rows: Sequence[list[int]], width: int, fill: int = 0) -> np.ndarray:
+    """(rows, width) ids, each row left-aligned and padded with `fill`."""
+    # One flat array scattered into place: half the time of padding each list in Python.
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    padded = np.full((len(rows), width), fill, dtype=np.int64)
+    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+    padded[np.arange(width) < lengths[:, None]] = flat
     return padded
 
 
-def collate(items: Sequence[Encoded], positions: list[int]) -> Batch:
-    """Pad a list of encoded sentences into one batch."""
-    lengths = torch.tensor([len(item) for item in items], dtype=torch.long)
+def collate_arrays(items: Sequence[Encoded], positions: list[int]) -> ArrayBatch:
+    """Pad a list of encoded sentences into one batch of arrays."""
+    lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
     steps = int(lengths.max())
     words = _padded([item.words for item in items], steps)
     cases = _padded([item.cases for item in items], steps)
     token_chars = [chars for item in items for chars in item.chars]
     chars = _padded(token_chars, max(map(len, token_chars)))
-    mask = torch.arange(steps).unsqueeze(0) < lengths.unsqueeze(1)
+    mask = np.arange(steps)[None] < lengths[:, None]
+    return ArrayBatch(words, cases, chars, mask, lengths, positions)
+
+
+def collate(items: Sequence[Encoded], positions: list[int]) -> Batch:
+    """Pad a list of encoded sentences into one batch of tensors (with labels, where every sentence has them)."""
+    import torch
+
+    arrays = collate_arrays(items, positions)
+    tensors = [torch.from_numpy(array) for array in (arrays.words, arrays.cases, arrays.chars, arrays.mask, arrays.lengths)]
     labels, allowed = None, None
     if all(item.labels is not None for item in items):
-        labels = _padded([item.labels for item in items], steps).clamp(min=0)
+        labels = torch.from_numpy(_padded([item.labels for item in items], arrays.words.shape[1])).clamp(min=0)
         if any(item.open_label is not None for item in items):
             allowed = _allowed_labels(items, labels)
-    return Batch(words, cases, chars, mask, lengths, labels, positions, allowed)
+    return Batch(*tensors, labels, positions, allowed)
 
 
 def _allowed_labels(items: Sequence[Encoded], labels: torch.Tensor) -> torch.Tensor:
@@ -95,6 +125,8 @@ def _allowed_labels(items: Sequence[Encoded], labels: torch.Tensor) -> torch.Ten
 
     The last dimension reaches the largest label id in the batch; the model pads it to its label count.
     """
+    import torch
+
     largest = max([int(labels.max())] + [max(item.also_allowed, default=0) for item in items])
     allowed = torch.nn.functional.one_hot(labels, largest + 1).bool()
     for row, item in enumerate(items):
@@ -108,7 +140,21 @@ def _allowed_labels(items: Sequence[Encoded], labels: torch.Tensor) -> torch.Ten
 def bucketed_batches(
     items: Sequence[Encoded], batch_size: int, shuffle_seed: int | None = None, max_tokens: int | None = None
 ) -> Iterator[Batch]:
-    """Batches of sentences of similar length; with a seed, batch order (and ties) shuffled.
+    """Batches of tensors of sentences of similar length (see `bucketed_groups`)."""
+    for group in bucketed_groups(items, batch_size, shuffle_seed, max_tokens):
+        yield collate([items[index] for index in group], group)
+
+
+def bucketed_array_batches(items: Sequence[Encoded], batch_size: int, max_tokens: int | None = None) -> Iterator[ArrayBatch]:
+    """Batches of arrays of sentences of similar length (see `bucketed_groups`)."""
+    for group in bucketed_groups(items, batch_size, None, max_tokens):
+        yield collate_arrays([items[index] for index in group], group)
+
+
+def bucketed_groups(
+    items: Sequence[Encoded], batch_size: int, shuffle_seed: int | None = None, max_tokens: int | None = None
+) -> list[list[int]]:
+    """Positions of sentences of similar length, grouped by batch; with a seed, batch order (and ties) shuffled.
 
     With `max_tokens`, a batch also stays within that many padded tokens (sentences x
     longest sentence), which bounds memory when long sentences come in.
@@ -128,6 +174,4 @@ def bucketed_batches(
             group.append(index)
     if rng is not None:
         rng.shuffle(groups)
-    for group in groups:
-        if group:
-            yield collate([items[index] for index in group], group)
+    return [group for group in groups if group]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 import statistics
 import sys
 import time
 
-import torch
-
 from tagger.config import Config
 from tagger.predict import Predictor
 from tagger.tagging import read_input
+from tagger.world import BLAS_THREAD_VARIABLES
 
 
 def _peak_rss_mib() -> float:
@@ -20,13 +20,24 @@ def _peak_rss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def _machine(device: torch.device) -> dict:
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+def _machine(device) -> dict:
+    """Where a benchmark ran: a torch device (None: the NumPy engine on the CPU), its name and threads."""
+    cpu = platform.processor() or platform.machine()
+    if device is None:
+        import numpy
+
+        threads = next((os.environ[name] for name in BLAS_THREAD_VARIABLES if name in os.environ), "BLAS default")
+        return {"device": "cpu", "device_name": cpu, "threads": threads, "numpy": numpy.__version__}
+    import torch
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu
     return {"device": str(device), "device_name": name, "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
+def _sync(device) -> None:
+    if device is not None and device.type == "cuda":
+        import torch
+
         torch.cuda.synchronize(device)
 
 
@@ -38,7 +49,7 @@ def tagging_speed(
     passes: int = 5,
     input_format: str | None = None,
     token_column: str | int | None = None,
-    runtime: str = "torch",
+    runtime: str | None = None,
 ) -> dict:
     """Tokens/s and sentences/s of tokens -> labels (encoding included), median of `passes` after a warm-up.
 
@@ -76,7 +87,9 @@ def tagging_speed(
         "peak_rss_mib": _peak_rss_mib(),
         **_machine(predictor.device),
     }
-    if predictor.device.type == "cuda":
+    if predictor.device is not None and predictor.device.type == "cuda":
+        import torch
+
         result["peak_gpu_mib"] = torch.cuda.max_memory_allocated(predictor.device) / 2**20
     return result
 

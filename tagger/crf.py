@@ -5,10 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tagger.posterior import Chain, forward_backward
-from tagger.schemes import allowed_transition
-
-IMPOSSIBLE = -10000.0
+from tagger.decoding import IMPOSSIBLE, constraint_scores
 
 
 class TransitionConstraints(nn.Module):
@@ -20,14 +17,7 @@ class TransitionConstraints(nn.Module):
 
     def __init__(self, labels: list[str], scheme: str | None) -> None:
         super().__init__()
-        size = len(labels)
-        start, end, pairs = torch.zeros(size), torch.zeros(size), torch.zeros(size, size)
-        if scheme is not None:
-            for j, label in enumerate(labels):
-                start[j] = 0.0 if allowed_transition(None, label, scheme) else IMPOSSIBLE
-                end[j] = 0.0 if allowed_transition(label, None, scheme) else IMPOSSIBLE
-                for i, previous in enumerate(labels):
-                    pairs[i, j] = 0.0 if allowed_transition(previous, label, scheme) else IMPOSSIBLE
+        start, pairs, end = (torch.from_numpy(scores) for scores in constraint_scores(labels, scheme))
         self.register_buffer("start", start, persistent=False)  # (labels,)
         self.register_buffer("pairs", pairs, persistent=False)  # (previous label, label)
         self.register_buffer("end", end, persistent=False)  # (labels,)
@@ -96,15 +86,6 @@ class CRF(nn.Module):
             return (log_z - self.path_score(emissions, tags, mask)).sum()
         restricted = emissions.masked_fill(~allowed, IMPOSSIBLE)
         return (log_z - self.log_partition(restricted, mask)).sum()
-
-    def chain(self, emissions: torch.Tensor, mask: torch.Tensor) -> Chain:
-        """This CRF's scores for emissions (batch, time, labels): what posterior quantities are computed from."""
-        start, transitions, end = self.scores()
-        return Chain(emissions, mask, start, transitions, end)
-
-    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """P(label at t = j | sentence) by forward-backward: emissions (batch, time, labels) -> (batch, time, labels)."""
-        return forward_backward(self.chain(emissions, mask)).marginals(mask).to(emissions.dtype)
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Best tag sequence per sentence: emissions (batch, time, labels) -> ids (batch, time), 0 past each end."""

@@ -7,34 +7,11 @@ process, so the same code paths serve single-process and distributed runs.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
-
-@dataclass(frozen=True)
-class World:
-    """This process's place among the processes of a run."""
-
-    rank: int = 0
-    size: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.size > 1
-
-
-SINGLE = World()
-
-
-def launched_by_torchrun() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+from tagger.world import SINGLE, World, launched_by_torchrun  # noqa: F401  (distributed's API too)
 
 
 def start(device: torch.device) -> World:

@@ -108,7 +108,7 @@ def evaluate_files(
     token_column: str | int | None = None,
     label_column: str | None = None,
     device: str = "auto",
-    runtime: str = "torch",
+    runtime: str | None = None,
 ) -> list[dict]:
     """`tagger evaluate` from Python: one report per file for a model directory or bundled name.
 

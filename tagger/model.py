@@ -8,11 +8,11 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from tagger import network
 from tagger.batching import Batch
 from tagger.config import ModelConfig
 from tagger.crf import CRF, TransitionConstraints, viterbi
 from tagger.dropout import Dropout
-from tagger.posterior import Chain
 from tagger.recurrent import bidirectional
 from tagger.vocab import CASES
 from tagger.word_embedding import WordEmbedding
@@ -91,7 +91,7 @@ class TaggerModel(nn.Module):
         self.words.weight.requires_grad_(not (config.vectors and config.freeze_vectors))
         self.cases = nn.Embedding(len(CASES), config.case_dim, padding_idx=0) if config.case_dim else None
         self.chars = self._char_encoder(config, chars)
-        features = config.word_dim + config.case_dim + (self.chars.output_dim if self.chars else 0)
+        features = network.feature_dim(network.layers(config, words, chars, len(labels)))
         rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
         between = config.dropout if config.layers > 1 else 0.0
         self.rnn = rnn(features, config.hidden, config.layers, batch_first=True, bidirectional=True, dropout=between)
@@ -191,23 +191,3 @@ class TaggerModel(nn.Module):
         if scores is None:
             return emissions.argmax(dim=2) * mask.long()
         return viterbi(scores.emissions(emissions), mask, scores.start, scores.transitions, scores.end)
-
-    def chain(self, emissions: torch.Tensor, mask: torch.Tensor) -> Chain:
-        """The distribution over labellings that `decode` takes the best of, for emissions (batch, time, labels).
-
-        The CRF's; for the softmax head, the product of its per-token probabilities over
-        the labellings its scheme allows (without a scheme, every transition scores 0 and
-        the token marginals are the softmax itself).
-        """
-        scores = self.decoding_scores()
-        if scores is None:
-            log_probabilities = emissions.log_softmax(dim=2)
-            zeros = log_probabilities.new_zeros(len(self.labels))
-            return Chain(log_probabilities, mask, zeros, log_probabilities.new_zeros(len(self.labels), len(self.labels)), zeros)
-        return Chain(scores.emissions(emissions), mask, scores.start, scores.transitions, scores.end)
-
-    def label_probabilities(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Per-token label probabilities: CRF marginals, or the softmax."""
-        if self.crf is not None:
-            return self.crf.marginals(emissions, mask)
-        return emissions.softmax(dim=2)

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tagger.world import set_blas_threads
+
 if TYPE_CHECKING:
     from tagger.predict import ConfidenceRequest, Predictions
 
@@ -19,14 +21,16 @@ _predictor = None
 _batch_size = 256
 
 
-def _start_worker(model_dir: str, batch_size: int) -> None:
-    import torch
-
+def _start_worker(model_dir: str, batch_size: int, runtime: str) -> None:
     from tagger.predict import Predictor
 
     global _predictor, _batch_size
-    torch.set_num_threads(1)
-    _predictor = Predictor.load(model_dir, "cpu")
+    set_blas_threads(1)  # before NumPy loads: one thread per worker, as for torch
+    if runtime == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+    _predictor = Predictor.load(model_dir, "cpu", runtime)
     _batch_size = batch_size
 
 
@@ -41,10 +45,11 @@ def label_in_order(
     with_scores: bool,
     workers: int,
     confidence: ConfidenceRequest | None = None,
+    runtime: str = "numpy",
 ) -> Iterator[Predictions]:
-    """Predictions for each chunk of token lists, in input order, from `workers` processes."""
+    """Predictions for each chunk of token lists, in input order, from `workers` processes (`runtime`: numpy or torch)."""
     context = multiprocessing.get_context("spawn")  # fork after torch has started threads can deadlock
-    with context.Pool(workers, initializer=_start_worker, initargs=(str(model_dir), batch_size)) as pool:
+    with context.Pool(workers, initializer=_start_worker, initargs=(str(model_dir), batch_size, runtime)) as pool:
         pending: deque = deque()
         for chunk in token_chunks:
             pending.append(pool.apply_async(_label, (chunk, with_scores, confidence)))

@@ -7,16 +7,28 @@ labelling y of a sentence of n tokens as
 
 and gives it the probability exp(score - log Z), Z summing over every labelling. Forbidden
 transitions carry a score of about -10000, so ill-formed labellings have probability 0.
+
+Computed in NumPy, in float64, from a batch's emission scores (whichever engine computed
+them): the torch path and the torch-free path share every posterior quantity.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
 from tagger.confidence import Confidence, SpanKey
+from tagger.decoding import ChainScores, free_chain
 from tagger.schemes import IOB1, IOB2, IOBES, OUTSIDE, extract_spans, split_tag
+
+
+def logsumexp(values: np.ndarray, axis: int) -> np.ndarray:
+    """log(sum(exp(values))) along an axis; -inf where every value is -inf."""
+    peak = values.max(axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    with np.errstate(divide="ignore"):
+        return (np.log(np.exp(values - peak).sum(axis=axis, keepdims=True)) + peak).squeeze(axis)
 
 
 @dataclass(frozen=True)
@@ -24,11 +36,19 @@ class Chain:
     """Scores of a batch of sentences: emissions (batch, time, labels), mask (batch, time) bool with
     each sentence's tokens first, start and end (labels,), transitions (previous label, label)."""
 
-    emissions: torch.Tensor
-    mask: torch.Tensor
-    start: torch.Tensor
-    transitions: torch.Tensor
-    end: torch.Tensor
+    emissions: np.ndarray
+    mask: np.ndarray
+    start: np.ndarray
+    transitions: np.ndarray
+    end: np.ndarray
+
+    @classmethod
+    def of(cls, scores: ChainScores | None, emissions: np.ndarray, mask: np.ndarray) -> Chain:
+        """The chain a head decodes with, for emissions (batch, time, labels); for a softmax head without a
+        scheme, its log-probabilities with every transition scoring 0 (its marginals are the softmax)."""
+        if scores is None:
+            scores = free_chain(emissions.shape[2])
+        return cls(scores.emissions(emissions), mask, scores.start, scores.transitions, scores.end)
 
     def tempered(self, temperature: float) -> Chain:
         """Every score divided by `temperature` (> 1 flattens the distribution; the best labelling stays the best)."""
@@ -39,10 +59,13 @@ class Chain:
 
     def in_double(self) -> Chain:
         """The same chain in float64: sums over a sentence's scores lose no digits that confidences near 1 need."""
-        return Chain(self.emissions.double(), self.mask, self.start.double(), self.transitions.double(), self.end.double())
+        return Chain(self.emissions.astype(np.float64), self.mask, *self._double_scores())
+
+    def _double_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.start.astype(np.float64), self.transitions.astype(np.float64), self.end.astype(np.float64)
 
     @property
-    def lengths(self) -> torch.Tensor:
+    def lengths(self) -> np.ndarray:
         """Tokens per sentence (batch,)."""
         return self.mask.sum(1)
 
@@ -53,13 +76,13 @@ class ForwardBackward:
     emission included); betas[b, t, j]: of every continuation after label j at t (end score included);
     both (batch, time, labels), meaningful at each sentence's tokens; log_z (batch,)."""
 
-    alphas: torch.Tensor
-    betas: torch.Tensor
-    log_z: torch.Tensor
+    alphas: np.ndarray
+    betas: np.ndarray
+    log_z: np.ndarray
 
-    def marginals(self, mask: torch.Tensor) -> torch.Tensor:
+    def marginals(self, mask: np.ndarray) -> np.ndarray:
         """P(label at t = j | sentence): (batch, time, labels), 0 past each sentence's end."""
-        return (self.alphas + self.betas - self.log_z[:, None, None]).exp() * mask.unsqueeze(2)
+        return np.exp(self.alphas + self.betas - self.log_z[:, None, None]) * mask[:, :, None]
 
 
 def forward_backward(chain: Chain) -> ForwardBackward:
@@ -73,8 +96,9 @@ def forward_backward(chain: Chain) -> ForwardBackward:
     weights = _ExpScores.of(chain.in_double())
     forward, forward_logs = _scaled_forward(weights, chain.mask)
     backward, backward_logs = _scaled_backward(weights, chain.mask)
-    alphas = forward.log() + forward_logs.unsqueeze(2)
-    betas = backward.log() + backward_logs.unsqueeze(2)
+    with np.errstate(divide="ignore"):
+        alphas = np.log(forward) + forward_logs[:, :, None]
+        betas = np.log(backward) + backward_logs[:, :, None]
     return ForwardBackward(alphas, betas, _log_z(weights, forward, forward_logs))
 
 
@@ -83,70 +107,70 @@ class _ExpScores:
     """A chain's scores as exp(score - shift): emissions (batch, time, labels) shifted per token by
     emission_shift (batch, time); start, end (labels,), transitions (labels, labels) by one shift each."""
 
-    emissions: torch.Tensor
-    emission_shift: torch.Tensor
-    start: torch.Tensor
-    start_shift: torch.Tensor
-    transitions: torch.Tensor
-    transition_shift: torch.Tensor
-    end: torch.Tensor
-    end_shift: torch.Tensor
+    emissions: np.ndarray
+    emission_shift: np.ndarray
+    start: np.ndarray
+    start_shift: float
+    transitions: np.ndarray
+    transition_shift: float
+    end: np.ndarray
+    end_shift: float
 
     @classmethod
     def of(cls, chain: Chain) -> _ExpScores:
-        emission_shift = chain.emissions.amax(2)
+        emission_shift = chain.emissions.max(axis=2)
         shifts = [chain.start.max(), chain.transitions.max(), chain.end.max()]
         start, transitions, end = (
-            (scores - shift).exp() for scores, shift in zip((chain.start, chain.transitions, chain.end), shifts)
+            np.exp(scores - shift) for scores, shift in zip((chain.start, chain.transitions, chain.end), shifts)
         )
-        emissions = (chain.emissions - emission_shift.unsqueeze(2)).exp()
+        emissions = np.exp(chain.emissions - emission_shift[:, :, None])
         return cls(emissions, emission_shift, start, shifts[0], transitions, shifts[1], end, shifts[2])
 
 
-def _rescaled(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _rescaled(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """values (batch, labels) scaled to sum to 1 per row, and the sums (batch,); a row of zeros stays zeros."""
-    sums = values.sum(1).clamp(min=torch.finfo(values.dtype).tiny)
-    return values / sums.unsqueeze(1), sums
+    sums = np.maximum(values.sum(1), np.finfo(values.dtype).tiny)
+    return values / sums[:, None], sums
 
 
-def _scaled_forward(weights: _ExpScores, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _scaled_forward(weights: _ExpScores, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rescaled forward variables (batch, time, labels), carried past each end, and the log of what
     they were divided by (batch, time): alphas = log(rescaled) + logs."""
     emissions = weights.emissions
     alpha, first_sum = _rescaled(weights.start * emissions[:, 0])
     alphas, sums = [alpha], [first_sum]
-    for t in range(1, emissions.size(1)):
+    for t in range(1, emissions.shape[1]):
         step, step_sum = _rescaled((alpha @ weights.transitions) * emissions[:, t])
         active = mask[:, t]
-        alpha = torch.where(active.unsqueeze(1), step, alpha)
+        alpha = np.where(active[:, None], step, alpha)
         alphas.append(alpha)
-        sums.append(torch.where(active, step_sum, 1.0))
-    step_shift = torch.where(mask, weights.emission_shift + weights.transition_shift, 0.0)
+        sums.append(np.where(active, step_sum, 1.0))
+    step_shift = np.where(mask, weights.emission_shift + weights.transition_shift, 0.0)
     step_shift[:, 0] = weights.emission_shift[:, 0] + weights.start_shift
-    logs = (torch.stack(sums, dim=1).log() + step_shift).cumsum(1)
-    return torch.stack(alphas, dim=1), logs
+    logs = (np.log(np.stack(sums, axis=1)) + step_shift).cumsum(1)
+    return np.stack(alphas, axis=1), logs
 
 
-def _scaled_backward(weights: _ExpScores, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _scaled_backward(weights: _ExpScores, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rescaled backward variables (batch, time, labels), the end scores at and past each sentence's
     last token, and the log of what they were divided by (batch, time): betas = log(rescaled) + logs."""
-    emissions, steps = weights.emissions, weights.emissions.size(1)
-    last, last_sum = _rescaled(weights.end.unsqueeze(0))
-    beta = last.expand(emissions.size(0), -1)
+    emissions, (batch, steps) = weights.emissions, weights.emissions.shape[:2]
+    last, last_sum = _rescaled(weights.end[None])
+    beta = np.broadcast_to(last, (batch, last.shape[1]))
     betas, sums, shifts = [beta], [], []
     for t in range(steps - 2, -1, -1):
         step, step_sum = _rescaled((emissions[:, t + 1] * beta) @ weights.transitions.T)
         active = mask[:, t + 1]
-        beta = torch.where(active.unsqueeze(1), step, last)
+        beta = np.where(active[:, None], step, last)
         betas.append(beta)
-        sums.append(torch.where(active, step_sum, 1.0))
-        shifts.append(torch.where(active, weights.emission_shift[:, t + 1] + weights.transition_shift, 0.0))
-    end_log = last_sum.log() + weights.end_shift
+        sums.append(np.where(active, step_sum, 1.0))
+        shifts.append(np.where(active, weights.emission_shift[:, t + 1] + weights.transition_shift, 0.0))
+    end_log = np.log(last_sum) + weights.end_shift
     if not sums:
-        return beta.unsqueeze(1), end_log.expand(emissions.size(0), 1)
-    increments = torch.stack(sums, dim=1).log() + torch.stack(shifts, dim=1)  # from t + 1 to t, t = steps - 2 .. 0
-    logs = torch.cat([end_log.expand(emissions.size(0), 1), increments.cumsum(1) + end_log], dim=1)
-    return torch.stack(betas, dim=1).flip(1), logs.flip(1)
+        return beta[:, None], np.broadcast_to(end_log, (batch, 1))
+    increments = np.log(np.stack(sums, axis=1)) + np.stack(shifts, axis=1)  # from t + 1 to t, t = steps - 2 .. 0
+    logs = np.concatenate([np.broadcast_to(end_log, (batch, 1)), increments.cumsum(1) + end_log], axis=1)
+    return np.stack(betas, axis=1)[:, ::-1], logs[:, ::-1]
 
 
 @dataclass(frozen=True)
@@ -158,38 +182,38 @@ class SpanEvent:
     length; previous_allowed and next_allowed (n, labels) bool.
     """
 
-    rows: torch.Tensor
-    starts: torch.Tensor
-    ends: torch.Tensor
-    tags: torch.Tensor
-    previous_allowed: torch.Tensor
-    next_allowed: torch.Tensor
+    rows: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    tags: np.ndarray
+    previous_allowed: np.ndarray
+    next_allowed: np.ndarray
 
 
-def event_log_probabilities(chain: Chain, passes: ForwardBackward, event: SpanEvent) -> torch.Tensor:
+def event_log_probabilities(chain: Chain, passes: ForwardBackward, event: SpanEvent) -> np.ndarray:
     """log P(event) for each of n span events (n,), from the forward and backward variables."""
     rows, starts, ends, tags = event.rows, event.starts, event.ends, event.tags
     emissions, transitions = chain.emissions, chain.transitions
-    last_time = emissions.size(1) - 1
+    last_time = emissions.shape[1] - 1
     widths = ends - starts
-    first, last = tags[:, 0], tags.gather(1, (widths - 1).unsqueeze(1)).squeeze(1)
+    first, last = tags[:, 0], np.take_along_axis(tags, (widths - 1)[:, None], axis=1)[:, 0]
     # into the first tag: from an allowed previous label, or from the sentence start
-    before = passes.alphas[rows, (starts - 1).clamp(min=0)] + transitions[:, first].T
-    entering = torch.logsumexp(before.masked_fill(~event.previous_allowed, -torch.inf), dim=1)
+    before = passes.alphas[rows, np.maximum(starts - 1, 0)] + transitions[:, first].T
+    entering = logsumexp(np.where(event.previous_allowed, before, -np.inf), axis=1)
     entering = entering + emissions[rows, starts, first]
-    entering = torch.where(starts == 0, passes.alphas[rows, 0, first], entering)
+    entering = np.where(starts == 0, passes.alphas[rows, 0, first], entering)
     # along the span
-    offsets = torch.arange(tags.size(1), device=tags.device)
-    inside = (offsets < widths.unsqueeze(1))[:, 1:]
-    positions = (starts.unsqueeze(1) + offsets[1:]).clamp(max=last_time)
-    emitted = emissions[rows.unsqueeze(1), positions, tags[:, 1:]]
+    offsets = np.arange(tags.shape[1])
+    inside = (offsets < widths[:, None])[:, 1:]
+    positions = np.minimum(starts[:, None] + offsets[1:], last_time)
+    emitted = emissions[rows[:, None], positions, tags[:, 1:]]
     moved = transitions[tags[:, :-1], tags[:, 1:]]
     along = ((emitted + moved) * inside).sum(1)
     # out of the last tag: to an allowed next label, or to the sentence end
-    following = ends.clamp(max=last_time)
+    following = np.minimum(ends, last_time)
     after = transitions[last] + emissions[rows, following] + passes.betas[rows, following]
-    leaving = torch.logsumexp(after.masked_fill(~event.next_allowed, -torch.inf), dim=1)
-    leaving = torch.where(ends >= chain.lengths[rows], passes.betas[rows, ends - 1, last], leaving)
+    leaving = logsumexp(np.where(event.next_allowed, after, -np.inf), axis=1)
+    leaving = np.where(ends >= chain.lengths[rows], passes.betas[rows, ends - 1, last], leaving)
     return entering + along + leaving - passes.log_z[rows]
 
 
@@ -203,18 +227,16 @@ class SpanAt:
     label: str
 
 
-def span_probabilities(
-    chain: Chain, passes: ForwardBackward, spans: list[SpanAt], labels: list[str], scheme: str
-) -> torch.Tensor:
+def span_probabilities(chain: Chain, passes: ForwardBackward, spans: list[SpanAt], labels: list[str], scheme: str) -> np.ndarray:
     """P(exactly this span, this type and these boundaries, is in the labelling) for each span (n,).
 
     `labels` are the chain's labels, written in `scheme` (the model's internal scheme).
     """
     if not spans:
-        return chain.emissions.new_zeros(0)
-    events = [_span_events(chain, spans, labels, scheme, start_tag) for start_tag in _start_tags(scheme)]
-    stacked = torch.stack([event_log_probabilities(chain, passes, event) for event in events])
-    return torch.logsumexp(stacked, dim=0).exp().clamp(max=1.0)
+        return np.zeros(0)
+    events = [_span_events(spans, labels, scheme, start_tag) for start_tag in _start_tags(scheme)]
+    stacked = np.stack([event_log_probabilities(chain, passes, event) for event in events])
+    return np.minimum(np.exp(logsumexp(stacked, axis=0)), 1.0)
 
 
 def _start_tags(scheme: str) -> tuple[str, ...]:
@@ -222,7 +244,7 @@ def _start_tags(scheme: str) -> tuple[str, ...]:
     return ("B", "I") if scheme == IOB1 else ("B",)
 
 
-def _span_events(chain: Chain, spans: list[SpanAt], labels: list[str], scheme: str, start_tag: str) -> SpanEvent:
+def _span_events(spans: list[SpanAt], labels: list[str], scheme: str, start_tag: str) -> SpanEvent:
     """The labellings holding each span with its first tag written `start_tag` (B or I)."""
     index = {label: position for position, label in enumerate(labels)}
     width = max(span.end - span.start for span in spans)
@@ -238,22 +260,21 @@ def _span_events(chain: Chain, spans: list[SpanAt], labels: list[str], scheme: s
             next_blocked.append((number, index[f"I-{span.label}"]))
         if scheme == IOB1 and start_tag == "I":  # I- after the same type would continue the span before
             previous_blocked += [(number, index[f"B-{span.label}"]), (number, index[f"I-{span.label}"])]
-    device = chain.emissions.device
     return SpanEvent(
-        torch.tensor([span.row for span in spans], device=device),
-        torch.tensor([span.start for span in spans], device=device),
-        torch.tensor([span.end for span in spans], device=device),
-        torch.tensor(tags, device=device),
-        _allowed(len(spans), len(labels), previous_blocked).to(device),
-        _allowed(len(spans), len(labels), next_blocked).to(device),
+        np.array([span.row for span in spans]),
+        np.array([span.start for span in spans]),
+        np.array([span.end for span in spans]),
+        np.array(tags),
+        _allowed(len(spans), len(labels), previous_blocked),
+        _allowed(len(spans), len(labels), next_blocked),
     )
 
 
-def _allowed(spans: int, size: int, blocked: list[tuple[int, int]]) -> torch.Tensor:
+def _allowed(spans: int, size: int, blocked: list[tuple[int, int]]) -> np.ndarray:
     """(spans, labels) bool: True except at the (span, label) pairs in `blocked`."""
-    allowed = torch.ones(spans, size, dtype=torch.bool)
+    allowed = np.ones((spans, size), dtype=bool)
     if blocked:
-        allowed[tuple(torch.tensor(blocked).T)] = False
+        allowed[tuple(np.array(blocked).T)] = False
     return allowed
 
 
@@ -268,7 +289,7 @@ def span_types(labels: list[str]) -> set[str]:
     return {split_tag(label)[1] for label in labels if label != OUTSIDE}
 
 
-def k_best(chain: Chain, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def k_best(chain: Chain, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k highest-scoring labellings of each sentence, best first, by k-best Viterbi.
 
     -> label ids (batch, k, time), 0 past each end, and their log probabilities (batch, k);
@@ -276,28 +297,33 @@ def k_best(chain: Chain, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """
     emissions, mask, transitions = chain.emissions, chain.mask, chain.transitions
     batch, steps, size = emissions.shape
-    score = emissions.new_full((batch, size, k), -torch.inf)
+    score = np.full((batch, size, k), -np.inf)
     score[:, :, 0] = chain.start + emissions[:, 0]
     # pointers[t][b, j, r]: previous label * k + previous rank of the r-th best prefix ending in j at t
-    identity = torch.arange(size, device=emissions.device).unsqueeze(1) * k + torch.arange(k, device=emissions.device)
-    identity = identity.expand(batch, size, k)
+    identity = np.broadcast_to(np.arange(size)[:, None] * k + np.arange(k), (batch, size, k))
     pointers = [identity]
     for t in range(1, steps):
-        candidates = score.unsqueeze(2) + transitions[None, :, :, None]  # (batch, previous, label, rank)
-        candidates = candidates.permute(0, 2, 1, 3).reshape(batch, size, size * k)
-        best, previous = candidates.topk(k, dim=2)
-        active = mask[:, t].view(batch, 1, 1)
-        score = torch.where(active, best + emissions[:, t].unsqueeze(2), score)
-        pointers.append(torch.where(active, previous, identity))
-    final, chosen = (score + chain.end[None, :, None]).reshape(batch, size * k).topk(min(k, size * k), dim=1)
+        candidates = score[:, :, None, :] + transitions[None, :, :, None]  # (batch, previous, label, rank)
+        candidates = candidates.transpose(0, 2, 1, 3).reshape(batch, size, size * k)
+        previous, best = _top(candidates, k)
+        active = mask[:, t][:, None, None]
+        score = np.where(active, best + emissions[:, t][:, :, None], score)
+        pointers.append(np.where(active, previous, identity))
+    chosen, final = _top((score + chain.end[None, :, None]).reshape(batch, size * k), min(k, size * k))
     paths = [chosen // k]
     state = chosen
     for t in range(steps - 1, 0, -1):
-        state = pointers[t].reshape(batch, size * k).gather(1, state)
+        state = np.take_along_axis(pointers[t].reshape(batch, size * k), state, axis=1)
         paths.append(state // k)
-    labels = torch.stack(paths, dim=2).flip([2]) * mask.unsqueeze(1).long()
-    log_probabilities = final - log_partition(chain).to(final.dtype).unsqueeze(1)
-    return labels, log_probabilities.masked_fill(log_probabilities < _IMPOSSIBLE_LOG_PROBABILITY, -torch.inf)
+    labels = np.stack(paths, axis=2)[:, :, ::-1] * mask[:, None, :]
+    log_probabilities = final - log_partition(chain)[:, None]
+    return labels, np.where(log_probabilities < _IMPOSSIBLE_LOG_PROBABILITY, -np.inf, log_probabilities)
+
+
+def _top(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positions and values of the k largest entries along the last axis, largest first (ties: lowest position)."""
+    order = np.argsort(-values, axis=-1, kind="stable")[..., :k]
+    return order, np.take_along_axis(values, order, axis=-1)
 
 
 # A labelling this improbable took a forbidden transition (scored about -10000); its
@@ -305,14 +331,15 @@ def k_best(chain: Chain, k: int) -> tuple[torch.Tensor, torch.Tensor]:
 _IMPOSSIBLE_LOG_PROBABILITY = -5000.0
 
 
-def log_partition(chain: Chain) -> torch.Tensor:
+def log_partition(chain: Chain) -> np.ndarray:
     """log Z per sentence (batch,) by the forward pass alone, in float64."""
     weights = _ExpScores.of(chain.in_double())
     return _log_z(weights, *_scaled_forward(weights, chain.mask))
 
 
-def _log_z(weights: _ExpScores, forward: torch.Tensor, forward_logs: torch.Tensor) -> torch.Tensor:
-    return (forward[:, -1] * weights.end).sum(1).log() + forward_logs[:, -1] + weights.end_shift
+def _log_z(weights: _ExpScores, forward: np.ndarray, forward_logs: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log((forward[:, -1] * weights.end).sum(1)) + forward_logs[:, -1] + weights.end_shift
 
 
 # Back-pointers of k-best decoding hold batch x time x labels x k entries; a batch is
@@ -320,31 +347,33 @@ def _log_z(weights: _ExpScores, forward: torch.Tensor, forward_logs: torch.Tenso
 NBEST_POINTERS_PER_SLICE = 2**24
 
 
+def label_probabilities(scores: ChainScores | None, emissions: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-token label probabilities (batch, time, labels): a CRF's marginals, or a softmax head's softmax."""
+    if scores is not None and not scores.log_softmax:
+        return forward_backward(Chain.of(scores, emissions, mask)).marginals(mask)
+    shifted = np.exp(emissions - emissions.max(axis=2, keepdims=True))
+    return shifted / shifted.sum(axis=2, keepdims=True)
+
+
 def batch_confidences(
-    model: torch.nn.Module,
-    emissions: torch.Tensor,
-    mask: torch.Tensor,
-    decoded: torch.Tensor,
-    scheme: str | None,
-    nbest: int = 0,
-    temperature: float = 1.0,
+    chain: Chain, labels: list[str], decoded: np.ndarray, scheme: str | None, nbest: int = 0, temperature: float = 1.0
 ) -> list[Confidence]:
-    """Confidences of a decoded batch: emissions (batch, time, labels), mask and decoded ids (batch, time).
+    """Confidences of a decoded batch: the head's chain over its emissions, decoded ids (batch, time).
 
     `scheme` is the model's internal span scheme (None for token labels).
     """
-    chain = model.chain(emissions, mask).in_double().tempered(temperature)
+    mask = chain.mask
+    chain = chain.in_double().tempered(temperature)
     passes = forward_backward(chain)
-    marginals = passes.marginals(mask).clamp(max=1.0)
-    labels = model.labels
+    marginals = np.minimum(passes.marginals(mask), 1.0)
     if scheme:  # a token's confidence: P(it is in a span of its type, at any position), or P(O)
-        groups = torch.tensor(_type_groups(labels), device=marginals.device)
-        by_type = marginals.new_zeros(*marginals.shape[:2], int(groups.max()) + 1).index_add_(2, groups, marginals)
-        token_confidence = by_type.gather(2, groups[decoded].unsqueeze(2)).squeeze(2)
+        groups = np.array(_type_groups(labels))
+        by_type = marginals @ np.eye(int(groups.max()) + 1)[groups]  # (batch, time, groups)
+        token_confidence = np.take_along_axis(by_type, groups[decoded][:, :, None], axis=2)[:, :, 0]
     else:
-        token_confidence = marginals.gather(2, decoded.unsqueeze(2)).squeeze(2)
+        token_confidence = np.take_along_axis(marginals, decoded[:, :, None], axis=2)[:, :, 0]
     lengths = mask.sum(1).tolist()
-    rows = decoded.cpu().tolist()
+    rows = decoded.tolist()
     predicted = [[labels[i] for i in row[:length]] for row, length in zip(rows, lengths)]
     spans = [SpanAt(row, span.start, span.end, span.label) for row, tags in enumerate(predicted) for span in extract_spans(tags)]
     span_confidence = span_probabilities(chain, passes, spans, labels, scheme).tolist() if scheme and spans else []
@@ -383,9 +412,9 @@ def _nbest(chain: Chain, k: int, lengths: list[int], labels: list[str]) -> list[
     found: list[list[tuple[list[str], float]]] = []
     for first in range(0, batch, rows_per_slice):
         part = slice(first, first + rows_per_slice)
-        sliced = type(chain)(chain.emissions[part], chain.mask[part], chain.start, chain.transitions, chain.end)
+        sliced = Chain(chain.emissions[part], chain.mask[part], chain.start, chain.transitions, chain.end)
         paths, log_probabilities = k_best(sliced, k)
-        paths, probabilities = paths.cpu().tolist(), log_probabilities.exp().cpu().tolist()
+        paths, probabilities = paths.tolist(), np.exp(log_probabilities).tolist()
         for offset, (row_paths, row_probabilities) in enumerate(zip(paths, probabilities)):
             length = lengths[first + offset]
             found.append(

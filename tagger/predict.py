@@ -3,56 +3,55 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-import torch
+import numpy as np
 
 from tagger import schemes
-from tagger.batching import Batch, Encoded, bucketed_batches, encode
+from tagger.batching import Encoded, bucketed_array_batches, encode
 from tagger.bundled import resolve_model
+from tagger.choices import default_runtime
 from tagger.confidence import Confidence
 from tagger.config import Config
+from tagger.decoding import ChainScores
 from tagger.errors import TaggerError
 from tagger.formats import CONLL, Layout
-from tagger.model import TaggerModel
 from tagger.model_files import read_calibration
-from tagger.posterior import batch_confidences
-from tagger.store import load_model
+from tagger.posterior import Chain, batch_confidences, label_probabilities
 from tagger.task import Task
 from tagger.vocab import UNK, Vocab
 
 if TYPE_CHECKING:
-    from tagger.onnx_runtime import OnnxRunner
+    from tagger.batching import ArrayBatch
+    from tagger.model import TaggerModel
 
 
-def choose_device(name: str) -> torch.device:
-    """cpu, cuda, or auto (cuda when available)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise TaggerError("--device cuda: no CUDA device is available on this machine")
-    return torch.device(name)
+class Engine(Protocol):
+    """What labels a batch: the NumPy engine (tagger.numpy_engine) or torch / ONNX Runtime (tagger.torch_engine)."""
+
+    name: str
+
+    def chain_scores(self) -> ChainScores | None: ...
+
+    def decode(self, batch: ArrayBatch, with_emissions: bool) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
-def choose_threads(requested: int | None = None, workers: int = 1) -> int:
-    """Torch threads for prediction: as requested, else one per core that is free now.
+def _torch_engine(directory: Path, device: str, runtime: str) -> tuple[Config, Vocab, Task, Engine]:
+    """The model rebuilt in torch on `device`, predicting through torch or ONNX Runtime (torch's threads)."""
+    import torch
 
-    Two processes with 2 threads each on 2 cores run about 10 times slower than with one
-    each (their OpenMP threads spin against each other), so the default leaves out the
-    cores the 1-minute load average says are busy; worker processes use one thread each
-    and the parent, which only hands out chunks, one too.
-    """
-    if requested:
-        return requested
-    if workers > 1:
-        return 1
-    cores = torch.get_num_threads()
-    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
-    return max(1, min(cores, (os.cpu_count() or cores) - busy))
+    from tagger.store import load_model
+    from tagger.torch_engine import TorchEngine, choose_device
+
+    target = choose_device(device)
+    config, vocab, task, model = load_model(directory, target)
+    engine = TorchEngine(model, target)
+    if runtime != "torch":
+        engine.use_onnx(torch.get_num_threads(), quantize=runtime == "onnx-int8")
+    return config, vocab, task, engine
 
 
 # Padded tokens per batch are capped at batch_size times this, so that a run of long
@@ -84,40 +83,59 @@ class Predictions:
 class Predictor:
     """A model with its vocabulary and task, ready to label token lists."""
 
-    model: TaggerModel
+    engine: Engine
     vocab: Vocab
     task: Task
     config: Config
-    device: torch.device
     source: Path | None = None  # the model directory, where the model was loaded from one
-    onnx: OnnxRunner | None = None  # set by use_onnx: predictions come from ONNX Runtime
     temperature: float = 1.0  # confidences come from the chain's scores divided by this
 
-    def use_onnx(self, threads: int | None = None, quantize: bool = False) -> None:
-        """Predict through ONNX Runtime on the CPU with this model exported in memory (nothing is written)."""
-        from tagger.onnx_export import export_bytes, quantized
-        from tagger.onnx_runtime import OnnxRunner
+    @classmethod
+    def of_model(cls, model: TaggerModel, vocab: Vocab, task: Task, config: Config, device) -> Predictor:
+        """A predictor over a torch model in memory (training's dev evaluation)."""
+        from tagger.torch_engine import TorchEngine
 
-        if self.device.type != "cpu":
-            raise TaggerError("--runtime onnx runs on the CPU; leave out --device cuda")
-        graph = export_bytes(self.model)
-        self.onnx = OnnxRunner(quantized(graph) if quantize else graph, threads)
+        return cls(TorchEngine(model, device), vocab, task, config)
 
     @classmethod
-    def load(cls, directory: str | Path, device: str = "auto", runtime: str = "torch") -> Predictor:
+    def load(cls, directory: str | Path, device: str = "auto", runtime: str | None = None) -> Predictor:
         """The model in `directory` (or the bundled model of that name).
 
-        With runtime "onnx" or "onnx-int8" it predicts through ONNX Runtime (torch's threads).
+        runtime: "numpy" (the default on the CPU: torch is not imported), "torch" (the
+        default for --device cuda), or "onnx" / "onnx-int8" through ONNX Runtime.
         """
-        target = choose_device(device)
-        directory = resolve_model(directory)
-        config, vocab, task, model = load_model(directory, target)
-        calibration = read_calibration(Path(directory))
+        directory = Path(resolve_model(directory))
+        runtime = runtime or default_runtime(device)
+        if runtime == "numpy":
+            if device.startswith("cuda"):
+                raise TaggerError("--device cuda runs with --runtime torch; the numpy runtime labels on the CPU")
+            from tagger.numpy_engine import NumpyEngine, load_arrays
+
+            loaded = load_arrays(directory)
+            config, vocab, task = loaded.config, loaded.vocab, loaded.task
+            engine = NumpyEngine(loaded.network, vocab.labels.symbols, task.internal_scheme)
+        else:
+            config, vocab, task, engine = _torch_engine(directory, device, runtime)
+        calibration = read_calibration(directory)
         temperature = calibration["temperature"] if calibration else 1.0
-        predictor = cls(model, vocab, task, config, target, Path(directory), temperature=temperature)
-        if runtime != "torch":
-            predictor.use_onnx(torch.get_num_threads(), quantize=runtime == "onnx-int8")
-        return predictor
+        return cls(engine, vocab, task, config, directory, temperature=temperature)
+
+    @property
+    def model(self) -> TaggerModel:
+        """The torch model (torch and ONNX runtimes only)."""
+        model = getattr(self.engine, "model", None)
+        if model is None:
+            raise TaggerError(f"the {self.engine.name} runtime has no torch model; load with runtime 'torch'")
+        return model
+
+    @property
+    def device(self):
+        """The torch device of the torch runtime; None for the NumPy one (the CPU)."""
+        return getattr(self.engine, "device", None)
+
+    def use_onnx(self, threads: int | None = None, quantize: bool = False) -> None:
+        """Predict through ONNX Runtime (a predictor of the torch runtime; see TorchEngine.use_onnx)."""
+        self.engine.use_onnx(threads, quantize)
 
     def layout(
         self,
@@ -174,46 +192,34 @@ class Predictor:
     ) -> Predictions:
         """Labels (in the corpus's scheme) for encoded sentences; their label probabilities and confidences if asked."""
         predictions = Predictions.empty(len(items), with_scores, confidence is not None)
-        was_training = self.model.training
-        self.model.eval()
-        with torch.inference_mode():
-            for batch in bucketed_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET):
-                decoded, probabilities, confidences = self._decode(batch, with_scores, confidence)
-                rows, lengths = decoded.tolist(), batch.lengths.tolist()  # one conversion per batch, not per row
-                for row, position in enumerate(batch.positions):
-                    length = lengths[row]
-                    predictions.labels[position] = self.task.to_corpus([self.vocab.labels.symbols[i] for i in rows[row][:length]])
-                    if probabilities is not None:
-                        predictions.scores[position] = probabilities[row, torch.arange(length), decoded[row, :length]].tolist()
-                    if confidences is not None:
-                        predictions.confidences[position] = self._in_corpus_scheme(confidences[row])
-        self.model.train(was_training)
+        symbols = self.vocab.labels.symbols
+        for batch in bucketed_array_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET):
+            decoded, probabilities, confidences = self._decode(batch, with_scores, confidence)
+            rows, lengths = decoded.tolist(), batch.lengths.tolist()  # one conversion per batch, not per row
+            for row, position in enumerate(batch.positions):
+                length = lengths[row]
+                predictions.labels[position] = self.task.to_corpus([symbols[i] for i in rows[row][:length]])
+                if probabilities is not None:
+                    predictions.scores[position] = probabilities[row, np.arange(length), decoded[row, :length]].tolist()
+                if confidences is not None:
+                    predictions.confidences[position] = self._in_corpus_scheme(confidences[row])
         return predictions
 
     def _decode(
-        self, batch: Batch, with_scores: bool, confidence: ConfidenceRequest | None
-    ) -> tuple[torch.Tensor, torch.Tensor | None, list[Confidence] | None]:
-        """Label ids (batch, time) on the CPU, each label's probabilities (batch, time, labels) and the confidences, if asked."""
-        if self.onnx is not None:
-            decoded, emissions = self.onnx.decode(batch, with_emissions=with_scores or confidence is not None)
-        else:
-            batch = batch.to(self.device)
-            emissions = self.model(batch)
-            decoded = self.model.decode(emissions, batch.mask)
-        probabilities = self.model.label_probabilities(emissions, batch.mask).cpu() if with_scores else None
+        self, batch: ArrayBatch, with_scores: bool, confidence: ConfidenceRequest | None
+    ) -> tuple[np.ndarray, np.ndarray | None, list[Confidence] | None]:
+        """Label ids (batch, time), each label's probabilities (batch, time, labels) and the confidences, if asked."""
+        decoded, emissions = self.engine.decode(batch, with_emissions=with_scores or confidence is not None)
+        if emissions is None:
+            return decoded, None, None
+        scores = self.engine.chain_scores()
+        probabilities = label_probabilities(scores, emissions, batch.mask) if with_scores else None
         confidences = None
         if confidence is not None:
-            model, mask = self.model, batch.mask.to(emissions.device)
-            confidences = batch_confidences(
-                model,
-                emissions,
-                mask,
-                decoded.to(emissions.device),
-                self.task.internal_scheme,
-                confidence.nbest,
-                self.temperature,
-            )
-        return decoded.cpu(), probabilities, confidences
+            chain = Chain.of(scores, emissions, batch.mask)
+            labels, scheme = self.vocab.labels.symbols, self.task.internal_scheme
+            confidences = batch_confidences(chain, labels, decoded, scheme, confidence.nbest, self.temperature)
+        return decoded, probabilities, confidences
 
     def _in_corpus_scheme(self, confidence: Confidence) -> Confidence:
         if not confidence.nbest or self.task.corpus_scheme == self.task.internal_scheme:

@@ -13,10 +13,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO
 
-import torch
-from tqdm import tqdm
-
-from tagger import distributed, schemes
+from tagger import schemes
 from tagger.bundled import split_model_names
 from tagger.choices import runtime_problem
 from tagger.confidence import Confidence, Judged, apply_threshold, nbest_problem, threshold_problem, token_readings
@@ -36,7 +33,8 @@ from tagger.formats import CONLLU, FORMATS, Layout, conll, conllu, read_layout
 from tagger.formats.jsonl import inline_line, models_record, sentence_record, write_jsonl
 from tagger.formats.text import read_token_lines
 from tagger.formats.unsegmented import read_raw_text
-from tagger.predict import ConfidenceRequest, Predictions, Predictor, choose_device
+from tagger.predict import ConfidenceRequest, Predictions, Predictor
+from tagger.world import launched_by_torchrun
 
 CHUNK_BATCHES = 16  # sentences held in memory at once: batch size x this
 CONFIDENCE_KEY, CONFIDENCE_MISC = "confidence", "Confidence"  # the confidence column's key, its CoNLL-U MISC key
@@ -56,7 +54,7 @@ class TagOptions:
     sentence_per_line: bool = False  # text input: each line is one sentence
     force: bool = False  # overwrite an existing output file
     quiet: bool = False  # no progress bar
-    runtime: str = "torch"  # or "onnx": ONNX Runtime on the CPU
+    runtime: str | None = None  # numpy (the default on the CPU), torch, onnx or onnx-int8
     scheme: str | None = None  # span labels written in IOB1, IOB2 or IOBES; None: IOB2 for text and tokens, else the model's
     confidence: bool = False  # token and span confidences (jsonl fields; a column in conll, conllu MISC, inline)
     min_confidence: float | None = None  # spans below it written as O (listed under `dropped`); tokens marked
@@ -76,12 +74,12 @@ class TagOptions:
 
     def check(self, models: int = 1) -> None:
         extras = self.with_scores or self.confidence_request is not None
-        if models > 1 and (extras or self.workers > 1 or distributed.launched_by_torchrun()):
+        if models > 1 and (extras or self.workers > 1 or launched_by_torchrun()):
             raise TaggerError(
                 "several models tag in one process without scores: leave out --scores, --confidence, --min-confidence, "
                 "--nbest, --workers and torchrun"
             )
-        torchrun = distributed.launched_by_torchrun()
+        torchrun = launched_by_torchrun()
         runtime = runtime_problem(self.runtime, self.workers, torchrun)
         for problem in (nbest_problem(self.nbest), threshold_problem(self.min_confidence), runtime):
             if problem:
@@ -211,7 +209,8 @@ def label_chunks(
     if workers > 1 and predictor.source is not None:
         from tagger.parallel import label_in_order
 
-        yield from label_in_order(predictor.source, token_chunks, batch_size, with_scores, workers, confidence)
+        runtime = predictor.engine.name
+        yield from label_in_order(predictor.source, token_chunks, batch_size, with_scores, workers, confidence, runtime)
         return
     for token_lists in token_chunks:
         yield predictor.predict_encoded(predictor.encode(token_lists), batch_size, with_scores, confidence)
@@ -331,8 +330,16 @@ class Tagger:
         self.scheme = conversion_to(predictor, scheme)
 
     @classmethod
-    def load(cls, directory: str | Path, device: str = "auto", batch_size: int = 256, scheme: str = schemes.IOB2) -> Tagger:
-        return cls(Predictor.load(directory, device), batch_size, scheme)
+    def load(
+        cls,
+        directory: str | Path,
+        device: str = "auto",
+        batch_size: int = 256,
+        scheme: str = schemes.IOB2,
+        runtime: str | None = None,
+    ) -> Tagger:
+        """A model directory or bundled model; runtime as for Predictor.load (NumPy on the CPU unless told)."""
+        return cls(Predictor.load(directory, device, runtime), batch_size, scheme)
 
     @property
     def label_column(self) -> str:
@@ -395,7 +402,7 @@ def tag_files(
     options.check(len(names))
     paths = expand_inputs(paths)
     check_output(output, paths, options.force)
-    if distributed.launched_by_torchrun():
+    if launched_by_torchrun():
         return _tag_files_sharded(model_dir, paths, output, options, device)
     models = [(name, Predictor.load(name, device, options.runtime)) for name in names]
     return _tag_into(output, models, paths, options)
@@ -404,6 +411,26 @@ def tag_files(
 def show_progress_bar(quiet: bool = False) -> bool:
     """Bars only for a person watching: stderr is a terminal, and stdout does not print to it."""
     return not quiet and sys.stderr.isatty() and not sys.stdout.isatty()
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        return None
+
+    def update(self, count: int = 1) -> None:
+        return None
+
+
+def progress_bar(shown: bool):
+    """A tqdm bar of sentences on stderr, or a stand-in that shows nothing (tqdm is imported only when shown)."""
+    if not shown:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(unit=" sentences", file=sys.stderr, leave=False)
 
 
 def _tag_into(
@@ -422,7 +449,7 @@ def _tag_into(
     count = 0
     with atomic_output(output) as stream:
         writer = SentenceWriter(stream, options.output_format, LabelOutput.of_models(models), options.input_format, several)
-        with tqdm(unit=" sentences", disable=not show_progress_bar(options.quiet), file=sys.stderr, leave=False) as bar:
+        with progress_bar(show_progress_bar(options.quiet)) as bar:
             for doc, path in enumerate(paths, start=first_doc):
                 writer.begin_input(path, doc)
                 sentences = read_input(path, options.input_format, layout, options.sentence_per_line)
@@ -448,8 +475,13 @@ def _tag_sentences(
 
 
 def _tag_files_sharded(model_dir: str, paths: list[str], output: str, options: TagOptions, device: str) -> int:
+    import torch
+
+    from tagger import distributed
+    from tagger.torch_engine import choose_device
+
     world = distributed.start(torch.device("cpu"))  # gloo: only barriers are needed
-    predictor = Predictor.load(model_dir, str(distributed.device_for(choose_device(device))))
+    predictor = Predictor.load(model_dir, str(distributed.device_for(choose_device(device))), options.runtime)
     base = output if output != "-" else f".tagger-stdout-{os.environ.get('TORCHELASTIC_RUN_ID', 'run')}"
     parts = [f"{base}.part{index:05d}" for index in range(len(paths))]
     count = 0

@@ -47,7 +47,7 @@ class Index:
     positions: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.positions = {symbol: position for position, symbol in enumerate(self.symbols)}
+        self.positions = dict(zip(self.symbols, range(len(self.symbols))))
         if len(self.positions) != len(self.symbols):
             raise ValueError("vocabulary has duplicate entries")
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from tagger.crf import CRF
+from tagger.posterior import Chain, forward_backward
 from tagger.schemes import IOB1, IOB2, IOBES, allowed_transition
 
 LABELS = ["B-PER", "I-PER", "O"]
@@ -77,10 +78,16 @@ def test_constrained_decoding_never_outputs_inside_after_outside():
             previous = label
 
 
+def crf_marginals(crf, emissions, mask):
+    """The CRF's token marginals (batch, time, labels), by the posterior module over its scores."""
+    scores = (part.detach().numpy() for part in crf.scores())
+    return torch.from_numpy(forward_backward(Chain(emissions.numpy(), mask.numpy(), *scores)).marginals(mask.numpy()))
+
+
 def test_marginals_equal_enumeration():
     crf = make_crf(None, seed=7)
     emissions, mask = batch([3, 2], seed=8)
-    marginals = crf.marginals(emissions, mask)
+    marginals = crf_marginals(crf, emissions, mask)
     scores = brute_force(crf, emissions[0], 3)
     log_z = torch.logsumexp(torch.stack(list(scores.values())), 0)
     for t in range(3):
@@ -123,7 +130,8 @@ def test_constrained_crf_equals_enumeration_of_the_allowed_paths(scheme):
     emissions = torch.randn(len(lengths), max(lengths), len(labels))
     mask = torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]
     start, transitions, end = (crf.start.detach(), crf.transitions.detach(), crf.end.detach())
-    log_z, decoded, marginals = crf.log_partition(emissions, mask), crf.decode(emissions, mask), crf.marginals(emissions, mask)
+    log_z, decoded = crf.log_partition(emissions, mask), crf.decode(emissions, mask)
+    marginals = crf_marginals(crf, emissions, mask)
     for row, length in enumerate(lengths):
         scores = enumerate_paths(labels, start, transitions, end, emissions[row], length)
         allowed = {path: score for path, score in scores.items() if allowed_path(labels, path, scheme)}
@@ -179,3 +187,22 @@ def test_partial_labels_that_allow_one_label_each_are_the_ordinary_likelihood():
     tags = torch.tensor([[0, 1, 2, 0], [2, 0, 0, 0]])
     one_hot = torch.nn.functional.one_hot(tags, len(LABELS)).bool()
     assert torch.allclose(crf.neg_log_likelihood(emissions, tags, mask, one_hot), crf.neg_log_likelihood(emissions, tags, mask))
+
+
+@pytest.mark.parametrize("scheme", [IOB1, IOB2, IOBES, None])
+def test_numpy_viterbi_decodes_as_the_torch_one(scheme):
+    """The torch-free engine's Viterbi picks the labelling the CRF's own does, padding and constraints included."""
+    from tagger.decoding import ChainScores, viterbi
+
+    labels = scheme_labels(scheme or IOB2)
+    torch.manual_seed(3)
+    crf = CRF(labels, scheme)
+    with torch.no_grad():
+        for parameter in crf.parameters():
+            parameter.normal_()
+    lengths = [7, 1, 4, 5, 2]
+    emissions = torch.randn(len(lengths), max(lengths), len(labels)) * 3
+    mask = torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]
+    scores = ChainScores(*(part.detach().numpy() for part in crf.scores()), log_softmax=False)
+    decoded = viterbi(emissions.numpy(), torch.tensor(lengths).numpy(), scores)
+    assert decoded.tolist() == crf.decode(emissions, mask).tolist()

@@ -110,7 +110,7 @@ def untrained_predictor(train_path, label_column):
     vocab = Vocab.build((s.tokens for s in sentences), [internal], True)
     config = config_module.from_dict({"model": {"hidden": 8, "word_dim": 8, "char_dim": 4, "char_hidden": 4}}, "test")
     task = Task(column, format_name, scheme, "IOBES" if scheme else None)
-    return Predictor(store.build_model(config, vocab, task), vocab, task, config, __import__("torch").device("cpu"))
+    return Predictor.of_model(store.build_model(config, vocab, task), vocab, task, config, __import__("torch").device("cpu"))
 
 
 @pytest.mark.shared

@@ -52,7 +52,7 @@ def variants(tmp_path_factory, ner_model, upos_model):
 @pytest.mark.parametrize("name", ["ner-crf", "upos-softmax", "ner-softmax-gru-charlstm-2layers", "upos-no-chars-no-case"])
 def test_onnx_runtime_gives_the_pytorch_label_of_every_token(variants, name):
     model, test_file = variants[name]
-    predictor = Predictor.load(model, "cpu")
+    predictor = Predictor.load(model, "cpu", "torch")
     _, _, sentences = read_layout(str(test_file), predictor.layout())
     token_lists = [s.tokens for s in sentences]
     expected = predictor.predict(token_lists)
@@ -134,7 +134,7 @@ def test_exported_file_runs_in_plain_onnxruntime_with_the_sidecar(ner_model, tmp
     assert result.returncode == 0, result.stderr
     sidecar = json.loads((tmp_path / "ner.onnx.json").read_text(encoding="utf-8"))
     assert {"words", "chars", "labels", "lowercase"} <= set(sidecar)  # vocab.json's own data
-    predictor = Predictor.load(ner_model, "cpu")
+    predictor = Predictor.load(ner_model, "cpu", "torch")
     _, _, sentences = read_layout(str(NER_TEST), predictor.layout())
     token_lists = [s.tokens for s in sentences][:40] + [["A" * 60, "Müller", "1,000", "x2"]]
     (tmp_path / "sentences.json").write_text(json.dumps(token_lists), encoding="utf-8")

@@ -93,7 +93,7 @@ def test_a_model_trained_with_glove_tags_without_the_extra(glove_model, tmp_path
 
 
 def test_words_outside_training_find_their_glove_vector_and_the_run_stores_the_table_once(glove_model, glove_table):
-    predictor = Predictor.load(glove_model, "cpu")
+    predictor = Predictor.load(glove_model, "cpu", "torch")
     vocab = predictor.vocab
     assert "kilimanjaro" not in vocab.words.positions
     row = glove_table.words.index("kilimanjaro")
@@ -160,7 +160,7 @@ def test_the_shipped_shared_tables_hold_exactly_the_glove_rows_of_their_words(gl
 
 
 def test_onnx_runtime_labels_the_words_of_the_frozen_table_as_pytorch_does(glove_model, glove_table, tmp_path):
-    predictor = Predictor.load(glove_model, "cpu")
+    predictor = Predictor.load(glove_model, "cpu", "torch")
     torch.manual_seed(0)
     for parameter in predictor.model.parameters():  # random weights: every label depends on the word's vector
         if parameter.dim() > 1 and parameter.size(0) != len(predictor.vocab.words):

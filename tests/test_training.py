@@ -165,7 +165,7 @@ def test_a_word_outside_training_keeps_its_pretrained_vector_unless_every_vector
     for tune in ("seen", "all"):
         config = tiny_config(model={"vectors": str(vectors), "tune_vectors": tune}, train={"epochs": 1})
         training.train(config, tmp_path / tune, show_progress=False, log=lambda message: None)
-    frozen, trained = Predictor.load(tmp_path / "seen", "cpu"), Predictor.load(tmp_path / "all", "cpu")
+    frozen, trained = Predictor.load(tmp_path / "seen", "cpu", "torch"), Predictor.load(tmp_path / "all", "cpu", "torch")
     row = frozen.vocab.word_id("Zanzibar")
     assert row >= len(frozen.vocab.words)  # a row of the frozen table, not a trained word
     with torch.no_grad():
@@ -181,7 +181,7 @@ def test_frozen_vectors_stay_frozen_and_a_resumed_run_equals_the_uninterrupted_o
     def run(name, epochs, resume=False):
         config = tiny_config(model={"vectors": str(vectors), "freeze_vectors": True}, train={"epochs": epochs})
         training.train(config, tmp_path / name, resume=resume, show_progress=False, log=lambda message: None)
-        return Predictor.load(tmp_path / name, "cpu")
+        return Predictor.load(tmp_path / name, "cpu", "torch")
 
     after_one = run("part", 1).model.words.weight
     resumed = run("part", 3, resume=True)

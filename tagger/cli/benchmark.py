@@ -13,6 +13,7 @@ from tagger.cli.options import (
     model_token_column_option,
     set_threads,
 )
+from tagger.world import set_blas_threads
 
 
 @click.group(cls=TaggerGroup)
@@ -39,7 +40,8 @@ def benchmark() -> None:
     "runtimes",
     type=click.Choice(choices.RUNTIMES),
     multiple=True,
-    help="torch (default) or onnx; repeat to measure both in one run, with the ratio to the first.",
+    help="numpy (the default on the CPU), torch (with --device cuda), onnx or onnx-int8; repeat to measure several "
+    "in one run, with the ratio to the first.",
 )
 @click.option("--json", "as_json", is_flag=True)
 def benchmark_speed(
@@ -60,14 +62,17 @@ def benchmark_speed(
     Examples:
       tagger benchmark speed runs/conll03-ner ../shared/corpora/conll2003-en/eng.testb
       tagger benchmark speed runs/conll03-ner eng.testb --device cuda --batch-size 4096 --json
-      tagger benchmark speed runs/conll03-ner eng.testb --runtime torch --runtime onnx --batch-size 1
+      tagger benchmark speed runs/conll03-ner eng.testb --runtime torch --runtime numpy --runtime onnx --batch-size 1
     """
+    if threads:
+        set_blas_threads(threads)  # before NumPy is imported
     from tagger.benchmark import compare_runtimes, format_result, tagging_speed
 
-    set_threads(threads)
+    runtimes = runtimes or (choices.default_runtime(device),)
+    if threads and set(runtimes) - {"numpy"}:
+        set_threads(threads)
     results = [
-        tagging_speed(model_dir, file, batch_size, device, passes, input_format, token_column, runtime)
-        for runtime in runtimes or ("torch",)
+        tagging_speed(model_dir, file, batch_size, device, passes, input_format, token_column, runtime) for runtime in runtimes
     ]
     if as_json:
         click.echo(json.dumps(results[0] if len(results) == 1 else compare_runtimes(results)))

@@ -109,11 +109,11 @@ def evaluate_command(
       tagger evaluate runs/conll03-ner eng.testb --html report.html
       tagger evaluate en-ner btc.test --label-column 2 --ignore-type MISC
     """
+    set_prediction_threads(threads, workers, runtime or choices.default_runtime(device))
     from tagger.evaluate import EvaluateOptions, evaluate_files
     from tagger.files import expand_inputs
 
     files = expand_inputs(list(files))
-    set_prediction_threads(threads, workers)
     if output is not None and len(files) > 1:
         raise click.UsageError("--output takes one input file")
     _check_html(html, files, force)
@@ -177,12 +177,12 @@ def compare_command(
       tagger compare runs/lstm runs/gru --files eng.testa --files eng.testb
       tagger compare runs/crf runs/softmax --files eng.testb --html cmp.html
     """
+    set_prediction_threads(threads, runtime=choices.default_runtime(device))
     from tagger.compare import compare_model_files, comparison_table
     from tagger.evaluate import EvaluateOptions
     from tagger.files import expand_inputs
 
     paths = expand_inputs(list(files))
-    set_prediction_threads(threads)
     _check_html(html, paths, force)
     options = EvaluateOptions(batch_size, mode, scheme.upper(), examples=0)
     comparison = compare_model_files(models, paths, options, device)

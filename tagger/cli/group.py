@@ -9,6 +9,10 @@ import click
 from tagger.errors import Interrupted, TaggerError, Terminated, interrupt_exit_code
 
 EXIT_USAGE, EXIT_BROKEN_PIPE = 2, 141
+NEEDS_TORCH = (
+    "which is not installed: pip install torch (tag, evaluate, compare, info and models run without it, "
+    "on the default numpy runtime)"
+)
 
 
 class TaggerGroup(click.Group):
@@ -26,6 +30,11 @@ class TaggerGroup(click.Group):
         except KeyboardInterrupt as interrupt:
             click.echo("terminated" if isinstance(interrupt, Terminated) else "interrupted", err=True)
             ctx.exit(interrupt_exit_code(interrupt))
+        except ModuleNotFoundError as error:
+            if error.name != "torch":
+                raise
+            click.echo(f"error: {ctx.invoked_subcommand or 'this command'} needs PyTorch here, {NEEDS_TORCH}", err=True)
+            ctx.exit(EXIT_USAGE)
         except BrokenPipeError:
             sys.stderr.close()
             ctx.exit(EXIT_BROKEN_PIPE)

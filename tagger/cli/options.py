@@ -43,9 +43,9 @@ device_option = click.option("--device", type=DEVICE_CHOICE, default="auto", sho
 runtime_option = click.option(
     "--runtime",
     type=click.Choice(choices.RUNTIMES),
-    default="torch",
-    show_default=True,
-    help="Predict with PyTorch, or ONNX Runtime on the CPU (onnx-int8: int8 weights; the onnx extra; exported in memory).",
+    default=None,
+    help="Predict with NumPy (the default on the CPU: torch is not loaded), PyTorch (the default with --device cuda), "
+    "or ONNX Runtime on the CPU (onnx-int8: int8 weights; the onnx extra; exported in memory).",
 )
 
 
@@ -104,12 +104,17 @@ scheme_option = click.option(
 )
 
 
-def set_prediction_threads(threads: int | None, workers: int = 1) -> None:
+def set_prediction_threads(threads: int | None, workers: int = 1, runtime: str | None = "torch") -> None:
+    """Threads for predicting: torch's for the torch runtimes; for NumPy, its BLAS pool's, where still unset."""
+    from tagger.world import choose_threads, set_blas_threads
+
+    count = choose_threads(threads, workers)
+    if runtime in (None, "numpy"):
+        set_blas_threads(count)
+        return
     import torch
 
-    from tagger.predict import choose_threads
-
-    torch.set_num_threads(choose_threads(threads, workers))
+    torch.set_num_threads(count)
 
 
 def set_threads(threads: int | None) -> None:

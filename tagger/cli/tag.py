@@ -128,9 +128,9 @@ def tag_command(
       tagger tag runs/sample-ner big.txt --workers 2 --output big.jsonl
       torchrun --nproc_per_node 4 -m tagger tag runs/sample-ner a.txt b.txt c.txt --output all.jsonl
     """
+    set_prediction_threads(threads, workers, runtime or choices.default_runtime(device))
     from tagger.tagging import TagOptions, tag_files
 
-    set_prediction_threads(threads, workers)
     options = TagOptions(
         input_format,
         output_format,

@@ -14,13 +14,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-import torch
-
-from tagger.batching import Encoded, bucketed_batches
+from tagger.batching import Encoded, bucketed_array_batches
 from tagger.calibration import expected_calibration_error, judged_spans, judged_tokens, log_loss
 from tagger.files import atomic_output
 from tagger.model_files import CALIBRATION, HIGHEST_TEMPERATURE, LOWEST_TEMPERATURE
-from tagger.posterior import batch_confidences
+from tagger.posterior import Chain, batch_confidences
 
 if TYPE_CHECKING:
     from tagger.predict import Predictor
@@ -63,16 +61,15 @@ def fit_temperature(predictor: Predictor, dev_sets: Sequence[LabelledItems], bat
     decoded = _decode_all(predictor, dev_sets, batch_size)
     spans = predictor.task.spans
 
-    @torch.inference_mode()
+    head, symbols, scheme = predictor.engine.chain_scores(), predictor.vocab.labels.symbols, predictor.task.internal_scheme
+
     def judged(temperature: float) -> tuple[list[float], list[bool]]:
         confidences, correct = [], []
         for dev, batches in zip(dev_sets, decoded):
             found = [None] * len(dev.items)
             for positions, emissions, mask, labels in batches:
-                scheme = predictor.task.internal_scheme
-                for position, item in zip(
-                    positions, batch_confidences(predictor.model, emissions, mask, labels, scheme, 0, temperature)
-                ):
+                chain = Chain.of(head, emissions, mask)
+                for position, item in zip(positions, batch_confidences(chain, symbols, labels, scheme, 0, temperature)):
                     found[position] = item
             if spans:
                 scores, right, _ = judged_spans([item.spans for item in found], dev.gold, dev.ignored)
@@ -113,19 +110,13 @@ def _labels(predictor: Predictor, batches: list[tuple], size: int) -> list[list[
 
 def _decode_all(predictor: Predictor, dev_sets: Sequence[LabelledItems], batch_size: int) -> list[list[tuple]]:
     """Per dev set, per batch: (positions, emissions, mask, decoded ids), computed once for every temperature."""
-    model = predictor.model
-    was_training = model.training
-    model.eval()
     decoded = []
-    with torch.inference_mode():
-        for dev in dev_sets:
-            batches = []
-            for batch in bucketed_batches(dev.items, batch_size):
-                batch = batch.to(predictor.device)
-                emissions = model(batch)
-                batches.append((batch.positions, emissions, batch.mask, model.decode(emissions, batch.mask)))
-            decoded.append(batches)
-    model.train(was_training)
+    for dev in dev_sets:
+        batches = []
+        for batch in bucketed_array_batches(dev.items, batch_size):
+            labels, emissions = predictor.engine.decode(batch, with_emissions=True)
+            batches.append((batch.positions, emissions, batch.mask, labels))
+        decoded.append(batches)
     return decoded
 
 

@@ -69,7 +69,7 @@ class Trainer:
         self.after_epoch = after_epoch
         self.log = log if run.world.is_main else quiet
         self.progress = TrainingProgress()
-        self.predictor = Predictor(run.model, run.vocab, run.task, run.config, run.device)
+        self.predictor = Predictor.of_model(run.model, run.vocab, run.task, run.config, run.device)
         self.started = time.perf_counter() if started is None else started  # wall clock of this process's share
         self.elapsed_before = 0.0  # seconds spent by the processes before this one (a resumed run)
         self.steps_done = 0  # optimizer steps, kept on every rank (end_epoch runs on rank 0 alone)

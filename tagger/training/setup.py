@@ -20,9 +20,9 @@ from tagger.errors import TaggerError
 from tagger.memory import check_fits
 from tagger.model import TaggerModel
 from tagger.model_files import METRICS_LOG
-from tagger.predict import choose_device
 from tagger.store import CONFIG, read_json
 from tagger.task import Task
+from tagger.torch_engine import choose_device
 from tagger.training import checkpoint
 from tagger.training.data import (
     CaseVariants,

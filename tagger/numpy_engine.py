@@ -1,0 +1,287 @@
+"""The tagger network in NumPy: a trained model's emission scores without torch.
+
+The layers run as tagger.network describes them, from the same safetensors files the torch
+modules load, in float32: word embeddings (trained rows, then the frozen pretrained table
+for ids beyond them), case embeddings, the character CNN or BiLSTM, the BiLSTM or BiGRU
+stack and the output layer. Inference only: no dropout. Each recurrent direction runs on
+the padded batch, the backward one over each sentence reversed within its length, so a
+sentence's states never see its padding (as tagger.recurrent does in torch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tagger import network
+from tagger.batching import ArrayBatch
+from tagger.bundled import table_file
+from tagger.config import Config
+from tagger.decoding import ChainScores, viterbi
+from tagger.model_definition import load_definition, read_arrays, read_table_arrays, uses_table, weights_file
+from tagger.network import DIRECTIONS, GATES, Layer
+from tagger.task import Task
+from tagger.vocab import Vocab
+
+
+def reverse_index(lengths: np.ndarray, steps: int) -> np.ndarray:
+    """(batch, time) positions that reverse each sequence within its length (padding stays in place)."""
+    positions = np.arange(steps)[None]
+    last = lengths[:, None] - 1
+    return np.where(positions <= last, last - positions, positions)
+
+
+def gather_time(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """values (batch, time, features) reordered along time by index (batch, time)."""
+    return np.take_along_axis(values, index[:, :, None], axis=1)
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    """Both directions of one bidirectional layer, stacked (forward first), ready to step through time.
+
+    input (2, features, gates), recurrent (2, hidden, gates), input_bias (2, 1, 1, gates),
+    recurrent_bias (2, 1, gates): torch's weights transposed, with the rows of the sigmoid
+    gates halved, so that one tanh serves every gate: sigmoid(x) = (tanh(x / 2) + 1) / 2.
+    """
+
+    cell: str  # lstm or gru
+    input: np.ndarray
+    recurrent: np.ndarray
+    input_bias: np.ndarray
+    recurrent_bias: np.ndarray
+
+    @property
+    def hidden(self) -> int:
+        return self.recurrent.shape[1]
+
+    @classmethod
+    def of(cls, arrays: dict[str, np.ndarray], prefix: str, depth: int, cell: str) -> Recurrent:
+        """Layer `depth` of the recurrent parameters under `prefix` (`rnn`, `chars.lstm`)."""
+        hidden = arrays[f"{prefix}.weight_hh_l{depth}"].shape[1]
+        halved = np.ones(GATES[cell] * hidden, np.float32)
+        halved[: 2 * hidden] = 0.5  # input and forget gates; reset and update gates
+        if cell == "lstm":
+            halved[3 * hidden :] = 0.5  # output gate
+        parts = {
+            name: [arrays[f"{prefix}.{name}_l{depth}{suffix}"] * halved[:, None] for suffix in DIRECTIONS]
+            for name in ("weight_ih", "weight_hh")
+        }
+        biases = {
+            name: [arrays[f"{prefix}.{name}_l{depth}{suffix}"] * halved for suffix in DIRECTIONS]
+            for name in ("bias_ih", "bias_hh")
+        }
+        input_bias, recurrent_bias = np.stack(biases["bias_ih"]), np.stack(biases["bias_hh"])
+        if cell == "lstm":  # both biases are added before the gates: one sum
+            input_bias, recurrent_bias = input_bias + recurrent_bias, np.zeros_like(recurrent_bias)
+        return cls(
+            cell,
+            np.ascontiguousarray(np.stack([weight.T for weight in parts["weight_ih"]])),
+            np.ascontiguousarray(np.stack([weight.T for weight in parts["weight_hh"]])),
+            input_bias[:, None, None, :],
+            recurrent_bias[:, None, :],
+        )
+
+    def run(self, forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+        """forward and backward inputs (batch, time, features), the backward one already reversed -> states
+        (2, batch, time, hidden) of the two directions, each in its own input's order."""
+        both = np.stack([forward, backward])
+        _, batch, steps, features = both.shape
+        projected = np.matmul(both.reshape(2, batch * steps, features), self.input).reshape(2, batch, steps, -1)
+        projected += self.input_bias
+        return _lstm_steps(self, projected) if self.cell == "lstm" else _gru_steps(self, projected)
+
+
+def _lstm_steps(layer: Recurrent, projected: np.ndarray) -> np.ndarray:
+    """projected inputs (2, batch, time, 4 hidden) -> states (2, batch, time, hidden); gates in torch's order:
+    input, forget, cell, output."""
+    _, batch, steps, width = projected.shape
+    hidden = layer.hidden
+    scale = np.full(width, 0.5, np.float32)
+    scale[2 * hidden : 3 * hidden] = 1.0
+    shift = 0.5 * (scale == 0.5).astype(np.float32)
+    state, cell, squashed = (np.zeros((2, batch, hidden), np.float32) for _ in range(3))
+    gates = np.empty((2, batch, width), np.float32)
+    states = np.empty((2, batch, steps, hidden), np.float32)
+    for t in range(steps):
+        np.matmul(state, layer.recurrent, out=gates)
+        gates += projected[:, :, t]
+        np.tanh(gates, out=gates)
+        gates *= scale
+        gates += shift
+        cell *= gates[..., hidden : 2 * hidden]
+        cell += gates[..., :hidden] * gates[..., 2 * hidden : 3 * hidden]
+        np.tanh(cell, out=squashed)
+        np.multiply(gates[..., 3 * hidden :], squashed, out=state)
+        states[:, :, t] = state
+    return states
+
+
+def _gru_steps(layer: Recurrent, projected: np.ndarray) -> np.ndarray:
+    """projected inputs (2, batch, time, 3 hidden) -> states (2, batch, time, hidden); gates in torch's order:
+    reset, update, new."""
+    _, batch, steps, width = projected.shape
+    hidden = layer.hidden
+    state = np.zeros((2, batch, hidden), np.float32)
+    from_state = np.empty((2, batch, width), np.float32)
+    states = np.empty((2, batch, steps, hidden), np.float32)
+    for t in range(steps):
+        np.matmul(state, layer.recurrent, out=from_state)
+        from_state += layer.recurrent_bias
+        gates = projected[:, :, t, : 2 * hidden] + from_state[..., : 2 * hidden]
+        np.tanh(gates, out=gates)
+        gates *= 0.5
+        gates += 0.5
+        new = projected[:, :, t, 2 * hidden :] + gates[..., :hidden] * from_state[..., 2 * hidden :]
+        np.tanh(new, out=new)
+        state = new + gates[..., hidden:] * (state - new)
+        states[:, :, t] = state
+    return states
+
+
+def bidirectional(layers: list[Recurrent], inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A bidirectional stack: inputs (batch, time, features), lengths (batch,) -> (batch, time, 2 hidden),
+    forward then backward states, 0 past each sequence's end."""
+    reverse = reverse_index(lengths, inputs.shape[1])
+    for layer in layers:
+        states = layer.run(inputs, gather_time(inputs, reverse))
+        inputs = np.concatenate([states[0], gather_time(states[1], reverse)], axis=2)
+    real = np.arange(inputs.shape[1])[None] < lengths[:, None]
+    return inputs * real[:, :, None]
+
+
+def char_cnn(layer: Layer, arrays: dict[str, np.ndarray], chars: np.ndarray) -> np.ndarray:
+    """Characters (words, max characters) ids, 0-padded -> (words, hidden): a width-3 convolution, max-pooled
+    over each word's characters; positions outside the word read zeros.
+
+    As in torch, the words are convolved as one sequence, each followed by one padding
+    character, rather than each padded to the longest word.
+    """
+    lengths = (chars != 0).sum(axis=1)
+    with_separator = np.pad(chars, ((0, 0), (0, 1)))
+    sequence = with_separator[np.arange(with_separator.shape[1])[None] <= lengths[:, None]]  # word 1, 0, word 2, 0, ...
+    real = sequence != 0
+    embedded = np.pad(arrays["chars.embedding.weight"][sequence] * real[:, None], ((1, 1), (0, 0)))
+    windows = np.concatenate([embedded[:-2], embedded[1:-1], embedded[2:]], axis=1)  # (positions, 3 dim)
+    kernel = arrays["chars.conv.weight"]  # (hidden, dim, 3)
+    features = (windows @ kernel.transpose(2, 1, 0).reshape(-1, kernel.shape[0]) + arrays["chars.conv.bias"])[real]
+    pooled = np.zeros((len(chars), kernel.shape[0]), np.float32)
+    present = lengths > 0
+    starts = np.concatenate([[0], np.cumsum(lengths[present])[:-1]])
+    pooled[present] = np.maximum.reduceat(features, starts, axis=0)
+    return pooled
+
+
+def char_lstm(layer: Layer, arrays: dict[str, np.ndarray], chars: np.ndarray) -> np.ndarray:
+    """Characters (words, max characters) -> (words, 2 hidden): a BiLSTM's final forward and backward states."""
+    embedded = arrays["chars.embedding.weight"][chars]
+    lengths = np.maximum((chars != 0).sum(axis=1), 1)
+    states = Recurrent.of(arrays, "chars.lstm", 0, "lstm").run(
+        embedded, gather_time(embedded, reverse_index(lengths, chars.shape[1]))
+    )
+    last = (lengths - 1)[:, None, None]
+    return np.concatenate(
+        [np.take_along_axis(states[0], last, axis=1)[:, 0], np.take_along_axis(states[1], last, axis=1)[:, 0]], axis=1
+    )
+
+
+CHAR_ENCODERS = {"char_cnn": char_cnn, "char_lstm": char_lstm}
+
+
+@dataclass
+class NumpyNetwork:
+    """A trained network's layers and weights (float32 arrays), ready to score batches."""
+
+    layers: list[Layer]
+    arrays: dict[str, np.ndarray]
+    # the frozen pretrained vectors (rows, word_dim) for ids beyond the trained words, kept as stored (float16)
+    table: np.ndarray | None = None
+
+    def word_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """ids (batch, time) -> (batch, time, word_dim): trained rows, or the frozen table's for ids beyond them."""
+        trained = self.arrays["words.weight"]
+        count = trained.shape[0]
+        vectors = trained[np.minimum(ids, count - 1)]
+        if self.table is not None:
+            beyond = ids >= count
+            if beyond.any():
+                vectors[beyond] = self.table[ids[beyond] - count]  # float16 rows, widened here
+        return vectors
+
+    def features(self, batch: ArrayBatch) -> np.ndarray:
+        """Token features (batch, time, word + case + character features)."""
+        parts = [self.word_vectors(batch.words)]
+        for layer in self.layers:
+            if layer.name == "cases":
+                parts.append(self.arrays["cases.weight"][batch.cases])
+            elif layer.kind in CHAR_ENCODERS:
+                per_token = CHAR_ENCODERS[layer.kind](layer, self.arrays, batch.chars)
+                grid = np.zeros((*batch.words.shape, per_token.shape[1]), np.float32)
+                grid[batch.mask] = per_token
+                parts.append(grid)
+        return np.concatenate(parts, axis=2)
+
+    def __post_init__(self) -> None:
+        layer = next(layer for layer in self.layers if layer.name == "rnn")
+        self.recurrent = [Recurrent.of(self.arrays, "rnn", depth, layer.kind) for depth in range(network.recurrent_layers(layer))]
+
+    def emissions(self, batch: ArrayBatch) -> np.ndarray:
+        """Emission scores (batch, time, labels)."""
+        states = bidirectional(self.recurrent, self.features(batch), batch.lengths)
+        return states @ self.arrays["output.weight"].T + self.arrays["output.bias"]
+
+    def chain_scores(self, labels: list[str], scheme: str | None) -> ChainScores | None:
+        """The head's chain (CRF scores and constraints, or a softmax head's constraints); see ChainScores.of_head."""
+        has_crf = any(layer.kind == "crf" for layer in self.layers)
+        crf = tuple(self.arrays[f"crf.{name}"] for name in ("start", "transitions", "end")) if has_crf else None
+        return ChainScores.of_head(labels, scheme, crf)
+
+
+@dataclass
+class LoadedArrays:
+    """A model directory read without torch."""
+
+    config: Config
+    vocab: Vocab
+    task: Task
+    network: NumpyNetwork
+
+
+def load_arrays(directory: str | Path) -> LoadedArrays:
+    """A model directory's definition and weights as NumPy arrays, every file checked (tagger.model_definition)."""
+    directory = Path(directory)
+    config, vocab, task = load_definition(directory)
+    layers = network.layers(config.model, len(vocab.words), len(vocab.chars), len(vocab.labels))
+    expected = {name: (shape, "float32") for name, shape in network.parameter_shapes(layers).items()}
+    arrays = read_arrays(weights_file(directory), expected)
+    table = None
+    if uses_table(config):
+        vectors = read_table_arrays(table_file(directory), config.model.word_dim)
+        vocab.attach_table(vectors.words, vectors.lowercase)
+        table = vectors.matrix
+    return LoadedArrays(config, vocab, task, NumpyNetwork(layers, arrays, table))
+
+
+class NumpyEngine:
+    """Emissions and decoded labels from a NumpyNetwork: the default engine for tagging, torch-free."""
+
+    name = "numpy"
+    device = None  # not a torch device: the CPU, through NumPy
+
+    def __init__(self, network: NumpyNetwork, labels: list[str], scheme: str | None) -> None:
+        self.network = network
+        self.scores = network.chain_scores(labels, scheme)
+
+    def chain_scores(self) -> ChainScores | None:
+        return self.scores
+
+    def decode(self, batch: ArrayBatch, with_emissions: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Label ids (batch, time) and, if asked, emission scores (batch, time, labels)."""
+        emissions = self.network.emissions(batch)
+        if self.scores is None:
+            decoded = emissions.argmax(axis=2) * batch.mask
+        else:
+            decoded = viterbi(self.scores.emissions(emissions), batch.lengths, self.scores)
+        return decoded, emissions if with_emissions else None
