@@ -23,7 +23,9 @@ class Confidence:
     tokens: list[float]  # P(the token's predicted label)
     spans: dict[SpanKey, float] = field(default_factory=dict)
     outside: list[float] = field(default_factory=list)  # span labels: P(the token is O), per token
-    nbest: list[tuple[list[str], float]] = field(default_factory=list)  # labellings, best first, with probabilities
+    # labellings, best first, with their probabilities and natural-log probabilities (exact where the
+    # probability underflows to 0, as it does for long sentences)
+    nbest: list[tuple[list[str], float, float]] = field(default_factory=list)
 
 
 def nbest_problem(nbest: int | None) -> str | None:

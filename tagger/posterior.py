@@ -14,6 +14,7 @@ them): the torch path and the torch-free path share every posterior quantity.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -400,8 +401,11 @@ def _type_groups(labels: list[str]) -> list[int]:
     return [0 if label == OUTSIDE else 1 + types.index(split_tag(label)[1]) for label in labels]
 
 
-def _nbest(chain: Chain, k: int, lengths: list[int], labels: list[str]) -> list[list[tuple[list[str], float]]]:
-    """Per sentence, up to k labellings (labels) with their probabilities, best first.
+def _nbest(chain: Chain, k: int, lengths: list[int], labels: list[str]) -> list[list[tuple[list[str], float, float]]]:
+    """Per sentence, up to k labellings (labels) with their probabilities and log probabilities, best first.
+
+    A labelling is kept by its log probability: on a sentence of thousands of tokens even
+    the best one's probability underflows to 0 in float64, its log does not.
 
     Slices of the batch bound the memory; a sentence so long that even alone it would
     exceed NBEST_POINTERS_PER_SLICE gets fewer labellings (at least the best one).
@@ -409,19 +413,19 @@ def _nbest(chain: Chain, k: int, lengths: list[int], labels: list[str]) -> list[
     batch, steps, size = chain.emissions.shape
     k = max(1, min(k, NBEST_POINTERS_PER_SLICE // (steps * size)))
     rows_per_slice = max(1, NBEST_POINTERS_PER_SLICE // (steps * size * k))
-    found: list[list[tuple[list[str], float]]] = []
+    found: list[list[tuple[list[str], float, float]]] = []
     for first in range(0, batch, rows_per_slice):
         part = slice(first, first + rows_per_slice)
         sliced = Chain(chain.emissions[part], chain.mask[part], chain.start, chain.transitions, chain.end)
         paths, log_probabilities = k_best(sliced, k)
-        paths, probabilities = paths.tolist(), np.exp(log_probabilities).tolist()
-        for offset, (row_paths, row_probabilities) in enumerate(zip(paths, probabilities)):
+        paths, logs = paths.tolist(), log_probabilities.tolist()
+        for offset, (row_paths, row_logs) in enumerate(zip(paths, logs)):
             length = lengths[first + offset]
             found.append(
                 [
-                    ([labels[i] for i in path[:length]], probability)
-                    for path, probability in zip(row_paths, row_probabilities)
-                    if probability > 0.0
+                    ([labels[i] for i in path[:length]], math.exp(log), log)
+                    for path, log in zip(row_paths, row_logs)
+                    if log > -math.inf
                 ]
             )
     return found

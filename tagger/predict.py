@@ -224,7 +224,7 @@ class Predictor:
     def _in_corpus_scheme(self, confidence: Confidence) -> Confidence:
         if not confidence.nbest or self.task.corpus_scheme == self.task.internal_scheme:
             return confidence
-        nbest = [(self.task.to_corpus(labels), probability) for labels, probability in confidence.nbest]
+        nbest = [(self.task.to_corpus(labels), *rest) for labels, *rest in confidence.nbest]
         return dataclasses.replace(confidence, nbest=nbest)
 
     def predict(self, token_lists: Sequence[Sequence[str]], batch_size: int = 256) -> list[list[str]]:

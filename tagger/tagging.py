@@ -166,7 +166,7 @@ def _annotation(
         return Annotation(scores)
     confidence = predictions.confidences[index]
     if confidence.nbest and scheme:
-        confidence = dataclasses.replace(confidence, nbest=[(schemes.convert(t, scheme), p) for t, p in confidence.nbest])
+        confidence = dataclasses.replace(confidence, nbest=[(schemes.convert(t, scheme), *rest) for t, *rest in confidence.nbest])
     judged = apply_threshold(tags, confidence, threshold, written) if threshold is not None else None
     return Annotation(scores, confidence, judged)
 

@@ -166,3 +166,22 @@ def test_evaluate_reports_calibration_error_and_thresholds(ner_model, tmp_path):
     assert [row["threshold"] for row in spans["thresholds"]] == [0.5, 0.7, 0.8, 0.9, 0.95, 0.99]
     page = html.read_text()
     assert "Confidence" in page and "share right" in page and page.count("<svg") >= 4
+
+
+def test_a_token_that_min_confidence_made_o_shows_how_sure_the_model_is_of_o(ner_model):
+    """Its confidence is P(O), which the dropped span bounds: P(O at t) <= 1 - P(the span holding t)."""
+    judged = records(run_tagger("tag", ner_model, "--sentence-per-line", "--min-confidence", "1", "--confidence", input=TEXT))
+    dropped = [(record, span) for record in judged for span in record["dropped"]]
+    assert dropped
+    for record, span in dropped:
+        covered = [token for token in record["tokens"] if span["start"] <= token["start"] < span["end"]]
+        assert covered and all(token["label"] == "O" for token in covered)
+        assert all(token["confidence"] <= 1 - span["confidence"] + 1e-5 for token in covered), (span, covered)
+
+
+def test_nbest_on_a_sentence_whose_probabilities_underflow_keeps_its_labellings_by_log_probability(ner_model):
+    long = " ".join(["Maria Lopez flew from Oslo to Lagos , and"] * 700)  # 7,000 tokens: even the best is 0.0 in float64
+    (record,) = records(run_tagger("tag", ner_model, "--nbest", "3", "--sentence-per-line", input=long, timeout=300))
+    logs = [item["log_probability"] for item in record["nbest"]]
+    assert len(logs) == 3 and logs == sorted(logs, reverse=True) and all(-1e300 < log <= 0 for log in logs)
+    assert record["nbest"][0]["labels"] == [token["label"] for token in record["tokens"]]

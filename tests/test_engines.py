@@ -94,8 +94,9 @@ def assert_engines_agree(directory: Path | str) -> None:
         assert ours.tokens == pytest.approx(theirs.tokens, abs=1e-5)
         assert ours.spans.keys() == theirs.spans.keys()
         assert list(ours.spans.values()) == pytest.approx(list(theirs.spans.values()), abs=1e-5)
-        assert [labels for labels, _ in ours.nbest] == [labels for labels, _ in theirs.nbest]
-        assert [p for _, p in ours.nbest] == pytest.approx([p for _, p in theirs.nbest], abs=1e-5)
+        assert [labels for labels, *_ in ours.nbest] == [labels for labels, *_ in theirs.nbest]
+        assert [p for _, p, _ in ours.nbest] == pytest.approx([p for _, p, _ in theirs.nbest], abs=1e-5)
+        assert [log for *_, log in ours.nbest] == pytest.approx([log for *_, log in theirs.nbest], abs=1e-4)
 
 
 @pytest.mark.parametrize("settings", [kind[2] for kind in KINDS], ids=[kind[0] for kind in KINDS])

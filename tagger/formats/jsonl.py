@@ -27,13 +27,14 @@ def sentence_record(
     """
     labels = sentence.labels[label_key]
     offsets = sentence.offsets or [(None, None)] * len(sentence)
+    dropped_tokens = {t for (start, end, _), _ in (judged.dropped if judged else []) for t in range(start, end)}
     tokens = []
     for index, (token, label, (start, end)) in enumerate(zip(sentence.tokens, labels, offsets)):
         item = {"text": token, "start": start, "end": end, "label": label}
         if scores is not None:
             item["score"] = round(scores[index], 6)
         if confidence is not None:
-            item["confidence"] = _rounded(confidence.tokens[index])
+            item["confidence"] = _rounded(_token_confidence(confidence, index, dropped_tokens))
         if judged is not None and judged.doubtful:
             item["doubtful"] = judged.doubtful[index]
         tokens.append(item)
@@ -47,8 +48,18 @@ def sentence_record(
                 {**_span_item(sentence, tokens, *key, None), "confidence": _rounded(value)} for key, value in judged.dropped
             ]
     if confidence is not None and confidence.nbest:
-        record["nbest"] = [{"labels": tags, "probability": _rounded(probability)} for tags, probability in confidence.nbest]
+        record["nbest"] = [
+            {"labels": tags, "probability": _rounded(probability), "log_probability": round(log, 6)}
+            for tags, probability, log in confidence.nbest
+        ]
     return record
+
+
+def _token_confidence(confidence: Confidence, index: int, dropped_tokens: set[int]) -> float:
+    """A token's confidence in its written label: for a token that --min-confidence made O, P(O)."""
+    if index in dropped_tokens and confidence.outside:
+        return confidence.outside[index]
+    return confidence.tokens[index]
 
 
 def _span_item(sentence: Sentence, tokens: list[dict], first: int, stop: int, label: str, confidence: Confidence | None) -> dict:

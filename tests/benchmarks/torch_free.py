@@ -125,9 +125,10 @@ def compared(reference, found) -> dict:
     largest = 0.0
     for ours, theirs in zip(found.confidences, reference.confidences):
         pairs = list(zip(ours.tokens, theirs.tokens)) + [(ours.spans[k], theirs.spans.get(k, -1.0)) for k in ours.spans]
-        pairs += [(p, q) for (_, p), (_, q) in zip(ours.nbest, theirs.nbest)]
+        pairs += [(p, q) for (_, p, _), (_, q, _) in zip(ours.nbest, theirs.nbest)]
         largest = max([largest] + [abs(p - q) for p, q in pairs])
-    same_nbest = all([a for a, _ in x.nbest] == [b for b, _ in y.nbest] for x, y in zip(found.confidences, reference.confidences))
+    pairs = zip(found.confidences, reference.confidences)
+    same_nbest = all([a for a, *_ in x.nbest] == [b for b, *_ in y.nbest] for x, y in pairs)
     return {"tokens": tokens, "labels_differing": differing, "largest_probability_difference": largest, "same_nbest": same_nbest}
 
 
