@@ -325,6 +325,8 @@ class Tagger:
     """Python API: `Tagger.load(directory).tag("Some text.")` returns the JSON structures of `tagger tag`."""
 
     def __init__(self, predictor: Predictor, batch_size: int = 256, scheme: str = schemes.IOB2) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.predictor = predictor
         self.batch_size = batch_size
         self.scheme = conversion_to(predictor, scheme)
@@ -371,6 +373,8 @@ class Tagger:
 
         `confidence`, `min_confidence` and `nbest` add what `tagger tag` adds with those options.
         """
+        if not isinstance(text, str):
+            raise TypeError(f"tag(text): expected a str, got {type(text).__name__} (token lists go to tag_tokens)")
         options = TagOptions(confidence=confidence, min_confidence=min_confidence, nbest=nbest)
         return self._records(read_raw_text([text], "<text>", sentence_per_line), scores, options)
 
@@ -382,9 +386,27 @@ class Tagger:
         min_confidence: float | None = None,
         nbest: int | None = None,
     ) -> list[dict]:
-        """Label pre-tokenized sentences."""
+        """Label pre-tokenized sentences: a list of sentences, each a list of token strings."""
         options = TagOptions(confidence=confidence, min_confidence=min_confidence, nbest=nbest)
-        return self._records((Sentence(list(tokens)) for tokens in token_lists), scores, options)
+        return self._records((Sentence(_token_list(tokens)) for tokens in _sentences(token_lists)), scores, options)
+
+
+def _sentences(token_lists: Iterable[list[str]]) -> Iterable[list[str]]:
+    if isinstance(token_lists, str | bytes):
+        raise TypeError("tag_tokens(token_lists): expected a list of sentences, each a list of tokens; got a string")
+    return token_lists
+
+
+def _token_list(tokens: list[str]) -> list[str]:
+    """One sentence's tokens, checked: a list (or tuple) of non-empty strings."""
+    if isinstance(tokens, str | bytes) or not isinstance(tokens, list | tuple):
+        raise TypeError(
+            f"tag_tokens(token_lists): each sentence must be a list of token strings, got {tokens!r:.60} "
+            "(for one sentence, pass [['Maria', 'Lopez']])"
+        )
+    if not all(isinstance(token, str) and token for token in tokens):
+        raise TypeError(f"tag_tokens(token_lists): tokens must be non-empty strings, got {list(tokens)!r:.80}")
+    return list(tokens)
 
 
 def tag_files(

@@ -40,12 +40,17 @@ def choose_threads(requested: int | None = None, workers: int = 1) -> int:
     and the parent, which only hands out chunks, one too.
     """
     if requested:
-        return requested
+        return bounded_threads(requested)
     if workers > 1:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
     return max(1, min(cores, (os.cpu_count() or cores) - busy))
+
+
+def bounded_threads(requested: int) -> int:
+    """At most one thread per core: torch's pool crashes (SIGSEGV) when asked for 100,000."""
+    return max(1, min(requested, os.cpu_count() or 1))
 
 
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

@@ -1,6 +1,7 @@
 """`tagger tag` and `tagger evaluate` as a user runs them, and the Python API."""
 
 import json
+import re
 
 import pytest
 
@@ -120,6 +121,31 @@ def test_python_api(ner_model):
     assert records[0]["tokens"][0] == {**records[0]["tokens"][0], "text": "Maria", "start": 0, "end": 5}
     by_tokens = model.tag_tokens([["Maria", "Lopez", "visited", "Oslo", "."]])
     assert [t["label"] for t in by_tokens[0]["tokens"]] == [t["label"] for t in records[0]["tokens"]]
+
+
+@pytest.mark.parametrize(
+    "call, error, fragment",
+    [
+        (lambda t: t.tag_tokens(["Maria", "Lopez"]), TypeError, "each sentence must be a list of token strings"),
+        (lambda t: t.tag_tokens("Maria Lopez"), TypeError, "got a string"),
+        (lambda t: t.tag_tokens([["Maria", 7]]), TypeError, "tokens must be non-empty strings"),
+        (lambda t: t.tag(["Maria", "Lopez"]), TypeError, "tag(text): expected a str"),
+    ],
+)
+def test_python_api_refuses_wrong_shapes_naming_the_argument(ner_model, call, error, fragment):
+    """A flat token list was tagged one character per sentence; now it is refused with what to pass instead."""
+    with pytest.raises(error, match=re.escape(fragment)):
+        call(Tagger.load(ner_model))
+
+
+def test_python_api_refuses_a_batch_size_below_one(ner_model):
+    with pytest.raises(ValueError, match="batch_size"):
+        Tagger.load(ner_model, batch_size=0)
+
+
+def test_threads_beyond_the_cores_are_bounded_not_a_crash(ner_model):
+    result = run_tagger("tag", ner_model, "--threads", "100000", "--runtime", "torch", input="Maria flew to Oslo .\n")
+    assert result.returncode == 0 and "Maria" in result.stdout, result.stderr
 
 
 def test_evaluate_json_and_output(ner_model, tmp_path):

@@ -13,7 +13,7 @@ from tagger.cli.options import (
     model_token_column_option,
     set_threads,
 )
-from tagger.world import set_blas_threads
+from tagger.world import bounded_threads, set_blas_threads
 
 
 @click.group(cls=TaggerGroup)
@@ -65,7 +65,7 @@ def benchmark_speed(
       tagger benchmark speed runs/conll03-ner eng.testb --runtime torch --runtime numpy --runtime onnx --batch-size 1
     """
     if threads:
-        set_blas_threads(threads)  # before NumPy is imported
+        set_blas_threads(bounded_threads(threads))  # before NumPy is imported
     from tagger.benchmark import compare_runtimes, format_result, tagging_speed
 
     runtimes = runtimes or (choices.default_runtime(device),)

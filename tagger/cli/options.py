@@ -121,4 +121,6 @@ def set_threads(threads: int | None) -> None:
     if threads:
         import torch
 
-        torch.set_num_threads(threads)
+        from tagger.world import bounded_threads
+
+        torch.set_num_threads(bounded_threads(threads))

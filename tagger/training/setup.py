@@ -42,6 +42,7 @@ from tagger.training.data import (
 )
 from tagger.vectors import VectorTable
 from tagger.vocab import Index, Vocab
+from tagger.world import bounded_threads
 
 
 def _flag_overrides(flags: dict[str, object]) -> list[str]:
@@ -237,7 +238,7 @@ def set_process_state(config: Config) -> None:
     random.seed(config.train.seed)
     torch.manual_seed(config.train.seed)
     if config.train.threads > 0:
-        torch.set_num_threads(config.train.threads)
+        torch.set_num_threads(bounded_threads(config.train.threads))
 
 
 def _write_definition(out: Path, config: Config, vocab: Vocab, task: Task, pretrained: Pretrained | None) -> None:
