@@ -6,6 +6,7 @@ import codecs
 import contextlib
 import glob
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -212,7 +213,11 @@ def check_output(output: str | Path | None, inputs: list[str | Path] = (), force
         raise TaggerError("standard output is closed; name a file with --output")
     if output is None or str(output) == STDIO:
         return
+    _check_replaceable(Path(output))
     target = Path(output).resolve()
+    package = Path(__file__).resolve().parent
+    if target == package or package in target.parents:
+        raise TaggerError(f"{output}: is inside the installed tagger package ({package}); write outputs elsewhere")
     for path in inputs:
         if str(path) != STDIO and Path(path).resolve() == target:
             raise TaggerError(f"{output}: the output would overwrite the input {path}; choose another file")
@@ -223,6 +228,20 @@ def check_output(output: str | Path | None, inputs: list[str | Path] = (), force
         raise TaggerError(f"{output}: is a directory, expected a file name")
     if target.exists() and not force:
         raise TaggerError(f"{output}: already exists; pass --force to overwrite it")
+
+
+def _check_replaceable(path: Path) -> None:
+    """An output may replace a regular file, never a link, a device, a FIFO or a socket (nor what a link names)."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise TaggerError(f"{path}: cannot check the output ({error.strerror})") from None
+    if stat.S_ISLNK(mode):
+        raise TaggerError(f"{path}: is a symbolic link; name the file itself (the link would be replaced by a file)")
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise TaggerError(f"{path}: is not a regular file (a device, FIFO or socket); outputs replace only regular files")
 
 
 def strip_ending(line: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -117,6 +118,8 @@ def evaluate_command(
     if output is not None and len(files) > 1:
         raise click.UsageError("--output takes one input file")
     _check_html(html, files, force)
+    if html is not None and output is not None and os.path.realpath(html) == os.path.realpath(output):
+        raise click.UsageError("--output and --html name the same file; give each its own")
     if choices.runtime_problem(runtime, workers):
         raise click.UsageError(choices.runtime_problem(runtime, workers))
     options = EvaluateOptions(batch_size, mode, scheme.upper(), output, force, workers, examples, ignore_types)

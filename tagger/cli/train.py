@@ -139,6 +139,7 @@ def train_command(
     metavar="TYPE",
     help="A span type the files do not annotate: its predicted spans are not judged (repeatable).",
 )
+@click.option("--out", default=None, help="Write a copy of the model with the new temperature here (needed for bundled models).")
 @device_option
 @threads_option
 def calibrate_command(
@@ -146,6 +147,7 @@ def calibrate_command(
     files: tuple[str, ...],
     label_column: str | None,
     ignore_types: tuple[str, ...],
+    out: str | None,
     device: str,
     threads: int | None,
 ) -> None:
@@ -161,10 +163,11 @@ def calibrate_command(
       tagger calibrate runs/conll03-ner
       tagger calibrate runs/conll03-ner eng.testa
       tagger calibrate runs/everyday-ner eng.testa btc.dev --label-column 2 --ignore-type MISC
+      tagger calibrate en-ner my-dev.conll --out runs/en-ner-mine    # a bundled model: a refitted copy
     """
     from tagger.files import expand_inputs
     from tagger.training.calibrate import calibrate
 
     set_prediction_threads(threads)
-    fit = calibrate(model_dir, expand_inputs(list(files)), label_column, ignore_types, device)
+    fit = calibrate(model_dir, expand_inputs(list(files)), label_column, ignore_types, device, out)
     click.echo(fit.describe(), err=True)

@@ -9,6 +9,7 @@ token labels) and stored in the model directory's calibration.json.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -150,8 +151,10 @@ def calibrate(
     label_column: str | None = None,
     ignore_types: Sequence[str] = (),
     device: str = "auto",
+    out: str | Path | None = None,
 ) -> TemperatureFit:
-    """What `tagger calibrate` does: fit the temperature on labelled dev files and store it in the model directory.
+    """What `tagger calibrate` does: fit the temperature on labelled dev files and store it in the model directory,
+    or in a copy of it at `out` (which a bundled model, part of the installed package, needs).
 
     Without `paths`, the dev files of the model's own config, read as its training read them.
     """
@@ -159,6 +162,7 @@ def calibrate(
     from tagger.predict import Predictor
 
     predictor = Predictor.load(model_dir, device)
+    _check_target(predictor.source, out)
     dev_files = _given_files(predictor, paths, label_column, ignore_types) if paths else _config_dev_files(predictor)
     if not dev_files:
         raise TaggerError(f"{model_dir}: its config names no dev files; give labelled FILES to calibrate on")
@@ -167,8 +171,33 @@ def calibrate(
         raise TaggerError(
             f"{', '.join(file.name for file in dev_files)}: the model predicts nothing there to fit a temperature on"
         )
-    save_calibration(predictor.source, fit)
+    if out is None:
+        save_calibration(predictor.source, fit)
+    else:
+        _write_copy(predictor.source, Path(out), fit)
     return fit
+
+
+def _check_target(source: Path, out: str | Path | None) -> None:
+    """Before any work: a bundled model is never rewritten in place, and a copy never replaces anything."""
+    from tagger.errors import TaggerError
+
+    package = Path(__file__).resolve().parents[1]
+    if out is None and package in source.resolve().parents:
+        raise TaggerError(f"{source.name}: a bundled model, part of the installed package; write a refitted copy with --out DIR")
+    if out is not None and Path(out).exists():
+        raise TaggerError(f"{out}: already exists; --out names a new directory for the refitted copy")
+
+
+def _write_copy(source: Path, out: Path, fit: TemperatureFit) -> None:
+    """The model directory copied to `out` with the new calibration.json, moved into place only when complete."""
+    import shutil
+
+    partial = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial, ignore=shutil.ignore_patterns("checkpoint", ".*"))
+    save_calibration(partial, fit)
+    os.replace(partial, out)
 
 
 def _given_files(
