@@ -244,6 +244,62 @@ def _check_replaceable(path: Path) -> None:
         raise TaggerError(f"{path}: is not a regular file (a device, FIFO or socket); outputs replace only regular files")
 
 
+LOCK = ".lock"  # a run directory's lock file: the pid of the process that holds it
+
+
+@contextlib.contextmanager
+def directory_lock(directory: Path) -> Iterator[bool]:
+    """Hold `directory` for this process while the block runs: a lock file with this pid, created exclusively.
+
+    A lock whose process is gone (killed) is stale and taken over; one whose process is alive
+    is refused in one line, before anything in the directory is touched. Yields whether a
+    stale lock was found: the directory is then what a killed process left.
+    """
+    stale = False
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOCK
+    for _ in range(3):
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            holder = _lock_holder(path)
+            if holder is not None and holder != os.getpid() and _is_running(holder):
+                raise TaggerError(f"{directory}: in use by another tagger process (pid {holder}); wait for it to end") from None
+            path.unlink(missing_ok=True)  # stale: its process is gone
+            stale = True
+            continue
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(f"{os.getpid()}\n")
+        break
+    else:
+        raise TaggerError(f"{directory}: cannot take its lock file {LOCK}")
+    try:
+        yield stale
+    finally:
+        if _lock_holder(path) == os.getpid():
+            path.unlink(missing_ok=True)
+        if created and not any(directory.iterdir()):  # a run refused before writing anything leaves nothing
+            directory.rmdir()
+
+
+def _lock_holder(path: Path) -> int | None:
+    try:
+        return int(path.read_text(encoding="ascii").strip() or "x")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def strip_ending(line: str) -> str:
     """The line without its line ending (LF or CRLF) and without a leading BOM."""
     return line.rstrip("\r\n").lstrip(BOM)

@@ -254,3 +254,42 @@ def test_disk_full_while_saving_says_what_is_kept_and_resume_works(tmp_path, mon
     metrics = training.train(config, tmp_path / "run", resume=True, show_progress=False, log=lambda message: None)
     assert metrics["epochs_run"] == 2
     Predictor.load(tmp_path / "run", "cpu")
+
+
+def model_without_metrics(tmp_path):
+    """A model directory as a user may hold one: config, vocabulary and weights, no metrics.json, no checkpoint."""
+    import shutil
+
+    model = shutil.copytree(ROOT / "tests" / "data" / "v1-models" / "ner-crf", tmp_path / "model")
+    (model / "metrics.json").unlink(missing_ok=True)
+    shutil.rmtree(model / "checkpoint", ignore_errors=True)
+    return model
+
+
+def test_a_model_without_metrics_is_never_trained_over(tmp_path):
+    model = model_without_metrics(tmp_path)
+    weights = (model / "model.safetensors").read_bytes()
+    resumed = run_tagger("train", "--resume", model)
+    assert resumed.returncode == 2 and "no checkpoint/" in resumed.stderr, resumed.stderr
+    config = ROOT / "configs" / "sample-ner.toml"
+    again = run_tagger("train", config, "--out", model, "--epochs", "1")
+    assert again.returncode == 2 and "already holds a model" in again.stderr, again.stderr
+    assert (model / "model.safetensors").read_bytes() == weights
+
+
+def test_a_run_directory_is_held_by_one_process_at_a_time(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        out = tmp_path / "run"
+        out.mkdir()
+        (out / ".lock").write_text(f"{holder.pid}\n")
+        config = ROOT / "configs" / "sample-ner.toml"
+        held = run_tagger("train", config, "--out", out, "--epochs", "1")
+        assert held.returncode == 2 and f"in use by another tagger process (pid {holder.pid})" in held.stderr, held.stderr
+        assert sorted(path.name for path in out.iterdir()) == [".lock"]
+    finally:
+        holder.kill()
+        holder.wait()
+    stale = run_tagger("train", config, "--out", out, "--epochs", "1", "--set", "model.hidden=8")
+    assert stale.returncode == 0, stale.stderr  # the holder is gone: its lock is taken over, and released at the end
+    assert not (out / ".lock").exists() and (out / "model.safetensors").is_file()

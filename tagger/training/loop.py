@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 from tagger import distributed, faults, store
 from tagger.config import Config
 from tagger.errors import Interrupted, TaggerError, interrupt_exit_code
-from tagger.files import WriteError
+from tagger.files import WriteError, directory_lock
 from tagger.metrics import dev_score, main_score
 from tagger.model_files import METRICS, METRICS_LOG, append_epoch_record, read_json_object, truncate_epoch_records
 from tagger.predict import Predictor
@@ -298,13 +300,35 @@ def train(
     """
     out = Path(out)
     started = time.perf_counter()  # a time budget counts reading the data too
+    held = directory_lock(out) if _holds_the_lock(out) else contextlib.nullcontext(False)
+    with held as interrupted:  # a stale lock: a killed run's directory, which may hold weights without a checkpoint
+        return _train_in(config, out, resume, show_progress, log, after_epoch, started, interrupted)
+
+
+def _holds_the_lock(out: Path) -> bool:
+    """The process that writes the run directory takes its lock (rank 0 under torchrun); a file is refused later."""
+    return os.environ.get("RANK", "0") == "0" and (out.is_dir() or not out.exists())
+
+
+def _train_in(
+    config: Config,
+    out: Path,
+    resume: bool,
+    show_progress: bool,
+    log: Log,
+    after_epoch: AfterEpoch | None,
+    started: float,
+    interrupted: bool,
+) -> dict:
     set_process_state(config)
     if resume and checkpoint.find(out) is None:
         if (out / store.METRICS).exists():
             raise TaggerError(f"--resume {out}: the run is finished and has no checkpoint/ left to continue from")
+        if (out / store.WEIGHTS).exists() and not interrupted:
+            raise TaggerError(f"--resume {out}: it holds a model but no checkpoint/ to continue from; train into another --out")
         log(f"{out}: the run stopped before its first epoch was saved; starting it again from the beginning")
         resume = False
-    run = prepare_run(config, out, resume, log)
+    run = prepare_run(config, out, resume, log, interrupted)
     distributed.barrier(run.world)
     try:
         trainer = Trainer(run, out, show_progress, log, started, after_epoch)

@@ -163,12 +163,15 @@ class Run:
     case_variants: CaseVariants | None = None  # with case augmentation: every training item lowercased and upper-cased
 
 
-def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log = log_to_stderr) -> Run:
+def prepare_run(
+    config: Config, out: Path | None, resume: bool = False, log: Log = log_to_stderr, interrupted: bool = False
+) -> Run:
     """Read and check the data, build (or reload) vocabulary, model and optimizer.
 
     With `out` and not `resume`, the run directory gets config.json and vocab.json (from
     rank 0; every rank builds the same vocabulary from the same data). The caller sets the
-    process-wide state first (`set_process_state`).
+    process-wide state first (`set_process_state`). `interrupted`: `out` is what a killed
+    run left (it may hold weights without a checkpoint, and is started again).
     """
     device = distributed.device_for(choose_device(config.train.device))
     world = distributed.start(device)
@@ -186,7 +189,7 @@ def prepare_run(config: Config, out: Path | None, resume: bool = False, log: Log
         check_fits(config.model, len(vocab.words), len(vocab.chars), len(vocab.labels))
         task = corpus.task
         if out is not None and world.is_main:
-            refuse_to_overwrite(out)
+            refuse_to_overwrite(out, interrupted)
             _write_definition(out, config, vocab, task, pretrained)
             # Records of a run killed before its first checkpoint are not part of this one.
             (out / METRICS_LOG).unlink(missing_ok=True)
@@ -266,9 +269,12 @@ def _reload_definition(out: Path, config: Config, log: Log, is_main: bool) -> tu
     return vocab, task
 
 
-def refuse_to_overwrite(out: Path) -> None:
-    """A directory with a finished epoch is kept (resume it); one killed before that is started afresh."""
+def refuse_to_overwrite(out: Path, interrupted: bool = False) -> None:
+    """A directory with a finished epoch is kept (resume it); one killed before that is started afresh; a model
+    that no run of this process's kind left behind (weights, no lock of a killed run) is never trained over."""
     if out.exists() and not out.is_dir():
         raise TaggerError(f"{out}: is a file; --out names the directory to write the model to")
     if checkpoint.find(out) is not None or (out / store.METRICS).exists():
         raise TaggerError(f"{out}: already holds a model; choose another --out, or continue it with --resume {out}")
+    if (out / store.WEIGHTS).exists() and not interrupted:
+        raise TaggerError(f"{out}: already holds a model ({store.WEIGHTS}); choose another --out, or delete it first")
