@@ -270,9 +270,10 @@ class NumpyEngine:
     name = "numpy"
     device = None  # not a torch device: the CPU, through NumPy
 
-    def __init__(self, network: NumpyNetwork, labels: list[str], scheme: str | None) -> None:
+    def __init__(self, network: NumpyNetwork, labels: list[str], scheme: str | None, threads: int = 1) -> None:
         self.network = network
         self.scores = network.chain_scores(labels, scheme)
+        self.threads = threads  # batches labelled side by side (see tagger.world.in_threads)
 
     def chain_scores(self) -> ChainScores | None:
         return self.scores

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from tagger.model_files import read_calibration
 from tagger.posterior import Chain, batch_confidences, label_probabilities
 from tagger.task import Task
 from tagger.vocab import UNK, Vocab
+from tagger.world import in_threads, prediction_threads
 
 if TYPE_CHECKING:
     from tagger.batching import ArrayBatch
@@ -113,7 +115,7 @@ class Predictor:
 
             loaded = load_arrays(directory)
             config, vocab, task = loaded.config, loaded.vocab, loaded.task
-            engine = NumpyEngine(loaded.network, vocab.labels.symbols, task.internal_scheme)
+            engine = NumpyEngine(loaded.network, vocab.labels.symbols, task.internal_scheme, prediction_threads())
         else:
             config, vocab, task, engine = _torch_engine(directory, device, runtime)
         calibration = read_calibration(directory)
@@ -193,8 +195,9 @@ class Predictor:
         """Labels (in the corpus's scheme) for encoded sentences; their label probabilities and confidences if asked."""
         predictions = Predictions.empty(len(items), with_scores, confidence is not None)
         symbols = self.vocab.labels.symbols
-        for batch in bucketed_array_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET):
-            decoded, probabilities, confidences = self._decode(batch, with_scores, confidence)
+        batches = bucketed_array_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET)
+        decode = functools.partial(self._decode, with_scores=with_scores, confidence=confidence)
+        for batch, (decoded, probabilities, confidences) in in_threads(decode, batches, getattr(self.engine, "threads", 1)):
             rows, lengths = decoded.tolist(), batch.lengths.tolist()  # one conversion per batch, not per row
             for row, position in enumerate(batch.positions):
                 length = lengths[row]

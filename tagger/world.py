@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
+
+T, R = TypeVar("T"), TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,38 @@ def choose_threads(requested: int | None = None, workers: int = 1) -> int:
 def bounded_threads(requested: int) -> int:
     """At most one thread per core: torch's pool crashes (SIGSEGV) when asked for 100,000."""
     return max(1, min(requested, os.cpu_count() or 1))
+
+
+_prediction_threads: int | None = None
+
+
+def set_prediction_threads(count: int) -> None:
+    """The threads the NumPy engine labels batches on (the command line's --threads, or the free cores)."""
+    global _prediction_threads
+    _prediction_threads = bounded_threads(count)
+
+
+def prediction_threads() -> int:
+    """As set, else one per free core (see choose_threads)."""
+    return _prediction_threads if _prediction_threads is not None else choose_threads()
+
+
+def in_threads(work: Callable[[T], R], items: Iterable[T], threads: int) -> Iterator[tuple[T, R]]:
+    """(item, work(item)) in the order of `items`, computed on `threads` threads, at most two per thread in
+    flight. NumPy releases the interpreter lock in its array loops and products, so batches run side by side."""
+    if threads <= 1:
+        yield from ((item, work(item)) for item in items)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append((item, pool.submit(work, item)))
+            if len(pending) >= 2 * threads:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

@@ -13,7 +13,7 @@ from tagger.cli.options import (
     model_token_column_option,
     set_threads,
 )
-from tagger.world import bounded_threads, set_blas_threads
+from tagger.world import set_blas_threads, set_prediction_threads
 
 
 @click.group(cls=TaggerGroup)
@@ -64,8 +64,9 @@ def benchmark_speed(
       tagger benchmark speed runs/conll03-ner eng.testb --device cuda --batch-size 4096 --json
       tagger benchmark speed runs/conll03-ner eng.testb --runtime torch --runtime numpy --runtime onnx --batch-size 1
     """
+    set_blas_threads(1)  # before NumPy is imported: the NumPy engine runs batches on threads of its own
     if threads:
-        set_blas_threads(bounded_threads(threads))  # before NumPy is imported
+        set_prediction_threads(threads)
     from tagger.benchmark import compare_runtimes, format_result, tagging_speed
 
     runtimes = runtimes or (choices.default_runtime(device),)
