@@ -20,7 +20,7 @@ from tagger import config as config_module
 from tagger.config import Config, ConfigError
 from tagger.model_files import CONFIG, VOCAB, WEIGHTS, ModelDirError, read_json_object
 from tagger.task import Task
-from tagger.vocab import Vocab
+from tagger.vocab import Index, Vocab
 
 FORMAT_VERSION = 1
 MAX_TABLE_ROWS = 5_000_000
@@ -40,6 +40,7 @@ class TableArrays(NamedTuple):
     matrix: np.ndarray
     source: str
     lowercase: bool
+    index: Index  # the words' rows, built once (with the check that they are distinct)
 
 
 def read_json(path: Path) -> dict:
@@ -170,8 +171,19 @@ def read_table_arrays(path: Path, dim: int) -> TableArrays:
         raise ModelDirError(f"{path}: the metadata's words or lowercase are not valid JSON ({error})") from None
     if not isinstance(words, list) or len(words) != shape[0] or not set(map(type, words)) <= {str}:
         raise ModelDirError(f"{path}: the metadata must list one word (a string) per row")
-    if len(set(words)) != len(words) or not isinstance(lowercase, bool):
+    try:
+        index = Index(words)
+    except ValueError:
+        index = None
+    if index is None or not isinstance(lowercase, bool):
         raise ModelDirError(f"{path}: the metadata's words must be distinct and lowercase true or false")
-    if matrix.dtype.kind != "f" or not np.isfinite(matrix).all():
+    if matrix.dtype.kind != "f" or not _all_finite(matrix):
         raise ModelDirError(f"{path}: the vectors must be finite floating-point numbers")
-    return TableArrays(words, matrix, metadata.get("source", path.name), lowercase)
+    return TableArrays(words, matrix, metadata.get("source", path.name), lowercase, index)
+
+
+def _all_finite(matrix: np.ndarray) -> bool:
+    """No NaN or infinity; for float16 read from the exponent bits (all ones), several times faster than isfinite."""
+    if matrix.dtype == np.float16:
+        return bool(((matrix.view(np.uint16) & 0x7C00) != 0x7C00).all())
+    return bool(np.isfinite(matrix).all())

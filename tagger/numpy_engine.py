@@ -259,7 +259,7 @@ def load_arrays(directory: str | Path) -> LoadedArrays:
     table = None
     if uses_table(config):
         vectors = read_table_arrays(table_file(directory), config.model.word_dim)
-        vocab.attach_table(vectors.words, vectors.lowercase)
+        vocab.attach_table(vectors.index, vectors.lowercase)
         table = vectors.matrix
     return LoadedArrays(config, vocab, task, NumpyNetwork(layers, arrays, table))
 

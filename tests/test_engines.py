@@ -235,3 +235,27 @@ def test_torch_stays_the_reference_and_a_gpu_request_of_the_numpy_runtime_is_one
     assert cli("tag", ner_model, "--runtime", "torch", stdin="Maria flew to Oslo .\n").exit_code == 0
     refused = cli("tag", ner_model, "--runtime", "numpy", "--device", "cuda", stdin="Maria flew .\n")
     assert refused.exit_code == 2 and "--runtime torch" in refused.stderr
+
+
+@pytest.mark.parametrize("damage", ["nan", "infinity", "duplicate word"])
+def test_a_damaged_vector_table_is_refused_by_both_engines(tmp_path, damage):
+    """The table a model reads beside its weights: float16 NaN or infinity, or a word twice, is one line."""
+    import shutil
+
+    import numpy
+    from safetensors.numpy import save_file
+
+    model = shutil.copytree(train_kind(tmp_path, "ner", {"tune_vectors": "seen"}, True), tmp_path / "model")
+    from safetensors import safe_open
+
+    with safe_open(str(model / "vectors.safetensors"), framework="np") as handle:
+        metadata, vectors = handle.metadata(), handle.get_tensor("vectors").copy()
+    words = json.loads(metadata["words"])
+    if damage == "duplicate word":
+        words[1] = words[0]
+    else:
+        vectors[3, 2] = numpy.nan if damage == "nan" else numpy.inf
+    save_file({"vectors": vectors}, model / "vectors.safetensors", {**metadata, "words": json.dumps(words)})
+    for runtime in ("numpy", "torch"):
+        with pytest.raises(Exception, match="must be finite|must be distinct"):
+            Predictor.load(model, "cpu", runtime)
