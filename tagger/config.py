@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,14 +133,17 @@ def _coerce(value: Any, expected: type, where: str) -> Any:
 
 # The allowed range of every numeric setting: (lowest, highest, whether the highest is excluded).
 MAX_SEED = 2**63 - 1
+# Sizes far beyond any tagger: a config asking for more is refused before training, as loading refuses a
+# model directory that declares more (a damaged or hostile one).
+MODEL_LIMITS = {"word_dim": 4096, "case_dim": 256, "char_dim": 1024, "char_hidden": 4096, "hidden": 8192, "layers": 16}
 RANGES: dict[tuple[str, str], tuple[float, float, bool]] = {
     ("data", "token_column"): (-1000, 1000, False),
-    ("model", "word_dim"): (1, math.inf, False),
-    ("model", "case_dim"): (0, math.inf, False),
-    ("model", "char_dim"): (1, math.inf, False),
-    ("model", "char_hidden"): (1, math.inf, False),
-    ("model", "hidden"): (1, math.inf, False),
-    ("model", "layers"): (1, math.inf, False),
+    ("model", "word_dim"): (1, MODEL_LIMITS["word_dim"], False),
+    ("model", "case_dim"): (0, MODEL_LIMITS["case_dim"], False),
+    ("model", "char_dim"): (1, MODEL_LIMITS["char_dim"], False),
+    ("model", "char_hidden"): (1, MODEL_LIMITS["char_hidden"], False),
+    ("model", "hidden"): (1, MODEL_LIMITS["hidden"], False),
+    ("model", "layers"): (1, MODEL_LIMITS["layers"], False),
     ("model", "dropout"): (0.0, 1.0, True),
     ("model", "word_dropout"): (0.0, 1.0, True),
     ("model", "singleton_dropout"): (0.0, 1.0, False),
@@ -215,7 +219,7 @@ def _corpus_entry(entry: Any, name: str, origin: _Origin, weighted: bool) -> dic
         "format": lambda v: v in ("", *choices.FORMATS),
         "token_column": lambda v: isinstance(v, int) and not isinstance(v, bool) and -1000 <= v <= 1000,
         "label_column": lambda v: isinstance(v, str | int) and not isinstance(v, bool),
-        "label_map": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(t, str) for k, t in v.items()),
+        "label_map": lambda v: isinstance(v, dict) and all(isinstance(k, str) and _is_label(t) for k, t in v.items()),
         "unannotated": lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
         "weight": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf,
         "scheme": lambda v: v in ("", "io"),
@@ -228,6 +232,11 @@ def _corpus_entry(entry: Any, name: str, origin: _Origin, weighted: bool) -> dic
         corpus["label_column"] = str(corpus["label_column"])
     filled = dataclasses.asdict(TrainingCorpus(**corpus))
     return filled if weighted else {key: value for key, value in filled.items() if key != "weight"}
+
+
+def _is_label(value: object) -> bool:
+    """A label a file may be mapped to: text without white space (a TAB or a space would break column output)."""
+    return isinstance(value, str) and bool(value) and not any(character.isspace() for character in value)
 
 
 def training_corpora(data: DataConfig) -> list[TrainingCorpus]:
@@ -311,24 +320,54 @@ def load(path: str | Path, overrides: list[str] = ()) -> Config:
     return from_dict(data, str(path), apply_overrides(data, overrides))
 
 
+MAX_CONFIG_BYTES = 1 << 20  # as config.json in a model directory
+
+
 def read_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     """The settings of a config file with its `base` chain merged in."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
-        where = f"{chain[-1]}: base" if chain else str(path)
-        raise ConfigError(f"{where}: cannot read config {path} ({error.__class__.__name__})") from None
+    where = f"{chain[-1]}: base" if chain else str(path)
+    text = _config_text(path, where)
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    return _with_base(path, data, chain)
+
+
+def _config_text(path: Path, where: str) -> str:
+    """A config file's text: a regular file of at most MAX_CONFIG_BYTES (never a FIFO, a device or an endless
+    stream, which would hang or fill memory), UTF-8."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ConfigError(f"{where}: cannot read config {path}: not a regular file")
+        with open(path, "rb") as stream:
+            raw = stream.read(MAX_CONFIG_BYTES + 1)
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as error:
+        raise ConfigError(f"{where}: cannot read config {path} ({error.__class__.__name__})") from None
+    except (RuntimeError, OSError) as error:  # a symbolic-link loop, among others
+        raise ConfigError(f"{where}: cannot read config {path} ({error.__class__.__name__}: {error})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{where}: config {path} is larger than {MAX_CONFIG_BYTES:,} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: cannot read config {path} (UnicodeDecodeError)") from None
+
+
+def _with_base(path: Path, data: dict, chain: tuple[Path, ...]) -> dict:
     base = data.pop("base", None)
     if base is None:
         return data
     if not isinstance(base, str) or not base:
         raise ConfigError(f"{path}: base: expected the path of another config file")
     target = path.parent / base
-    if target.resolve() in {p.resolve() for p in (*chain, path)} or len(chain) >= MAX_BASE_DEPTH:
+    try:
+        seen = target.resolve() in {p.resolve() for p in (*chain, path)}
+    except (RuntimeError, OSError) as error:  # a symbolic-link loop
+        raise ConfigError(f"{path}: base: cannot read config {target} ({error})") from None
+    if seen or len(chain) >= MAX_BASE_DEPTH:
         raise ConfigError(f"{path}: base: {base} leads back to a config already read (or more than {MAX_BASE_DEPTH} deep)")
     return _merged(read_toml(target, (*chain, path)), data)
 
@@ -355,6 +394,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> set[str]:
             value = tomllib.loads(f"value = {raw}")["value"]
         except tomllib.TOMLDecodeError:
             value = raw
+        except RecursionError:
+            raise ConfigError(f"--set {name.strip()}: the value is nested too deeply") from None
         *sections, key = name.strip().split(".")
         target = data
         for section in sections:

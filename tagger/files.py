@@ -257,7 +257,10 @@ def directory_lock(directory: Path) -> Iterator[bool]:
     """
     stale = False
     created = not directory.exists()
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TaggerError(f"{directory}: cannot create the run directory ({error.strerror or error})") from None
     path = directory / LOCK
     for _ in range(3):
         try:

@@ -25,8 +25,6 @@ from tagger.vocab import Index, Vocab
 FORMAT_VERSION = 1
 MAX_TABLE_ROWS = 5_000_000
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".pkl", ".pickle", ".ckpt")
-# Sizes far beyond any tagger; a larger declared size is a damaged or hostile directory.
-LIMITS = {"word_dim": 4096, "case_dim": 256, "char_dim": 1024, "char_hidden": 4096, "hidden": 8192, "layers": 16}
 MAX_VOCAB = 5_000_000
 COMPACT_FLOATS = ("F16", "BF16")  # stored in 16 bits for a smaller file, computed in float32
 _NUMPY_DTYPES = ("F64", "F32", "F16", "I64", "I32", "U8", "BOOL")  # what safetensors reads into NumPy
@@ -67,9 +65,6 @@ def load_definition(directory: Path) -> tuple[Config, Vocab, Task]:
         vocab = Vocab.from_json(read_json(directory / VOCAB))
     except (ValueError, TypeError) as error:
         raise ModelDirError(f"{directory / VOCAB}: {error}") from None
-    for key, limit in LIMITS.items():
-        if getattr(config.model, key) > limit:
-            raise ModelDirError(f"{directory / CONFIG}: model.{key} = {getattr(config.model, key)} exceeds {limit}")
     if max(len(vocab.words), len(vocab.chars), len(vocab.labels)) > MAX_VOCAB or not vocab.labels.symbols:
         raise ModelDirError(f"{directory / VOCAB}: vocabulary sizes out of range")
     return config, vocab, task

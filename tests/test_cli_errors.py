@@ -374,8 +374,8 @@ def test_a_hostile_model_directory_is_one_line_in_info_and_tag(ner_model, tmp_pa
 @pytest.mark.parametrize(
     ("setting", "limit", "named"),
     [
-        ("model.hidden=100000", "", "lower model.hidden (now 100,000)"),
-        ("model.word_dim=2000000", "ulimit -v 3000000; ", "lower model.word_dim"),  # as the issue ran it
+        ("model.hidden=8192 --set model.layers=16", "", "lower model.hidden (now 8,192)"),  # within the config's limits
+        ("model.hidden=8192", "ulimit -v 3000000; ", "lower model.hidden"),  # under a process memory limit
     ],
 )
 def test_a_model_too_big_for_the_memory_is_refused_before_anything_is_written(tmp_path, setting, limit, named):

@@ -109,6 +109,7 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
     format_name, column = files[0].format, files[0].label_column
     counts = Counter(label for file in files for sentence in file.sentences for label in sentence.labels[file.label_column])
     spans = schemes.is_span_labelling(counts)
+    _check_one_kind(specs, files, spans)
     corpus_scheme = internal_scheme = None
     if spans:
         internal_scheme = schemes.normalise_scheme_name(config.model.scheme)
@@ -130,6 +131,20 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
         if unseen:
             log(f"warning: {dev.path}: labels never seen in training, counted as errors: {', '.join(unseen[:20])}")
     return Corpus(task, train, dev_sets, [task.to_internal(s.labels[column]) for s in train], unannotated, weights)
+
+
+def _check_one_kind(specs: list[TrainingCorpus], files: list[CorpusFile], spans: bool) -> None:
+    """Span labels (NER, chunks) and token labels (POS) do not train one output layer: name the file that differs."""
+    if len(files) < 2:
+        return
+    for spec, file in zip(specs, files):
+        own = Counter(label for sentence in file.sentences for label in sentence.labels[file.label_column])
+        if schemes.is_span_labelling(own) != spans:
+            kind, other = ("token labels (such as parts of speech)", "span labels") if spans else ("span labels", "token labels")
+            raise TaggerError(
+                f"{spec.path}: its label column holds {kind}, the other training files {other}; "
+                "one model learns one kind: train them separately"
+            )
 
 
 def _checked_scheme(sentences: list[Sentence], column: str, path: str, log: Log) -> str:
