@@ -248,8 +248,33 @@ def score_files(
     _check_alignment(gold_path, gold_sentences, predicted_path, predicted_sentences)
     gold = [s.labels[column] for s in gold_sentences]
     predicted = [s.labels[predicted_column] for s in predicted_sentences]
+    if label_column is None and _numbers_only(predicted, gold):  # `tag --confidence` writes its column after the labels
+        _, predicted_column, predicted_sentences = read_all(
+            predicted_path, format_name=format_name or gold_format, label_column="-2", token_column=token_column
+        )
+        predicted = [s.labels[predicted_column] for s in predicted_sentences]
+    if _numbers_only(predicted, gold):
+        raise InputError(
+            predicted_path,
+            None,
+            f"column {predicted_column} holds numbers, not labels (a --confidence column?); "
+            "name the label column with --label-column",
+        )
     report = {"file": predicted_path, "label_column": column, **build_report(gold, predicted, _is_span(gold), mode, scheme)}
     return details(report, [s.tokens for s in gold_sentences], gold, predicted)
+
+
+def _numbers_only(predicted: list[list[str]], gold: list[list[str]]) -> bool:
+    """Whether the predicted column holds probabilities where the gold one holds labels."""
+    labels = {label for sentence in predicted for label in sentence}
+    return bool(labels) and all(map(_is_probability, labels)) and not all(_is_probability(g) for s in gold for g in s)
+
+
+def _is_probability(text: str) -> bool:
+    try:
+        return 0.0 <= float(text) <= 1.0
+    except ValueError:
+        return False
 
 
 def _check_alignment(gold_path: str, gold: list, predicted_path: str, predicted: list) -> None:

@@ -185,3 +185,19 @@ def test_nbest_on_a_sentence_whose_probabilities_underflow_keeps_its_labellings_
     logs = [item["log_probability"] for item in record["nbest"]]
     assert len(logs) == 3 and logs == sorted(logs, reverse=True) and all(-1e300 < log <= 0 for log in logs)
     assert record["nbest"][0]["labels"] == [token["label"] for token in record["tokens"]]
+
+
+def test_score_reads_the_labels_of_a_conll_output_with_its_confidence_column(ner_model, tmp_path):
+    """`tag --confidence` writes the confidence after the labels; score used to read it as labels (F1 0)."""
+    test_file = SAMPLES / "sample-ner" / "test.conll"
+    tagged = run_tagger("tag", ner_model, test_file, "--input-format", "conll", "--output-format", "conll")
+    with_confidence = run_tagger(
+        "tag", ner_model, test_file, "--input-format", "conll", "--output-format", "conll", "--confidence"
+    )
+    plain, confident = tmp_path / "plain.conll", tmp_path / "confident.conll"
+    plain.write_text(tagged.stdout)
+    confident.write_text(with_confidence.stdout)
+    scores = [run_tagger("score", test_file, path, "--json") for path in (plain, confident)]
+    assert all(result.returncode == 0 for result in scores), scores[1].stderr
+    first, second = (json.loads(result.stdout) for result in scores)
+    assert second["f1"] == first["f1"] > 50
