@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,6 +13,16 @@ TOKEN_CACHE_SIZE = 500_000
 MAX_WORD_CHARS = 40  # longer tokens (URLs, hashes) keep their first and last 20 characters
 
 CASES = ("<pad>", "lower", "upper", "title", "mixed", "number", "has_digit", "other")
+
+
+_INVISIBLE = re.compile("[\u00ad\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(token: str) -> str:
+    """The token without invisible format characters (soft hyphens, bidirectional controls); itself if it has none."""
+    if token.isascii():
+        return token
+    return _INVISIBLE.sub("", token) or token
 
 
 def case_of(token: str) -> int:
@@ -106,10 +117,14 @@ class Vocab:
         return cls(Index(words), Index(chars), Index(labels), lowercase)
 
     def token_ids(self, token: str) -> tuple[int, int, list[int]]:
-        """Word id, case class and character ids of a token, cached: word types repeat a lot."""
+        """Word id, case class and character ids of a token, cached: word types repeat a lot.
+
+        Invisible format characters (a soft hyphen, bidirectional marks) are left out: `Mer\u00adkel` reads as `Merkel`.
+        """
         cached = self._cache.get(token)
         if cached is None:
-            cached = (self.word_id(token), case_of(token), self.char_ids(token))
+            shown = visible(token)
+            cached = (self.word_id(shown), case_of(shown), self.char_ids(shown))
             if len(self._cache) < TOKEN_CACHE_SIZE:
                 self._cache[token] = cached
         return cached

@@ -161,7 +161,7 @@ def test_a_few_chinese_characters_in_other_text_are_tagged(ner_model):
     tagger = Tagger.load(ner_model)
     (record,) = tagger.tag("Mao 毛泽东 visited 北京 .")
     assert [token["text"] for token in record["tokens"]] == ["Mao", "毛泽东", "visited", "北京", "."]
-    with pytest.raises(InputError, match="<text>:2: Chinese or Japanese"):
+    with pytest.raises(InputError, match="<text>:2: Chinese, Japanese"):
         tagger.tag("Fine .\n在北京的天安门广场上。")
 
 
@@ -172,3 +172,37 @@ def test_line_numbers_across_chunk_boundaries():
     counter = LineCounter(chunks)
     assert "".join(counter) == "a\nbc\n\nd\ne"
     assert [counter.line_of(offset) for offset in (0, 2, 3, 5, 6, 8)] == [1, 2, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "นายกรัฐมนตรีเดินทางไปกรุงเทพมหานครเมื่อวานนี้",  # Thai
+        "ລັດຖະບານລາວປະກາດນະໂຍບາຍໃໝ່ໃນມື້ນີ້",  # Lao
+        "រដ្ឋាភិបាលកម្ពុជាបានប្រកាសគោលនយោបាយថ្មី",  # Khmer
+        "မြန်မာနိုင်ငံအစိုးရကမူဝါဒအသစ်ကြေညာခဲ့သည်",  # Burmese
+    ],
+)
+def test_scripts_written_without_spaces_between_words_are_refused_as_chinese_is(ner_model, text):
+    """A run of Thai (Lao, Khmer, Burmese) was tagged as one word; now it is one line pointing to --input-format tokens."""
+    from tagger import Tagger
+    from tagger.errors import InputError
+
+    with pytest.raises(InputError, match="without spaces between words"):
+        Tagger.load(ner_model).tag(f"Fine .\n{text}")
+
+
+def test_soft_hyphens_and_bidirectional_marks_stay_inside_their_word():
+    """`Mer\u00adkel` was three tokens (`Mer`, the soft hyphen, `kel`); marks between words separate them."""
+    text = "Angela Mer\u00adkel met \u202bשלום\u202c and abc\u200fdef ."
+    tokens = [text[start:end] for start, end in tokenize(text)]
+    assert tokens == ["Angela", "Mer\u00adkel", "met", "שלום", "and", "abc\u200fdef", "."]
+
+
+def test_a_word_with_a_soft_hyphen_is_looked_up_without_it():
+    from tagger import Tagger
+
+    tagger = Tagger.load("en-ner")
+    plain, hyphenated = (tagger.tag(f"Angela Mer{mark}kel visited Paris .")[0] for mark in ("", "\u00ad"))
+    assert [t["label"] for t in hyphenated["tokens"]] == [t["label"] for t in plain["tokens"]]
+    assert hyphenated["tokens"][1]["text"] == "Mer\u00adkel"

@@ -26,7 +26,10 @@ ABBREVIATIONS = (
     "Mr Mrs Ms Dr Prof St Jr Sr Inc Ltd Co Corp Bros vs etc Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec "
     "Gov Sen Rep Gen Col Lt Capt Sgt Mt Ave Rd Blvd No Fig approx dept est Jan e.g i.e a.m p.m"
 ).split()
-_SPACE = r"[\s\u200b\u200c\u200d\u2060\ufeff]+"
+# Invisible format characters: a soft hyphen and the bidirectional marks and embeddings. Inside a
+# word they stay part of it (`Mer\u00adkel` is one token); between words they separate, as spaces do.
+INVISIBLE = "\u00ad\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_SPACE = rf"[\s\u200b\u200c\u200d\u2060\ufeff{INVISIBLE}]+"
 _ABBREVIATION = "|".join(re.escape(word) for word in sorted(set(ABBREVIATIONS), key=len, reverse=True))
 # `regex` rather than `re`: its \w includes combining marks, and \X is a grapheme cluster.
 TOKEN = regex.compile(
@@ -38,7 +41,7 @@ TOKEN = regex.compile(
     |(?P<abbreviation>(?:[^\W\d_]\.){{2,}}|(?:{_ABBREVIATION})\.(?!\w))
     |(?P<currency>(?<!\w)\p{{Lu}}{{1,3}}\$)
     |(?P<number>\d+(?:[.,:/-]\d+){{0,8}}[^\W_]*(?:-[^\W\d_]+)*)
-    |(?P<word>[^\W_](?:[\w]|[-'’](?=\w))*)
+    |(?P<word>[^\W_](?:[\w]|[-'’{INVISIBLE}](?=\w))*)
     |(?P<ellipsis>\.\.\.|--|[!?]+)
     |(?P<other>\X)
     """,

@@ -1,4 +1,4 @@
-"""Refusing raw text in scripts written without spaces between words (Chinese, Japanese).
+"""Refusing raw text in scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Burmese).
 
 The raw-text tokenizer splits at spaces and punctuation, so an unsegmented Chinese
 sentence would come out as one token and be tagged as one word. Rather than that, the
@@ -18,8 +18,9 @@ from tagger.errors import InputError
 from tagger.formats.text import read_text
 
 # Chinese words are mostly one to four characters: a longer run of ideographs or kana is text
-# that nobody split into words
-UNSEGMENTED_RUN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]{5,}")
+# that nobody split into words. Thai, Lao, Khmer and Burmese also write words without spaces
+# between them (a space ends a phrase); their words are longer, so a run of 15 letters and marks.
+UNSEGMENTED_RUN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]{5,}|[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]{15,}")
 
 
 class LineCounter:
@@ -61,7 +62,7 @@ def refuse_unsegmented(sentences: Iterable[Sentence], lines: LineCounter, name: 
             raise InputError(
                 name,
                 lines.line_of(sentence.offsets[0][0] + found.start()),
-                "Chinese or Japanese text without spaces between words cannot be split here; "
+                "Chinese, Japanese, Thai, Lao, Khmer or Burmese text without spaces between words cannot be split here; "
                 "give the words one per line or separated by spaces, with --input-format tokens",
             )
         lines.forget_before(sentence.offsets[0][0])
