@@ -9,6 +9,7 @@ torch loader (tagger.store) reads through these functions and wraps the arrays.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import NamedTuple
@@ -148,9 +149,20 @@ def _bfloat16_array(path: Path, name: str) -> np.ndarray:
 
 
 def read_table_arrays(path: Path, dim: int) -> TableArrays:
-    """The frozen table of a model directory, checked: one float tensor (rows, dim), as many distinct words, finite."""
+    """The frozen table of a model directory, checked: one float tensor (rows, dim), as many distinct words, finite.
+
+    A table read before in this process and unchanged since (the shared table that `en-upos,en-ner`
+    both read) is not read again.
+    """
     if not path.is_file():
         raise ModelDirError(f"{path.parent}: the model was trained with pretrained vectors, but {path.name} is missing")
+    status = path.stat()
+    return _read_table(path.resolve(), dim, status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_table(path: Path, dim: int, modified: int, size: int) -> TableArrays:
+    """read_table_arrays's reading, cached by the file's path, modification time and size."""
     try:
         with safe_open(str(path), framework="np") as handle:
             metadata, names = handle.metadata() or {}, set(handle.keys())
