@@ -163,10 +163,11 @@ def _calibration_line(calibration: dict | None) -> str:
     if not calibration:
         return "confidence   untempered (no calibration.json: fit one with tagger calibrate)"
     fitted = ""
-    if isinstance(calibration.get("count"), int) and isinstance(calibration.get("ece_before"), int | float):
+    numbers = [calibration.get(key) for key in ("ece_before", "ece_after")]
+    if isinstance(calibration.get("count"), int) and all(isinstance(value, int | float) for value in numbers):
         fitted = (
             f", fitted on {calibration['count']:,} dev {calibration.get('measure', '')}: calibration error "
-            f"{calibration['ece_before']:.4f} -> {calibration.get('ece_after', float('nan')):.4f}"
+            f"{numbers[0]:.4f} -> {numbers[1]:.4f}"
         )
     return f"confidence   temperature {calibration['temperature']:.3f}{fitted}"
 

@@ -154,6 +154,8 @@ def read_table_arrays(path: Path, dim: int) -> TableArrays:
     A table read before in this process and unchanged since (the shared table that `en-upos,en-ner`
     both read) is not read again.
     """
+    if path.exists() and not path.is_file():
+        raise ModelDirError(f"{path}: not a regular file (the model's frozen vector table)")
     if not path.is_file():
         raise ModelDirError(f"{path.parent}: the model was trained with pretrained vectors, but {path.name} is missing")
     status = path.stat()

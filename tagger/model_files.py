@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ def read_json_object(path: Path, max_bytes: int | None = None) -> dict:
     """A JSON object from a model or run directory, at most `max_bytes` long and MAX_DEPTH deep."""
     limit = max_bytes if max_bytes is not None else MAX_JSON_BYTES.get(path.name, 1 << 20)
     try:
+        if path.exists() and not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the reader forever
+            raise ModelDirError(f"{path}: not a regular file")
         with open(path, "rb") as stream:
             raw = stream.read(limit + 1)
     except FileNotFoundError:

@@ -1,6 +1,8 @@
 """Hostile model directories: loading never imports code, and wrong shapes, vocabularies and sizes are refused."""
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -53,3 +55,47 @@ def test_huge_declared_sizes_are_refused_before_allocating(model_copy):
     (model_copy / "config.json").write_text(json.dumps(data))
     with pytest.raises(TaggerError, match="model.hidden"):
         Predictor.load(model_copy, "cpu")
+
+
+def copied_v1_model(tmp_path):
+    import shutil
+
+    return shutil.copytree(Path(__file__).parent / "data" / "v1-models" / "ner-crf", tmp_path / "model")
+
+
+@pytest.mark.parametrize("name", ["vocab.json", "config.json", "calibration.json"])
+def test_a_fifo_in_a_model_directory_is_one_line_not_a_hang(tmp_path, name):
+    from tests.conftest import run_tagger
+
+    model = copied_v1_model(tmp_path)
+    (model / name).unlink(missing_ok=True)
+    os.mkfifo(model / name)
+    for command in (["tag", model], ["info", model]):
+        result = run_tagger(*command, input="Maria flew .\n", timeout=60)
+        assert result.returncode == 2 and "not a regular file" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_info_on_a_calibration_whose_figures_are_text_shows_the_temperature(tmp_path):
+    from tests.helpers import cli
+
+    model = copied_v1_model(tmp_path)
+    (model / "calibration.json").write_text(json.dumps({"temperature": 1.5, "count": 10, "ece_before": 0.1, "ece_after": "x"}))
+    result = cli("info", model)
+    assert result.exit_code == 0 and "temperature 1.500" in result.stdout, result.output
+
+
+@pytest.mark.parametrize("damage", [{"epoch": "x"}, {"planned_steps": float("nan")}, {"step": -3}])
+def test_a_damaged_checkpoint_progress_is_one_line_on_resume(tmp_path, damage):
+    from tests.conftest import ROOT, run_tagger
+
+    out = tmp_path / "run"
+    trained = run_tagger("train", ROOT / "configs" / "sample-ner.toml", "--out", out, "--epochs", "2", "--set", "model.hidden=8")
+    assert trained.returncode == 0, trained.stderr
+    (out / "metrics.json").unlink()
+    state = out / "checkpoint" / "state.json"
+    data = json.loads(state.read_text())
+    progress_key = next(key for key in data if isinstance(data[key], dict) and "epoch" in data[key])
+    data[progress_key].update(damage)
+    state.write_text(json.dumps(data))
+    result = run_tagger("train", "--resume", out)
+    assert result.returncode == 2 and "progress is damaged" in result.stderr and result.stderr.count("\n") == 1, result.stderr

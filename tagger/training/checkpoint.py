@@ -50,7 +50,25 @@ class TrainingProgress:
         keys = set(data) | _BUDGET_KEYS if isinstance(data, dict) else set()
         if keys != names:
             raise ModelDirError(f"{where}: the checkpoint's progress is damaged (keys {sorted(keys)}); train again with --out")
+        for name, value in data.items():
+            if not _is_progress_value(name, value):
+                raise ModelDirError(f"{where}: the checkpoint's progress is damaged ({name} = {value!r}); train again with --out")
         return cls(**data)
+
+
+_WHOLE = {"epoch", "best_epoch", "bad_epochs", "step", "planned_steps", "decay_from"}
+
+
+def _is_progress_value(name: str, value: object) -> bool:
+    """A saved progress value of the right kind: counts are non-negative integers, times finite numbers (the best
+    score may be -inf before any epoch); the plan's keys may be null."""
+    if value is None:
+        return name in {"planned_steps", "decay_from", "decay_lr"}
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if name in _WHOLE:
+        return isinstance(value, int) and value >= 0
+    return math.isfinite(value) or (name == "best_score" and value == -math.inf)
 
 
 def _split_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
