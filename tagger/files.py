@@ -99,8 +99,12 @@ class _CheckedStream:
 def _nul_problem(data: bytes, first: bool) -> str:
     """What NUL bytes in text mean: UTF-16 (a BOM, or every other byte NUL) or binary data."""
     sample = data[:200]
-    zero_halves = [half.count(0) >= 0.9 * len(half) for half in (sample[0::2], sample[1::2])]
+    halves = (sample[0::2], sample[1::2])
+    zero_halves = [half.count(0) >= 0.9 * len(half) for half in halves]
     alternating = len(sample) >= 4 and zero_halves.count(True) == 1  # all zeros (/dev/zero) is not text at all
+    if alternating:  # UTF-16 text's other half is mostly printable characters; a program's (ELF) is not
+        other = halves[zero_halves.index(False)]
+        alternating = sum(32 <= byte < 127 or byte in b"\t\n\r" for byte in other) >= 0.9 * len(other)
     if first and (data.startswith(_UTF16_BOMS) or alternating):
         return "looks like UTF-16 text; convert it to UTF-8 first (for example: iconv -f UTF-16 -t UTF-8 FILE)"
     return "binary data (NUL byte), expected UTF-8 text"

@@ -413,3 +413,15 @@ def test_an_allocation_failure_inside_training_is_one_line(monkeypatch, tmp_path
     monkeypatch.setattr(training, "train", fails)
     result = cli("train", "configs/sample-ner.toml", "--out", tmp_path / "run")
     assert_one_line_error(result, f"out of memory ({ALLOCATION_FAILURE}")
+
+
+def test_a_program_is_called_binary_data_not_utf16_text(ner_model, tmp_path):
+    """An ELF executable has NUL bytes in every other position too; its other bytes are not text."""
+    program = tmp_path / "program"
+    program.write_bytes(
+        b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x03\x00>\x00\x01\x00\x00\x00\xd0a" + bytes(6) + b"@" + bytes(7) * 20
+    )
+    for command in (("tag", ner_model, program), ("corpora", "stats", program)):
+        result = cli(*command)
+        assert_one_line_error(result, "binary data")
+        assert "UTF-16" not in result.stderr
