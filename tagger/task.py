@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tagger import schemes
+from tagger.choices import FORMATS, SCHEMES
 
 
 @dataclass(frozen=True)
@@ -40,4 +41,13 @@ class Task:
     def from_json(cls, data: dict) -> Task:
         if not isinstance(data, dict) or set(data) != {"label_column", "format", "corpus_scheme", "internal_scheme"}:
             raise ValueError("task must have label_column, format, corpus_scheme and internal_scheme")
+        if not isinstance(data["label_column"], str) or not data["label_column"]:
+            raise ValueError(f"task.label_column must be a column name or number as text, got {data['label_column']!r}")
+        if data["format"] not in FORMATS:
+            raise ValueError(f"task.format must be one of {', '.join(FORMATS)}, got {data['format']!r}")
+        known = {scheme.upper() for scheme in SCHEMES}
+        schemes_given = (data["corpus_scheme"], data["internal_scheme"])
+        unknown = any(scheme is not None and str(scheme).upper() not in known for scheme in schemes_given)
+        if unknown or (schemes_given[0] is None) != (schemes_given[1] is None):
+            raise ValueError(f"task.corpus_scheme and internal_scheme must be span schemes or both null, got {schemes_given}")
         return cls(**data)

@@ -99,3 +99,24 @@ def test_a_damaged_checkpoint_progress_is_one_line_on_resume(tmp_path, damage):
     state.write_text(json.dumps(data))
     result = run_tagger("train", "--resume", out)
     assert result.returncode == 2 and "progress is damaged" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        {"label_column": {"a": 1}, "format": "conll", "corpus_scheme": "IOB1", "internal_scheme": "IOBES"},
+        {"label_column": "4", "format": "pickle", "corpus_scheme": "IOB1", "internal_scheme": "IOBES"},
+        {"label_column": "4", "format": "conll", "corpus_scheme": "IOB9", "internal_scheme": "IOBES"},
+        {"label_column": "4", "format": "conll", "corpus_scheme": None, "internal_scheme": "IOBES"},
+    ],
+)
+def test_a_task_of_the_wrong_kind_in_config_json_is_one_line(tmp_path, task):
+    from tests.helpers import cli
+
+    model = copied_v1_model(tmp_path)
+    saved = json.loads((model / "config.json").read_text())
+    saved["task"] = task
+    (model / "config.json").write_text(json.dumps(saved))
+    for command in (("tag", model), ("info", model)):
+        result = cli(*command, stdin="Maria flew .\n")
+        assert result.exit_code == 2 and "task" in result.stderr and result.stderr.count("\n") == 1, result.output
