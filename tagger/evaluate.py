@@ -190,15 +190,20 @@ def _layout_warnings(
         warnings.append(
             f"{path}: {unknown:.0%} of the tokens read from {column} are unknown to the model; is --token-column right?"
         )
-    labels = [label for tags in gold for label in tags]
-    known = predictor.known_corpus_labels()
-    foreign = sum(label not in known for label in labels) / max(len(labels), 1)
+    foreign = foreign_label_share(predictor, gold)
     if foreign > UNKNOWN_LABEL_WARNING:
         warnings.append(
             f"{path}: {foreign:.0%} of the gold labels in column {layout.label_column} are labels the model "
             "never predicts; is --label-column right?"
         )
     return warnings
+
+
+def foreign_label_share(predictor: Predictor, gold: list[list[str]]) -> float:
+    """The share of gold labels the model never predicts (a file read in the wrong label column has most)."""
+    labels = [label for tags in gold for label in tags]
+    known = predictor.known_corpus_labels()
+    return sum(label not in known for label in labels) / max(len(labels), 1)
 
 
 def _is_span(gold: list[list[str]]) -> bool:

@@ -201,3 +201,29 @@ def test_score_reads_the_labels_of_a_conll_output_with_its_confidence_column(ner
     assert all(result.returncode == 0 for result in scores), scores[1].stderr
     first, second = (json.loads(result.stdout) for result in scores)
     assert second["f1"] == first["f1"] > 50
+
+
+def test_calibrate_refuses_a_wrong_column_too_few_spans_and_a_fit_at_the_search_bound(ner_model, tmp_path):
+    """Each wrote a calibration.json before: 7.994 (the bound) from the POS column, or a temperature from 4 spans."""
+    from tagger.model_files import CALIBRATION
+
+    before = (ner_model / CALIBRATION).read_bytes() if (ner_model / CALIBRATION).exists() else None
+    all_o = tmp_path / "all-o.conll"
+    all_o.write_text(
+        "\n".join(
+            " ".join(fields[:3] + ["O"]) if len(fields) >= 4 and fields[0] != "-DOCSTART-" else line
+            for line in NER_DEV.read_text(encoding="utf-8").splitlines()
+            for fields in [line.split()]
+        )
+        + "\n"
+    )
+    few = tmp_path / "few.conll"
+    few.write_text("\n".join(NER_DEV.read_text(encoding="utf-8").splitlines()[:40]) + "\n")
+    for arguments, fragment in (
+        ((NER_DEV, "--label-column", "2"), "never predicts"),
+        ((few,), "a temperature needs at least 50"),
+        ((all_o,), "search bound"),
+    ):
+        assert_one_line_error(run_tagger("calibrate", ner_model, *arguments), fragment)
+    after = (ner_model / CALIBRATION).read_bytes() if (ner_model / CALIBRATION).exists() else None
+    assert after == before

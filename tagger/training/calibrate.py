@@ -167,15 +167,33 @@ def calibrate(
     if not dev_files:
         raise TaggerError(f"{model_dir}: its config names no dev files; give labelled FILES to calibrate on")
     fit = fit_temperature(predictor, dev_files)
+    names = ", ".join(file.name for file in dev_files)
     if fit is None:
-        raise TaggerError(
-            f"{', '.join(file.name for file in dev_files)}: the model predicts nothing there to fit a temperature on"
-        )
+        raise TaggerError(f"{names}: the model predicts nothing there to fit a temperature on")
+    _check_fit(fit, names)
     if out is None:
         save_calibration(predictor.source, fit)
     else:
         _write_copy(predictor.source, Path(out), fit)
     return fit
+
+
+MIN_JUDGED = 50  # spans (or tokens) a temperature is fitted on, at least
+
+
+def _check_fit(fit: TemperatureFit, names: str) -> None:
+    """A fit on too little, or one that ran into the upper search bound, is not written (the files may be read wrongly)."""
+    from tagger.errors import TaggerError
+
+    if fit.count < MIN_JUDGED:
+        raise TaggerError(f"{names}: only {fit.count} {fit.measure} to judge; a temperature needs at least {MIN_JUDGED}")
+    # Spans judged all wrong flatten the confidences as far as the search goes: the mark of gold labels read from
+    # another column or of a file the model cannot tag, not of a model that is merely overconfident.
+    if abs(math.log(fit.temperature / HIGHEST_TEMPERATURE)) < 0.01:
+        raise TaggerError(
+            f"{names}: the fit ran into the search bound (temperature {fit.temperature}); the gold labels may be "
+            "in another column (--label-column); nothing was written"
+        )
 
 
 def _check_target(source: Path, out: str | Path | None) -> None:
@@ -203,6 +221,8 @@ def _write_copy(source: Path, out: Path, fit: TemperatureFit) -> None:
 def _given_files(
     predictor: Predictor, paths: Sequence[str], label_column: str | None, ignore_types: Sequence[str]
 ) -> list[DevData]:
+    from tagger.errors import TaggerError
+    from tagger.evaluate import UNKNOWN_LABEL_WARNING, foreign_label_share
     from tagger.formats import read_layout
     from tagger.training.data import DevData
 
@@ -211,6 +231,12 @@ def _given_files(
         _, column, sentences = read_layout(path, predictor.layout(label_column=label_column))
         sentences = list(sentences)
         gold = [list(sentence.labels[column]) for sentence in sentences]
+        foreign = foreign_label_share(predictor, gold)
+        if foreign > UNKNOWN_LABEL_WARNING:
+            raise TaggerError(
+                f"{path}: {foreign:.0%} of the gold labels in column {column} are labels the model never predicts; "
+                "name the label column with --label-column"
+            )
         dev_files.append(DevData(path, predictor.encode([s.tokens for s in sentences]), gold, tuple(ignore_types)))
     return dev_files
 
