@@ -422,4 +422,7 @@ def check_files(config: Config) -> None:
         if path and Path(path).is_dir():
             raise ConfigError(f"{name}: {path} is a directory, expected a file")
         if path and not Path(path).is_file():
+            if name == "model.vectors" and "/" not in path and "." not in Path(path).suffix:
+                sources = ", ".join(sorted(vector_sources.NAMED_SOURCES))
+                raise ConfigError(f"model.vectors: {path} is neither a file nor a named source (named sources: {sources})")
             raise ConfigError(f"{name}: file not found: {path}")

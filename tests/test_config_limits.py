@@ -74,3 +74,8 @@ def test_span_labels_and_token_labels_in_one_training_list_are_refused(tmp_path)
     result = run_tagger("train", config, timeout=120)
     assert_one_line(result, "one model learns one kind")
     assert "train.conllu" in result.stderr
+
+
+def test_an_unknown_vector_source_name_lists_the_named_sources(tmp_path):
+    result = run_tagger("train", SAMPLE_CONFIG, "--out", tmp_path / "run", "--set", "model.vectors=glove-6b-100d", timeout=60)
+    assert_one_line(result, "named sources: glove-6b-50d")
