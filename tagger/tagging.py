@@ -34,6 +34,7 @@ from tagger.formats.jsonl import inline_line, models_record, sentence_record, wr
 from tagger.formats.text import read_token_lines
 from tagger.formats.unsegmented import read_raw_text
 from tagger.predict import ConfidenceRequest, Predictions, Predictor
+from tagger.vocab import UNK
 from tagger.world import launched_by_torchrun
 
 CHUNK_BATCHES = 16  # sentences held in memory at once: batch size x this
@@ -475,6 +476,7 @@ def _tag_into(
             for doc, path in enumerate(paths, start=first_doc):
                 writer.begin_input(path, doc)
                 sentences = read_input(path, options.input_format, layout, options.sentence_per_line)
+                sentences = warn_unknown_script(sentences, predictor, display_name(path))
                 tagged = _tag_sentences(models, sentences, options, options.workers if workers is None else workers)
                 for sentence, annotation in tagged:
                     writer.write(sentence, annotation)
@@ -482,6 +484,30 @@ def _tag_into(
                     bar.update()
                 stream.flush()
     return count
+
+
+UNKNOWN_WORD_SHARE = 0.8  # a sentence whose words the model almost all never saw is in a language or script it does not read
+MIN_WORDS_JUDGED = 4
+
+
+def warn_unknown_script(sentences: Iterable[Sentence], predictor: Predictor, name: str) -> Iterator[Sentence]:
+    """The sentences as they come; the first in which the model knows almost none of the words (Serbian in
+    Cyrillic to a model trained on Latin script: tagged all O otherwise, without a word) gets a warning."""
+    vocab, warned = predictor.vocab, False
+    unknown_id = vocab.words.get(UNK)
+    for number, sentence in enumerate(sentences, start=1):
+        if not warned:
+            words = [token for token in sentence.tokens if any(character.isalpha() for character in token)]
+            unknown = [word for word in words if vocab.word_id(word) == unknown_id]
+            if len(words) >= MIN_WORDS_JUDGED and len(unknown) > UNKNOWN_WORD_SHARE * len(words):
+                print(
+                    f"warning: {name}: sentence {number}: the model knows {len(words) - len(unknown)} of its "
+                    f"{len(words)} words (not {unknown[0]!r}): a language or script it was not trained on; "
+                    "its labels are guesses",
+                    file=sys.stderr,
+                )
+                warned = True
+        yield sentence
 
 
 def _tag_sentences(

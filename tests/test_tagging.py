@@ -169,3 +169,13 @@ def test_evaluate_several_files_as_markdown(upos_model):
     assert lines[0].startswith("| file |") and len(lines) == 4
     report = json.loads(tagger("evaluate", str(upos_model), files[0], "--json").stdout)
     assert report["accuracy"] > 50 and "NOUN" in report["per_label"] and "f1" not in report
+
+
+def test_a_sentence_in_a_script_the_model_never_read_is_tagged_with_a_warning(ner_model):
+    """Serbian in Cyrillic came out all O without a word; now the first such sentence of an input is named."""
+    cyrillic = run_tagger("tag", ner_model, input="Mr. Smith went to Paris .\nАлександар Вучић је посетио Београд .\n")
+    assert cyrillic.returncode == 0 and len(cyrillic.stdout.splitlines()) == 2
+    warnings = [line for line in cyrillic.stderr.splitlines() if line.startswith("warning")]
+    assert len(warnings) == 1 and "sentence 2" in warnings[0] and "not trained on" in warnings[0]
+    english = run_tagger("tag", ner_model, input="Peter Blackburn works in Brussels .\n")
+    assert english.returncode == 0 and "warning" not in english.stderr
