@@ -9,7 +9,7 @@ __all__ = ["Tagger"]
 
 def __getattr__(name: str):
     if name == "Tagger":
-        from tagger.tagging import Tagger
+        from tagger.api import Tagger
 
         return Tagger
     raise AttributeError(f"module 'tagger' has no attribute {name!r}")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from tagger import bundled
+from tagger.api import Tagger
 from tagger.formats import read_corpus
 from tagger.predict import Predictor
 from tagger.store import WEIGHTS, load_model, write_weights
-from tagger.tagging import Tagger
 from tests import helpers
 from tests.conftest import SAMPLES, run_tagger
 from tools.bundle import SPECS, compact_weights

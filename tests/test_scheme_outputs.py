@@ -9,9 +9,9 @@ import json
 import pytest
 
 from tagger import corpora, schemes
+from tagger.api import Tagger
 from tagger.evaluate import evaluate_file
 from tagger.predict import Predictor
-from tagger.tagging import Tagger
 from tests.conftest import SAMPLES, run_tagger, write
 
 TEST_FILE = SAMPLES / "sample-ner" / "test.conll"
