@@ -110,14 +110,22 @@ def collate(items: Sequence[Encoded], positions: list[int]) -> Batch:
     """Pad a list of encoded sentences into one batch of tensors (with labels, where every sentence has them)."""
     import torch
 
-    arrays = collate_arrays(items, positions)
-    tensors = [torch.from_numpy(array) for array in (arrays.words, arrays.cases, arrays.chars, arrays.mask, arrays.lengths)]
-    labels, allowed = None, None
+    batch = tensor_batch(collate_arrays(items, positions))
     if all(item.labels is not None for item in items):
-        labels = torch.from_numpy(_padded([item.labels for item in items], arrays.words.shape[1])).clamp(min=0)
+        batch.labels = torch.from_numpy(_padded([item.labels for item in items], batch.words.shape[1])).clamp(min=0)
         if any(item.open_label is not None for item in items):
-            allowed = _allowed_labels(items, labels)
-    return Batch(*tensors, labels, positions, allowed)
+            batch.allowed = _allowed_labels(items, batch.labels)
+    return batch
+
+
+def tensor_batch(arrays: ArrayBatch) -> Batch:
+    """The torch batch over the same arrays (no copy on the CPU), without labels."""
+    import torch
+
+    words, cases, chars, mask, lengths = (
+        torch.from_numpy(array) for array in (arrays.words, arrays.cases, arrays.chars, arrays.mask, arrays.lengths)
+    )
+    return Batch(words, cases, chars, mask, lengths, None, arrays.positions)
 
 
 def _allowed_labels(items: Sequence[Encoded], labels: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import resource
 import statistics
@@ -12,7 +11,7 @@ import time
 from tagger.config import Config
 from tagger.predict import Predictor
 from tagger.tagging import read_input
-from tagger.world import BLAS_THREAD_VARIABLES
+from tagger.world import engine_threads
 
 
 def _peak_rss_mib() -> float:
@@ -26,8 +25,7 @@ def _machine(device) -> dict:
     if device is None:
         import numpy
 
-        threads = next((os.environ[name] for name in BLAS_THREAD_VARIABLES if name in os.environ), "BLAS default")
-        return {"device": "cpu", "device_name": cpu, "threads": threads, "numpy": numpy.__version__}
+        return {"device": "cpu", "device_name": cpu, "threads": engine_threads(), "numpy": numpy.__version__}
     import torch
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu

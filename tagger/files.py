@@ -219,9 +219,8 @@ def check_output(output: str | Path | None, inputs: list[str | Path] = (), force
         return
     _check_replaceable(Path(output))
     target = Path(output).resolve()
-    package = Path(__file__).resolve().parent
-    if target == package or package in target.parents:
-        raise TaggerError(f"{output}: is inside the installed tagger package ({package}); write outputs elsewhere")
+    if inside_package(target):
+        raise TaggerError(f"{output}: is inside the installed tagger package ({PACKAGE}); write outputs elsewhere")
     for path in inputs:
         if str(path) != STDIO and Path(path).resolve() == target:
             raise TaggerError(f"{output}: the output would overwrite the input {path}; choose another file")
@@ -232,6 +231,15 @@ def check_output(output: str | Path | None, inputs: list[str | Path] = (), force
         raise TaggerError(f"{output}: is a directory, expected a file name")
     if target.exists() and not force:
         raise TaggerError(f"{output}: already exists; pass --force to overwrite it")
+
+
+PACKAGE = Path(__file__).resolve().parent  # the installed tagger package, bundled models included
+
+
+def inside_package(path: Path) -> bool:
+    """Whether a path lies in the installed tagger package (never written by a user's command)."""
+    resolved = path.resolve()
+    return resolved == PACKAGE or PACKAGE in resolved.parents
 
 
 def _check_replaceable(path: Path) -> None:

@@ -27,9 +27,6 @@ class Layer:
     parameters: dict[str, tuple[int, ...]]  # full parameter name -> shape, in stored order
     output_dim: int = 0  # features per token (per word for the character encoders)
 
-    def shape(self, parameter: str) -> tuple[int, ...]:
-        return self.parameters[f"{self.name}.{parameter}"]
-
 
 def _recurrent(prefix: str, cell: str, input_dim: int, hidden: int, layers: int) -> dict[str, tuple[int, ...]]:
     """The parameters of a bidirectional nn.LSTM / nn.GRU, in its own order."""

@@ -152,7 +152,7 @@ def bidirectional(layers: list[Recurrent], inputs: np.ndarray, lengths: np.ndarr
     return inputs * real[:, :, None]
 
 
-def char_cnn(layer: Layer, arrays: dict[str, np.ndarray], chars: np.ndarray) -> np.ndarray:
+def char_cnn(arrays: dict[str, np.ndarray], chars: np.ndarray) -> np.ndarray:
     """Characters (words, max characters) ids, 0-padded -> (words, hidden): a width-3 convolution, max-pooled
     over each word's characters; positions outside the word read zeros.
 
@@ -174,20 +174,15 @@ def char_cnn(layer: Layer, arrays: dict[str, np.ndarray], chars: np.ndarray) -> 
     return pooled
 
 
-def char_lstm(layer: Layer, arrays: dict[str, np.ndarray], chars: np.ndarray) -> np.ndarray:
+def char_lstm(lstm: Recurrent, arrays: dict[str, np.ndarray], chars: np.ndarray) -> np.ndarray:
     """Characters (words, max characters) -> (words, 2 hidden): a BiLSTM's final forward and backward states."""
     embedded = arrays["chars.embedding.weight"][chars]
     lengths = np.maximum((chars != 0).sum(axis=1), 1)
-    states = Recurrent.of(arrays, "chars.lstm", 0, "lstm").run(
-        embedded, gather_time(embedded, reverse_index(lengths, chars.shape[1]))
-    )
+    states = lstm.run(embedded, gather_time(embedded, reverse_index(lengths, chars.shape[1])))
     last = (lengths - 1)[:, None, None]
     return np.concatenate(
         [np.take_along_axis(states[0], last, axis=1)[:, 0], np.take_along_axis(states[1], last, axis=1)[:, 0]], axis=1
     )
-
-
-CHAR_ENCODERS = {"char_cnn": char_cnn, "char_lstm": char_lstm}
 
 
 @dataclass
@@ -216,8 +211,11 @@ class NumpyNetwork:
         for layer in self.layers:
             if layer.name == "cases":
                 parts.append(self.arrays["cases.weight"][batch.cases])
-            elif layer.kind in CHAR_ENCODERS:
-                per_token = CHAR_ENCODERS[layer.kind](layer, self.arrays, batch.chars)
+            elif layer.kind in ("char_cnn", "char_lstm"):
+                if layer.kind == "char_cnn":
+                    per_token = char_cnn(self.arrays, batch.chars)
+                else:
+                    per_token = char_lstm(self.char_lstm, self.arrays, batch.chars)
                 grid = np.zeros((*batch.words.shape, per_token.shape[1]), np.float32)
                 grid[batch.mask] = per_token
                 parts.append(grid)
@@ -226,6 +224,9 @@ class NumpyNetwork:
     def __post_init__(self) -> None:
         layer = next(layer for layer in self.layers if layer.name == "rnn")
         self.recurrent = [Recurrent.of(self.arrays, "rnn", depth, layer.kind) for depth in range(network.recurrent_layers(layer))]
+        # prepared once: transposing and stacking the weights per batch was work on every call
+        has_char_lstm = any(layer.kind == "char_lstm" for layer in self.layers)
+        self.char_lstm = Recurrent.of(self.arrays, "chars.lstm", 0, "lstm") if has_char_lstm else None
 
     def emissions(self, batch: ArrayBatch) -> np.ndarray:
         """Emission scores (batch, time, labels)."""

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tagger.world import set_blas_threads, set_prediction_threads
+from tagger.world import set_blas_threads, set_engine_threads
 
 if TYPE_CHECKING:
     from tagger.predict import ConfidenceRequest, Predictions
@@ -26,7 +26,7 @@ def _start_worker(model_dir: str, batch_size: int, runtime: str) -> None:
 
     global _predictor, _batch_size
     set_blas_threads(1)  # before NumPy loads: one thread per worker, as for torch
-    set_prediction_threads(1)
+    set_engine_threads(1)
     if runtime == "torch":
         import torch
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tagger.confidence import Confidence, SpanKey
-from tagger.decoding import ChainScores, free_chain
+from tagger.decoding import ChainScores, free_chain, softmax
 from tagger.schemes import IOB1, IOB2, IOBES, OUTSIDE, extract_spans, split_tag
 
 
@@ -352,8 +352,7 @@ def label_probabilities(scores: ChainScores | None, emissions: np.ndarray, mask:
     """Per-token label probabilities (batch, time, labels): a CRF's marginals, or a softmax head's softmax."""
     if scores is not None and not scores.log_softmax:
         return forward_backward(Chain.of(scores, emissions, mask)).marginals(mask)
-    shifted = np.exp(emissions - emissions.max(axis=2, keepdims=True))
-    return shifted / shifted.sum(axis=2, keepdims=True)
+    return softmax(emissions)
 
 
 def batch_confidences(

@@ -24,7 +24,7 @@ from tagger.model_files import read_calibration
 from tagger.posterior import Chain, batch_confidences, label_probabilities
 from tagger.task import Task
 from tagger.vocab import UNK, Vocab
-from tagger.world import in_threads, prediction_threads
+from tagger.world import engine_threads, in_threads
 
 if TYPE_CHECKING:
     from tagger.batching import ArrayBatch
@@ -115,7 +115,7 @@ class Predictor:
 
             loaded = load_arrays(directory)
             config, vocab, task = loaded.config, loaded.vocab, loaded.task
-            engine = NumpyEngine(loaded.network, vocab.labels.symbols, task.internal_scheme, prediction_threads())
+            engine = NumpyEngine(loaded.network, vocab.labels.symbols, task.internal_scheme, engine_threads())
         else:
             config, vocab, task, engine = _torch_engine(directory, device, runtime)
         calibration = read_calibration(directory)

@@ -410,7 +410,7 @@ def warn_unknown_script(sentences: Iterable[Sentence], predictor: Predictor, nam
     for number, sentence in enumerate(sentences, start=1):
         if not warned:
             words = [token for token in sentence.tokens if any(character.isalpha() for character in token)]
-            unknown = [word for word in words if vocab.word_id(word) == unknown_id]
+            unknown = [word for word in words if vocab.token_ids(word)[0] == unknown_id]  # cached: encoding reuses it
             if len(words) >= MIN_WORDS_JUDGED and len(unknown) > UNKNOWN_WORD_SHARE * len(words):
                 print(
                     f"warning: {name}: sentence {number}: the model knows {len(words) - len(unknown)} of its "

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from tagger.batching import ArrayBatch, Batch
+from tagger.batching import ArrayBatch, tensor_batch
 from tagger.decoding import ChainScores
 from tagger.errors import TaggerError
 from tagger.model import TaggerModel
@@ -28,14 +28,6 @@ def choose_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise TaggerError("--device cuda: no CUDA device is available on this machine")
     return torch.device(name)
-
-
-def tensor_batch(batch: ArrayBatch) -> Batch:
-    """The torch batch over the same arrays (no copy on the CPU)."""
-    words, cases, chars, mask, lengths = (
-        torch.from_numpy(array) for array in (batch.words, batch.cases, batch.chars, batch.mask, batch.lengths)
-    )
-    return Batch(words, cases, chars, mask, lengths, None, batch.positions)
 
 
 class TorchEngine:

@@ -59,18 +59,18 @@ def bounded_threads(requested: int) -> int:
     return max(1, min(requested, os.cpu_count() or 1))
 
 
-_prediction_threads: int | None = None
+_engine_threads: int | None = None
 
 
-def set_prediction_threads(count: int) -> None:
+def set_engine_threads(count: int) -> None:
     """The threads the NumPy engine labels batches on (the command line's --threads, or the free cores)."""
-    global _prediction_threads
-    _prediction_threads = bounded_threads(count)
+    global _engine_threads
+    _engine_threads = bounded_threads(count)
 
 
-def prediction_threads() -> int:
+def engine_threads() -> int:
     """As set, else one per free core (see choose_threads)."""
-    return _prediction_threads if _prediction_threads is not None else choose_threads()
+    return _engine_threads if _engine_threads is not None else choose_threads()
 
 
 def in_threads(work: Callable[[T], R], items: Iterable[T], threads: int) -> Iterator[tuple[T, R]]:

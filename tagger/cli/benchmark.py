@@ -13,7 +13,7 @@ from tagger.cli.options import (
     model_token_column_option,
     set_threads,
 )
-from tagger.world import set_blas_threads, set_prediction_threads
+from tagger.world import set_blas_threads, set_engine_threads
 
 
 @click.group(cls=TaggerGroup)
@@ -66,7 +66,7 @@ def benchmark_speed(
     """
     set_blas_threads(1)  # before NumPy is imported: the NumPy engine runs batches on threads of its own
     if threads:
-        set_prediction_threads(threads)
+        set_engine_threads(threads)
     from tagger.benchmark import compare_runtimes, format_result, tagging_speed
 
     runtimes = runtimes or (choices.default_runtime(device),)

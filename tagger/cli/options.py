@@ -106,13 +106,12 @@ scheme_option = click.option(
 
 def set_prediction_threads(threads: int | None, workers: int = 1, runtime: str | None = "torch") -> None:
     """Threads for predicting: torch's for the torch runtimes; for NumPy, its BLAS pool's, where still unset."""
-    from tagger.world import choose_threads, set_blas_threads
-    from tagger.world import set_prediction_threads as set_numpy_threads
+    from tagger.world import choose_threads, set_blas_threads, set_engine_threads
 
     count = choose_threads(threads, workers)
     if runtime in (None, "numpy"):
         set_blas_threads(1)  # the engine runs batches on `count` threads of its own; BLAS threads would compete
-        set_numpy_threads(count)
+        set_engine_threads(count)
         return
     import torch
 

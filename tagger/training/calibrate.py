@@ -199,9 +199,9 @@ def _check_fit(fit: TemperatureFit, names: str) -> None:
 def _check_target(source: Path, out: str | Path | None) -> None:
     """Before any work: a bundled model is never rewritten in place, and a copy never replaces anything."""
     from tagger.errors import TaggerError
+    from tagger.files import inside_package
 
-    package = Path(__file__).resolve().parents[1]
-    if out is None and package in source.resolve().parents:
+    if out is None and inside_package(source):
         raise TaggerError(f"{source.name}: a bundled model, part of the installed package; write a refitted copy with --out DIR")
     if out is not None and Path(out).exists():
         raise TaggerError(f"{out}: already exists; --out names a new directory for the refitted copy")

@@ -107,9 +107,9 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
     specs = training_corpora(config.data)
     files = [_read_file(spec, **_reading(spec)) for spec in specs]
     format_name, column = files[0].format, files[0].label_column
-    counts = Counter(label for file in files for sentence in file.sentences for label in sentence.labels[file.label_column])
-    spans = schemes.is_span_labelling(counts)
-    _check_one_kind(specs, files, spans)
+    per_file = [Counter(label for s in file.sentences for label in s.labels[file.label_column]) for file in files]
+    spans = schemes.is_span_labelling(sum(per_file, Counter()))
+    _check_one_kind(specs, per_file, spans)
     corpus_scheme = internal_scheme = None
     if spans:
         internal_scheme = schemes.normalise_scheme_name(config.model.scheme)
@@ -133,12 +133,11 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
     return Corpus(task, train, dev_sets, [task.to_internal(s.labels[column]) for s in train], unannotated, weights)
 
 
-def _check_one_kind(specs: list[TrainingCorpus], files: list[CorpusFile], spans: bool) -> None:
+def _check_one_kind(specs: list[TrainingCorpus], label_counts: list[Counter], spans: bool) -> None:
     """Span labels (NER, chunks) and token labels (POS) do not train one output layer: name the file that differs."""
-    if len(files) < 2:
+    if len(label_counts) < 2:
         return
-    for spec, file in zip(specs, files):
-        own = Counter(label for sentence in file.sentences for label in sentence.labels[file.label_column])
+    for spec, own in zip(specs, label_counts):
         if schemes.is_span_labelling(own) != spans:
             kind, other = ("token labels (such as parts of speech)", "span labels") if spans else ("span labels", "token labels")
             raise TaggerError(
