@@ -28,7 +28,7 @@ class Layer:
     output_dim: int = 0  # features per token (per word for the character encoders)
 
 
-def _recurrent(prefix: str, cell: str, input_dim: int, hidden: int, layers: int) -> dict[str, tuple[int, ...]]:
+def recurrent_shapes(prefix: str, cell: str, input_dim: int, hidden: int, layers: int) -> dict[str, tuple[int, ...]]:
     """The parameters of a bidirectional nn.LSTM / nn.GRU, in its own order."""
     rows = GATES[cell] * hidden
     shapes: dict[str, tuple[int, ...]] = {}
@@ -49,7 +49,7 @@ def char_layer(config: ModelConfig, chars: int) -> Layer | None:
         convolution = {"chars.conv.weight": (config.char_hidden, config.char_dim, 3), "chars.conv.bias": (config.char_hidden,)}
         return Layer("chars", "char_cnn", {**embedding, **convolution}, config.char_hidden)
     if config.char_encoder == "lstm":
-        lstm = _recurrent("chars.lstm", "lstm", config.char_dim, config.char_hidden, 1)
+        lstm = recurrent_shapes("chars.lstm", "lstm", config.char_dim, config.char_hidden, 1)
         return Layer("chars", "char_lstm", {**embedding, **lstm}, 2 * config.char_hidden)
     return None
 
@@ -63,7 +63,7 @@ def layers(config: ModelConfig, words: int, chars: int, labels: int) -> list[Lay
     if characters is not None:
         network.append(characters)
     features = feature_dim(network)
-    recurrent = _recurrent("rnn", config.cell, features, config.hidden, config.layers)
+    recurrent = recurrent_shapes("rnn", config.cell, features, config.hidden, config.layers)
     network.append(Layer("rnn", config.cell, recurrent, 2 * config.hidden))
     network.append(Layer("output", "linear", {"output.weight": (labels, 2 * config.hidden), "output.bias": (labels,)}, labels))
     if config.crf:

@@ -13,7 +13,7 @@ import warnings
 
 import click
 
-from tagger.cli import benchmark, evaluate, models, tag, train
+from tagger.cli import benchmark, evaluate, models, pretrain, tag, train
 from tagger.cli.group import TaggerGroup
 from tagger.errors import Terminated
 
@@ -52,6 +52,7 @@ for command in (
     train.train_command,
     evaluate.evaluate_command,
     train.calibrate_command,
+    pretrain.pretrain_command,
     evaluate.compare_command,
     evaluate.score_command,
     tag.tag_command,
