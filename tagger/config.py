@@ -74,6 +74,11 @@ class ModelConfig:
     # "all": every pretrained word is a trained row (each step updates the whole table)
     tune_vectors: str = "seen"
     freeze_vectors: bool = False  # the trained word rows stay as initialised (the pretrained vectors)
+    # A character language model's directory (tagger pretrain): each word also reads its states, frozen.
+    # Its sizes are filled in when training starts; the model directory keeps a copy of its weights.
+    char_lm: str = ""
+    char_lm_dim: int = 0
+    char_lm_hidden: int = 0
 
 
 @dataclass
@@ -144,6 +149,8 @@ RANGES: dict[tuple[str, str], tuple[float, float, bool]] = {
     ("model", "char_hidden"): (1, MODEL_LIMITS["char_hidden"], False),
     ("model", "hidden"): (1, MODEL_LIMITS["hidden"], False),
     ("model", "layers"): (1, MODEL_LIMITS["layers"], False),
+    ("model", "char_lm_dim"): (0, MODEL_LIMITS["char_hidden"], False),
+    ("model", "char_lm_hidden"): (0, MODEL_LIMITS["char_hidden"], False),
     ("model", "dropout"): (0.0, 1.0, True),
     ("model", "word_dropout"): (0.0, 1.0, True),
     ("model", "singleton_dropout"): (0.0, 1.0, False),

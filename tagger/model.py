@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from tagger import network
 from tagger.batching import Batch
+from tagger.char_lm import sentence_sequences
 from tagger.config import ModelConfig
 from tagger.crf import CRF, TransitionConstraints, viterbi
 from tagger.dropout import Dropout
@@ -77,6 +79,42 @@ class CharLSTM(nn.Module):
         return torch.cat([final[0], final[1]], dim=1)
 
 
+class CharLMFeatures(nn.Module):
+    """A pretrained character language model (tagger.char_lm), frozen: each word's forward state at the space after
+    it and backward state at the space before it, the sentence read as ` w1 w2 ... wn `."""
+
+    def __init__(self, chars: int, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(chars, dim)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.requires_grad_(False)
+        self.output_dim = 2 * hidden
+
+    def train(self, mode: bool = True) -> CharLMFeatures:
+        """Always in inference mode: the LM is frozen, whether or not the tagger is training."""
+        return super().train(False)
+
+    def load(self, embedding: np.ndarray, lstm: dict[str, np.ndarray]) -> None:
+        """The LM's embedding (re-indexed by the tagger's characters) and its LSTM weights (names without `lstm.`)."""
+        with torch.no_grad():
+            self.embedding.weight.copy_(torch.from_numpy(embedding))
+            for name, values in lstm.items():
+                getattr(self.lstm, name).copy_(torch.from_numpy(values))
+
+    def forward(self, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """chars (tokens, max characters) of the mask's tokens, mask (batch, time) -> (tokens, 2 * hidden)."""
+        sequences = sentence_sequences(chars.cpu().numpy(), mask.cpu().numpy())
+        device = chars.device
+        with torch.no_grad():
+            ids = torch.from_numpy(sequences.ids).to(device)
+            states = bidirectional(self.lstm, self.embedding(ids), torch.from_numpy(sequences.lengths).to(device))
+            flat = states.reshape(-1, states.size(2))
+            hidden = self.lstm.hidden_size
+            after = torch.from_numpy(sequences.after).to(device)
+            before = torch.from_numpy(sequences.before).to(device)
+            return torch.cat([flat[after, :hidden], flat[before, hidden:]], dim=1)
+
+
 class TaggerModel(nn.Module):
     """Scores every label for every token; decodes with Viterbi (constrained for span labels)."""
 
@@ -91,6 +129,7 @@ class TaggerModel(nn.Module):
         self.words.weight.requires_grad_(not (config.vectors and config.freeze_vectors))
         self.cases = nn.Embedding(len(CASES), config.case_dim, padding_idx=0) if config.case_dim else None
         self.chars = self._char_encoder(config, chars)
+        self.char_lm = CharLMFeatures(chars, config.char_lm_dim, config.char_lm_hidden) if config.char_lm_hidden else None
         features = network.feature_dim(network.layers(config, words, chars, len(labels)))
         rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
         between = config.dropout if config.layers > 1 else 0.0
@@ -134,12 +173,14 @@ class TaggerModel(nn.Module):
         return drop & batch.mask
 
     def features(self, batch: Batch) -> torch.Tensor:
-        """Token features (batch, time, word_dim + case_dim + character features), dropout applied."""
+        """Token features (batch, time, word_dim + case_dim + character and character LM features), dropout applied."""
         parts = [self.words(batch.words, self._dropped_words(batch))]
         if self.cases is not None:
             parts.append(self.cases(batch.cases))
-        if self.chars is not None:
-            per_token = self.chars(batch.chars)
+        per_word = [self.chars(batch.chars)] if self.chars is not None else []
+        if self.char_lm is not None:
+            per_word.append(self.char_lm(batch.chars, batch.mask))
+        for per_token in per_word:  # (tokens, features) -> (batch, time, features)
             grid = per_token.new_zeros(*batch.words.shape, per_token.size(1))
             grid[batch.mask] = per_token
             parts.append(grid)

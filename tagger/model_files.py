@@ -139,6 +139,8 @@ def describe_network(settings: dict) -> str:
     head = "CRF" if settings.get("crf", True) else "softmax"
     chars = settings.get("char_encoder", "cnn")
     characters = f"characters {chars} {settings.get('char_hidden')}" if chars != "none" else "no characters"
+    if settings.get("char_lm_hidden"):
+        characters += f", character LM {settings.get('char_lm_hidden')} x 2 (frozen)"
     return (
         f"{settings.get('layers', 1)} x Bi{str(settings.get('cell', 'lstm')).upper()} {settings.get('hidden')}, {head}; "
         f"words {settings.get('word_dim')}d, case {settings.get('case_dim')}d, {characters}"

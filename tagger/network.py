@@ -23,7 +23,7 @@ class Layer:
     """One layer: its parameter prefix (`words` for `words.weight`), its kind, and its parameters' shapes."""
 
     name: str
-    kind: str  # embedding, char_cnn, char_lstm, lstm, gru, linear, crf
+    kind: str  # embedding, char_cnn, char_lstm, char_lm, lstm, gru, linear, crf
     parameters: dict[str, tuple[int, ...]]  # full parameter name -> shape, in stored order
     output_dim: int = 0  # features per token (per word for the character encoders)
 
@@ -62,6 +62,10 @@ def layers(config: ModelConfig, words: int, chars: int, labels: int) -> list[Lay
     characters = char_layer(config, chars)
     if characters is not None:
         network.append(characters)
+    if config.char_lm_hidden:
+        lm = {"char_lm.embedding.weight": (chars, config.char_lm_dim)}
+        lm.update(recurrent_shapes("char_lm.lstm", "lstm", config.char_lm_dim, config.char_lm_hidden, 1))
+        network.append(Layer("char_lm", "char_lm", lm, 2 * config.char_lm_hidden))
     features = feature_dim(network)
     recurrent = recurrent_shapes("rnn", config.cell, features, config.hidden, config.layers)
     network.append(Layer("rnn", config.cell, recurrent, 2 * config.hidden))
@@ -72,8 +76,8 @@ def layers(config: ModelConfig, words: int, chars: int, labels: int) -> list[Lay
 
 
 def feature_dim(network: list[Layer]) -> int:
-    """Features per token that the recurrent layers read: word, case and character features side by side."""
-    return sum(layer.output_dim for layer in network if layer.name in ("words", "cases", "chars"))
+    """Features per token that the recurrent layers read: word, case, character and character LM features side by side."""
+    return sum(layer.output_dim for layer in network if layer.name in ("words", "cases", "chars", "char_lm"))
 
 
 def parameter_shapes(network: list[Layer]) -> dict[str, tuple[int, ...]]:

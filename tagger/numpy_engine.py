@@ -18,6 +18,7 @@ import numpy as np
 from tagger import network
 from tagger.batching import ArrayBatch
 from tagger.bundled import table_file
+from tagger.char_lm import sentence_sequences
 from tagger.config import Config
 from tagger.decoding import ChainScores, viterbi
 from tagger.model_definition import load_definition, read_arrays, read_table_arrays, uses_table, weights_file
@@ -185,6 +186,16 @@ def char_lstm(lstm: Recurrent, arrays: dict[str, np.ndarray], chars: np.ndarray)
     )
 
 
+def char_lm_features(lstm: Recurrent, embedding: np.ndarray, batch: ArrayBatch) -> np.ndarray:
+    """A frozen character LM's features (tokens, 2 hidden): each word's forward state at the space after it and
+    backward state at the space before it (tagger.char_lm)."""
+    sequences = sentence_sequences(batch.chars, batch.mask)
+    states = bidirectional([lstm], embedding[sequences.ids], sequences.lengths)
+    flat = states.reshape(-1, states.shape[2])
+    hidden = lstm.hidden
+    return np.concatenate([flat[sequences.after, :hidden], flat[sequences.before, hidden:]], axis=1)
+
+
 @dataclass
 class NumpyNetwork:
     """A trained network's layers and weights (float32 arrays), ready to score batches."""
@@ -206,19 +217,23 @@ class NumpyNetwork:
         return vectors
 
     def features(self, batch: ArrayBatch) -> np.ndarray:
-        """Token features (batch, time, word + case + character features)."""
+        """Token features (batch, time, word + case + character + character LM features)."""
         parts = [self.word_vectors(batch.words)]
         for layer in self.layers:
             if layer.name == "cases":
                 parts.append(self.arrays["cases.weight"][batch.cases])
-            elif layer.kind in ("char_cnn", "char_lstm"):
-                if layer.kind == "char_cnn":
-                    per_token = char_cnn(self.arrays, batch.chars)
-                else:
-                    per_token = char_lstm(self.char_lstm, self.arrays, batch.chars)
-                grid = np.zeros((*batch.words.shape, per_token.shape[1]), np.float32)
-                grid[batch.mask] = per_token
-                parts.append(grid)
+                continue
+            if layer.kind == "char_cnn":
+                per_token = char_cnn(self.arrays, batch.chars)
+            elif layer.kind == "char_lstm":
+                per_token = char_lstm(self.char_lstm, self.arrays, batch.chars)
+            elif layer.kind == "char_lm":
+                per_token = char_lm_features(self.char_lm, self.arrays["char_lm.embedding.weight"], batch)
+            else:
+                continue
+            grid = np.zeros((*batch.words.shape, per_token.shape[1]), np.float32)
+            grid[batch.mask] = per_token
+            parts.append(grid)
         return np.concatenate(parts, axis=2)
 
     def __post_init__(self) -> None:
@@ -227,6 +242,8 @@ class NumpyNetwork:
         # prepared once: transposing and stacking the weights per batch was work on every call
         has_char_lstm = any(layer.kind == "char_lstm" for layer in self.layers)
         self.char_lstm = Recurrent.of(self.arrays, "chars.lstm", 0, "lstm") if has_char_lstm else None
+        has_char_lm = any(layer.kind == "char_lm" for layer in self.layers)
+        self.char_lm = Recurrent.of(self.arrays, "char_lm.lstm", 0, "lstm") if has_char_lm else None
 
     def emissions(self, batch: ArrayBatch) -> np.ndarray:
         """Emission scores (batch, time, labels)."""

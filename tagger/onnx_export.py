@@ -27,6 +27,7 @@ from torch import nn
 
 from tagger.bundled import resolve_model
 from tagger.crf import viterbi
+from tagger.errors import TaggerError
 from tagger.files import atomic_output
 from tagger.model import CharCNN, CharLSTM, TaggerModel
 from tagger.onnx_runtime import OUTPUTS, require_onnx
@@ -127,6 +128,11 @@ def _example_inputs() -> tuple[torch.Tensor, ...]:
 
 def export_bytes(model: TaggerModel) -> bytes:
     """The ONNX graph of `model` (from ids to label ids), as bytes."""
+    if model.char_lm is not None:
+        raise TaggerError(
+            "a model that reads a character language model (model.char_lm) has no ONNX form yet; "
+            "tag it with the default engine (--runtime numpy) or --runtime torch"
+        )
     require_onnx()
     buffer = io.BytesIO()
     axes = {"words": {0: "batch", 1: "time"}, "cases": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -14,6 +14,7 @@ from tagger import config as config_module
 from tagger import distributed, faults, store
 from tagger.batching import Encoded
 from tagger.bundled import table_file
+from tagger.char_lm import CharLM, embedding_for, read_char_lm
 from tagger.config import Config, ConfigError
 from tagger.distributed import World
 from tagger.errors import TaggerError
@@ -176,7 +177,7 @@ def prepare_run(
     device = distributed.device_for(choose_device(config.train.device))
     world = distributed.start(device)
     corpus = read_corpus_for_training(config, log if world.is_main else quiet)
-    pretrained = None
+    pretrained, char_lm = None, None
     if out is not None and out.is_dir() and world.is_main:
         store.remove_stale_temporaries(out)
     if resume and out is not None:
@@ -185,6 +186,7 @@ def prepare_run(
             table = store.read_table(table_file(out), config.model.word_dim)
             pretrained = Pretrained(torch.empty(0, config.model.word_dim), table, _table_rows(vocab, table, config))
     else:
+        config, char_lm = with_char_lm(config)
         vocab, pretrained = build_vocab(config, corpus, log if world.is_main else quiet)
         check_fits(config.model, len(vocab.words), len(vocab.chars), len(vocab.labels))
         task = corpus.task
@@ -193,7 +195,11 @@ def prepare_run(
             _write_definition(out, config, vocab, task, pretrained)
             # Records of a run killed before its first checkpoint are not part of this one.
             (out / METRICS_LOG).unlink(missing_ok=True)
-    model = _build_model(config, corpus, vocab, task, pretrained).to(device)
+    model = _build_model(config, corpus, vocab, task, pretrained)
+    if not resume and char_lm is not None:  # a resumed run's LM weights come from its checkpoint
+        lstm = {name.removeprefix("lstm."): values for name, values in char_lm.arrays.items() if name.startswith("lstm.")}
+        model.char_lm.load(embedding_for(char_lm, vocab.chars.symbols), lstm)
+    model = model.to(device)
     loss_module: torch.nn.Module = LossModule(model)
     if world.distributed:
         # The model's buffers (singletons, decoding masks) are constants, the same on every
@@ -219,6 +225,15 @@ def prepare_run(
         None if all(weight == 1 for weight in corpus.weights) else corpus.weights,
         variants,
     )
+
+
+def with_char_lm(config: Config) -> tuple[Config, CharLM | None]:
+    """The config with its character LM's sizes filled in, and the LM (None without `model.char_lm`)."""
+    if not config.model.char_lm:
+        return config, None
+    char_lm = read_char_lm(config.model.char_lm)
+    model = replace(config.model, char_lm_dim=char_lm.dim, char_lm_hidden=char_lm.hidden)
+    return replace(config, model=model), char_lm
 
 
 def _build_model(config: Config, corpus: Corpus, vocab: Vocab, task: Task, pretrained: Pretrained | None) -> TaggerModel:
