@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -10,8 +11,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from tagger import network
-from tagger.batching import Batch
-from tagger.char_lm import sentence_sequences
+from tagger.batching import Batch, Encoded, bucketed_groups, collate_arrays
+from tagger.char_lm import SentenceSequences, sentence_sequences
 from tagger.config import ModelConfig
 from tagger.crf import CRF, TransitionConstraints, viterbi
 from tagger.dropout import Dropout
@@ -89,6 +90,8 @@ class CharLMFeatures(nn.Module):
         self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
         self.requires_grad_(False)
         self.output_dim = 2 * hidden
+        self.cache: dict[bytes, torch.Tensor] | None = None  # features by sentence, while training (cache_features)
+        self.cache_for: list[Encoded] | None = None
 
     def train(self, mode: bool = True) -> CharLMFeatures:
         """Always in inference mode: the LM is frozen, whether or not the tagger is training."""
@@ -104,7 +107,17 @@ class CharLMFeatures(nn.Module):
     def forward(self, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """chars (tokens, max characters) of the mask's tokens, mask (batch, time) -> (tokens, 2 * hidden)."""
         sequences = sentence_sequences(chars.cpu().numpy(), mask.cpu().numpy())
-        device = chars.device
+        if self.cache_for is not None:
+            self._fill_cache(self.cache_for)
+            self.cache_for = None
+        if self.cache is not None:
+            keys = [row[:length].tobytes() for row, length in zip(sequences.ids, sequences.lengths)]
+            if all(key in self.cache for key in keys):
+                return torch.cat([self.cache[key] for key in keys]).to(chars.device)
+        return self._states(sequences, chars.device)
+
+    def _states(self, sequences: SentenceSequences, device: torch.device) -> torch.Tensor:
+        """The features of every token of `sequences`: (tokens, 2 * hidden)."""
         with torch.no_grad():
             ids = torch.from_numpy(sequences.ids).to(device)
             states = bidirectional(self.lstm, self.embedding(ids), torch.from_numpy(sequences.lengths).to(device))
@@ -113,6 +126,25 @@ class CharLMFeatures(nn.Module):
             after = torch.from_numpy(sequences.after).to(device)
             before = torch.from_numpy(sequences.before).to(device)
             return torch.cat([flat[after, :hidden], flat[before, hidden:]], dim=1)
+
+    def cache_features(self, items: Sequence[Encoded]) -> None:
+        """Compute the features of `items` once, at the first forward pass (the weights are final then, a resumed
+        run's restored from its checkpoint), in batches fixed by the items alone, and keep them.
+
+        The LM is frozen, so a training sentence's features are the same in every epoch: with
+        the cache a step costs what it costs without the LM. A resumed run fills it the same
+        way, so that it trains on the same numbers as the run it continues.
+        """
+        self.cache_for = list(items)
+
+    def _fill_cache(self, items: list[Encoded], batch_size: int = 64) -> None:
+        self.cache = {}
+        for group in bucketed_groups(items, batch_size):
+            arrays = collate_arrays([items[index] for index in group], group)
+            sequences = sentence_sequences(arrays.chars, arrays.mask)
+            features = self._states(sequences, torch.device("cpu"))
+            for row, length, part in zip(sequences.ids, sequences.lengths, features.split(arrays.lengths.tolist())):
+                self.cache[row[:length].tobytes()] = part.clone()
 
 
 class TaggerModel(nn.Module):

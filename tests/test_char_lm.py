@@ -175,3 +175,23 @@ def test_the_layer_description_names_the_lm_parameters_in_order():
     described = network.parameter_shapes(network.layers(config, 40, 30, 2))
     assert list(described.items()) == [(name, tuple(tensor.shape)) for name, tensor in model.state_dict().items()]
     assert described["char_lm.lstm.weight_ih_l0_reverse"] == (28, 5)
+
+
+def test_a_tagger_with_an_lm_resumes_to_the_uninterrupted_model_and_the_cache_changes_nothing(char_lm, tmp_path, monkeypatch):
+    from tagger import training
+    from tagger.training import setup
+    from tests.test_training import tiny_config
+
+    quiet = {"show_progress": False, "log": lambda message: None}
+    model = {"char_lm": str(char_lm)}
+    training.train(tiny_config(model=model), tmp_path / "full", **quiet)
+    training.train(tiny_config(model=model, train={"epochs": 2}), tmp_path / "part", **quiet)
+    training.train(tiny_config(model=model), tmp_path / "part", resume=True, **quiet)
+    full = (tmp_path / "full" / "model.safetensors").read_bytes()
+    assert (tmp_path / "part" / "model.safetensors").read_bytes() == full
+    # without the cache (features computed in every step) the run trains on the same numbers
+    monkeypatch.setattr(setup, "MAX_CACHE_BYTES", 0)
+    training.train(tiny_config(model=model), tmp_path / "uncached", **quiet)
+    uncached, cached = load_file(tmp_path / "uncached" / "model.safetensors"), load_file(tmp_path / "full" / "model.safetensors")
+    for name in cached:
+        np.testing.assert_allclose(uncached[name], cached[name], atol=1e-4, err_msg=name)

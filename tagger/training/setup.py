@@ -181,7 +181,7 @@ def prepare_run(
     if out is not None and out.is_dir() and world.is_main:
         store.remove_stale_temporaries(out)
     if resume and out is not None:
-        vocab, task = _reload_definition(out, config, log if world.is_main else quiet, world.is_main)
+        config, vocab, task = _reload_definition(out, config, log if world.is_main else quiet, world.is_main)
         if store.uses_table(config):
             table = store.read_table(table_file(out), config.model.word_dim)
             pretrained = Pretrained(torch.empty(0, config.model.word_dim), table, _table_rows(vocab, table, config))
@@ -208,6 +208,10 @@ def prepare_run(
     train_items = training_items(corpus, corpus.train, vocab)
     variants = case_variants(corpus, vocab) if config.train.lower_share or config.train.upper_share else None
     dev_sets = [encoded_dev(dev, vocab, task) for dev in corpus.dev_sets]
+    if model.char_lm is not None:
+        augmented = [variants.lower, variants.upper] if variants is not None else []
+        lists = [train_items, *augmented, *(dev.items for dev in dev_sets)]
+        _cache_char_lm_features(model, lists, log if world.is_main else quiet)
     optimizer = make_optimizer(model, config)
     counts = Counter(label for sentence in corpus.train for label in sentence.labels[task.label_column])
     return Run(
@@ -234,6 +238,20 @@ def with_char_lm(config: Config) -> tuple[Config, CharLM | None]:
     char_lm = read_char_lm(config.model.char_lm)
     model = replace(config.model, char_lm_dim=char_lm.dim, char_lm_hidden=char_lm.hidden)
     return replace(config, model=model), char_lm
+
+
+MAX_CACHE_BYTES = 6 << 30
+
+
+def _cache_char_lm_features(model: TaggerModel, item_lists: list[list[Encoded]], log: Log) -> None:
+    """The character LM's features of every training and dev sentence, computed once (unless they need > 6 GiB)."""
+    items = [item for items in item_lists for item in items]
+    size = sum(len(item) for item in items) * model.char_lm.output_dim * 4
+    if size > MAX_CACHE_BYTES:
+        log(f"the character LM's features would need {size / 2**30:.1f} GiB: computed in every step instead")
+        return
+    model.char_lm.cache_features(items)
+    log(f"the character LM's features of {len(items):,} sentences are computed once, at the first step ({size / 2**20:,.0f} MiB)")
 
 
 def _build_model(config: Config, corpus: Corpus, vocab: Vocab, task: Task, pretrained: Pretrained | None) -> TaggerModel:
@@ -273,15 +291,21 @@ def _table_rows(vocab: Vocab, table: VectorTable, config: Config) -> torch.Tenso
     return table_rows(vocab.words.symbols, Index(table.words), table.lowercase and not config.model.lowercase)
 
 
-def _reload_definition(out: Path, config: Config, log: Log, is_main: bool) -> tuple[Vocab, Task]:
-    """Vocabulary and task of a run being resumed; config.json takes the run's new training settings."""
+def _reload_definition(out: Path, config: Config, log: Log, is_main: bool) -> tuple[Config, Vocab, Task]:
+    """Config, vocabulary and task of a run being resumed; config.json takes the run's new training settings.
+
+    The character LM's sizes, filled in when the run started, come from its config.json.
+    """
     saved, vocab, task = store.load_definition(out)
+    if config.model.char_lm_hidden == 0 and config.model.char_lm == saved.model.char_lm:
+        sizes = {"char_lm_dim": saved.model.char_lm_dim, "char_lm_hidden": saved.model.char_lm_hidden}
+        config = replace(config, model=replace(config.model, **sizes))
     changes = resume_changes(saved, config, out)
     if changes:
         log("resuming with changed settings: " + "; ".join(changes))
         if is_main:
             store.save_config(out, config, task)
-    return vocab, task
+    return config, vocab, task
 
 
 def refuse_to_overwrite(out: Path, interrupted: bool = False) -> None:
