@@ -102,6 +102,14 @@ def test_every_shipped_config_loads_and_names_files_that_exist(shared_corpora, c
     assert all(path in tools for path in written), written
     missing = [path for path in corpora_files if path and path not in written and not Path(path).is_file()]
     assert not missing
+    # A character LM under runs/ is one `tagger pretrain` writes: the config's comment gives the command.
+    char_lm = config_module.load(config_file).model.char_lm
+    if char_lm.startswith("runs/"):
+        assert "tagger pretrain" in config_file.read_text(encoding="utf-8") and f"--out {char_lm}" in config_file.read_text(
+            encoding="utf-8"
+        )
+    else:
+        assert not char_lm or Path(char_lm).is_dir()
 
 
 UNER = {"hr": "hr_set", "pt": "pt_bosque", "sk": "sk_snk", "sr": "sr_set", "sv": "sv_talbanken", "zh": "zh_gsdsimp"}
