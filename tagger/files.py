@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno as errno_codes
 import glob
 import os
 import stat
@@ -20,6 +21,14 @@ from tagger.model_files import is_model_directory
 
 class WriteError(TaggerError):
     """An output could not be written (disk full, permissions); what was there before is intact."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno  # the OSError's, so that advice can tell a full disk from a read-only directory
+
+    @property
+    def out_of_room(self) -> bool:
+        return self.errno in (errno_codes.ENOSPC, errno_codes.EDQUOT)
 
 
 STDIO = "-"
@@ -346,7 +355,7 @@ def atomic_output(path: str | Path, mode: str = "w") -> Iterator[IO]:
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as error:
-        raise WriteError(f"{target}: cannot write here ({error.strerror})") from None
+        raise WriteError(f"{target}: cannot write here ({error.strerror})", error.errno) from None
     try:
         encoding = None if "b" in mode else "utf-8"
         newline = None if "b" in mode else ""
@@ -360,7 +369,7 @@ def atomic_output(path: str | Path, mode: str = "w") -> Iterator[IO]:
     except OSError as error:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise WriteError(f"{target}: write failed ({error.strerror})") from None
+        raise WriteError(f"{target}: write failed ({error.strerror})", error.errno) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

@@ -62,7 +62,7 @@ def _load_named(named: NamedSource) -> VectorTable:
 
 
 def read_vectors(path: str | Path, lowercase: bool) -> tuple[list[str], list[list[float]]]:
-    """Words and vectors of a text file, one `word v1 v2 ...` per line.
+    """Words and vectors of a text file, one `word v1 v2 ...` per line (separated by spaces or tabs).
 
     A first line of two integers (word count and dimension, as word2vec and fastText
     write) is skipped. With `lowercase`, the first vector of each lowercased word wins.
@@ -72,7 +72,7 @@ def read_vectors(path: str | Path, lowercase: bool) -> tuple[list[str], list[lis
     seen: set[str] = set()
     dimension: int | None = None
     for number, line in read_lines(path):
-        fields = line.rstrip().split(" ")
+        fields = line.rstrip().replace("\t", " ").split(" ")  # tab-separated files (spreadsheet exports) too
         if number == 1 and len(fields) == 2 and all(field.isdigit() for field in fields):
             continue
         if len(fields) < 2:

@@ -1,5 +1,6 @@
 """What must survive a kill, a full disk or an interrupted write: training resumes to the same model, outputs are whole."""
 
+import errno
 import json
 import os
 import random
@@ -245,11 +246,18 @@ def test_disk_full_while_saving_says_what_is_kept_and_resume_works(tmp_path, mon
     )
 
     def disk_full(directory, model):
-        raise WriteError(f"{directory / 'model.safetensors'}: write failed (No space left on device)")
+        raise WriteError(f"{directory / 'model.safetensors'}: write failed (No space left on device)", errno.ENOSPC)
+
+    def read_only(directory, model):
+        raise WriteError(f"{directory / 'model.safetensors'}: write failed (Read-only file system)", errno.EROFS)
 
     monkeypatch.setattr(store, "save_weights", disk_full)
-    with pytest.raises(TaggerError, match="No space left.*holds no trained weights yet.*--resume"):
+    with pytest.raises(TaggerError, match="No space left.*holds no trained weights yet.*Once there is room.*--resume"):
         training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
+    # a directory made read-only is not a full disk (#44: it said "Once there is room")
+    monkeypatch.setattr(store, "save_weights", read_only)
+    with pytest.raises(TaggerError, match="Read-only.*Once the directory can be written to again, continue with"):
+        training.train(config, tmp_path / "run", resume=True, show_progress=False, log=lambda message: None)
     monkeypatch.undo()
     metrics = training.train(config, tmp_path / "run", resume=True, show_progress=False, log=lambda message: None)
     assert metrics["epochs_run"] == 2

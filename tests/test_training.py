@@ -158,6 +158,8 @@ def test_vectors_loader_reads_glove_and_word2vec_text(tmp_path):
     assert words == ["the", "paris"] and vectors[1] == [1.0, 2.0]
     word2vec = write(tmp_path / "w2v.vec", "2 2\nthe 0.1 0.2\nzebra 5 6\n")
     assert read_vectors(word2vec, lowercase=False)[0] == ["the", "zebra"]
+    tabs = write(tmp_path / "tabs.tsv", "the\t0.1\t0.2\nzebra\t5\t6\n")  # was "no vectors found" (#44)
+    assert read_vectors(tabs, lowercase=False) == (["the", "zebra"], [[0.1, 0.2], [5.0, 6.0]])
 
 
 def test_a_word_outside_training_keeps_its_pretrained_vector_unless_every_vector_is_trained(tmp_path):

@@ -105,7 +105,7 @@ def save(
     try:
         temporary = Path(tempfile.mkdtemp(prefix=".checkpoint.", dir=run_directory))
     except OSError as error:
-        raise WriteError(f"{run_directory}: cannot write the checkpoint ({error.strerror})") from None
+        raise WriteError(f"{run_directory}: cannot write the checkpoint ({error.strerror})", error.errno) from None
     try:
         optimizer_tensors, optimizer_meta = _split_optimizer(optimizer)
         write_weights(temporary / "model.safetensors", model.state_dict())
@@ -117,7 +117,7 @@ def save(
         publish_mode(temporary, directory=True)
         replace_directory(temporary, run_directory / DIRECTORY)
     except OSError as error:
-        raise WriteError(f"{run_directory / DIRECTORY}: write failed ({error.strerror})") from None
+        raise WriteError(f"{run_directory / DIRECTORY}: write failed ({error.strerror})", error.errno) from None
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
 

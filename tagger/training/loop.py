@@ -185,9 +185,8 @@ class Trainer:
                 f"interrupted; {self._kept()}. Resume with: tagger train --resume {self.out}", interrupt_exit_code(interrupt)
             ) from None
         except WriteError as error:
-            raise TaggerError(
-                f"{error}; {self._kept()}. Once there is room, continue with: tagger train --resume {self.out}"
-            ) from None
+            when = "Once there is room" if error.out_of_room else "Once the directory can be written to again"
+            raise TaggerError(f"{error}; {self._kept()}. {when}, continue with: tagger train --resume {self.out}") from None
         distributed.barrier(run.world)
         return read_json_object(self.out / METRICS)
 
