@@ -269,3 +269,16 @@ def test_rank_zeros_decision_is_the_plan():
     planner, _, _ = planner_on_fake_clock(agree=lambda value: 777)
     planner.plan(0.001, steps_done=PROBE_STEPS)
     assert planner.schedule.planned_steps == 777
+
+
+def test_resuming_a_finished_budgeted_run_gives_advice_that_works_and_leaves_config_json_alone(tmp_path):
+    """#44: a finished plan was told `--set train.epochs=N`, which changes nothing, and each try rewrote config.json."""
+    run_dir = tmp_path / "run"
+    first = train(*ARGS, "--max-minutes", "0.05", "--out", run_dir)
+    assert first.returncode == 0, first.stderr
+    planned = json.loads((run_dir / "metrics.json").read_text())["planned_steps"]
+    config_json = (run_dir / "config.json").read_bytes()
+    again = train("--resume", run_dir, "--set", "train.max_minutes=0.3", "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert f"plan of {planned:,} steps is done" in again.stderr and "--set train.epochs" not in again.stderr
+    assert (run_dir / "config.json").read_bytes() == config_json

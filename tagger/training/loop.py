@@ -115,14 +115,24 @@ class Trainer:
                 # that landed before or during the write of model.safetensors.
                 store.save_weights(self.out, self.run.model)
         if self.finished():
-            self.log(
-                f"{self.out}: training is already complete ({progress.epoch} epochs; "
-                f"{describe_best(final_metrics(progress, self.run.task, self.run.config))}); to train "
-                f"longer: tagger train --resume {self.out} --set train.epochs={progress.epoch + 10}"
-                + (f" --set train.patience={self.run.config.train.patience + 5}" if self._stopped_early() else "")
+            self.log(f"{self.out}: training is already complete ({progress.epoch} epochs; {self._how_to_go_on()}")
+            return
+        if self.run.world.is_main and store.load_definition(self.out)[0] != self.run.config:
+            store.save_config(self.out, self.run.config, self.run.task)  # the settings changed with --set
+        self.log(f"resuming {self.out} after epoch {progress.epoch}")
+
+    def _how_to_go_on(self) -> str:
+        """The best epoch, and how to train longer: more epochs (or patience), or for a budgeted run a new plan."""
+        config, progress = self.run.config, self.progress
+        best = describe_best(final_metrics(progress, self.run.task, config))
+        if self.schedule is not None and self.schedule.done(self.steps_done):
+            # more epochs or minutes do not extend a plan whose learning rate has fallen to 0
+            return (
+                f"{best}); its plan of {progress.planned_steps:,} steps is done and the learning rate fell to 0 at the "
+                "last one: to train longer, start a new run with a larger train.max_minutes (--out)"
             )
-        else:
-            self.log(f"resuming {self.out} after epoch {progress.epoch}")
+        more = f" --set train.patience={config.train.patience + 5}" if self._stopped_early() else ""
+        return f"{best}); to train longer: tagger train --resume {self.out} --set train.epochs={progress.epoch + 10}{more}"
 
     def _stopped_early(self) -> bool:
         return bool(self.run.dev_sets) and self.progress.bad_epochs >= self.run.config.train.patience

@@ -181,7 +181,7 @@ def prepare_run(
     if out is not None and out.is_dir() and world.is_main:
         store.remove_stale_temporaries(out)
     if resume and out is not None:
-        config, vocab, task = _reload_definition(out, config, log if world.is_main else quiet, world.is_main)
+        config, vocab, task = _reload_definition(out, config, log if world.is_main else quiet)
         if store.uses_table(config):
             table = store.read_table(table_file(out), config.model.word_dim)
             pretrained = Pretrained(torch.empty(0, config.model.word_dim), table, _table_rows(vocab, table, config))
@@ -291,7 +291,7 @@ def _table_rows(vocab: Vocab, table: VectorTable, config: Config) -> torch.Tenso
     return table_rows(vocab.words.symbols, Index(table.words), table.lowercase and not config.model.lowercase)
 
 
-def _reload_definition(out: Path, config: Config, log: Log, is_main: bool) -> tuple[Config, Vocab, Task]:
+def _reload_definition(out: Path, config: Config, log: Log) -> tuple[Config, Vocab, Task]:
     """Config, vocabulary and task of a run being resumed; config.json takes the run's new training settings.
 
     The character LM's sizes, filled in when the run started, come from its config.json.
@@ -302,9 +302,8 @@ def _reload_definition(out: Path, config: Config, log: Log, is_main: bool) -> tu
         config = replace(config, model=replace(config.model, **sizes))
     changes = resume_changes(saved, config, out)
     if changes:
+        # config.json takes them when the run goes on (tagger.training.loop), not when it is already complete
         log("resuming with changed settings: " + "; ".join(changes))
-        if is_main:
-            store.save_config(out, config, task)
     return config, vocab, task
 
 
