@@ -188,8 +188,23 @@ class PretrainRun:
         self.perplexity = (math.inf, math.inf)
 
     def learning_rate(self, step: int) -> float:
-        planned = self.progress.planned_steps or 1
-        return self.options.lr * (1.0 - 0.9 * min(step, planned) / planned)
+        """Falling linearly to a tenth of options.lr at the last planned step (from where a re-plan left it)."""
+        progress, lowest = self.progress, 0.1 * self.options.lr
+        planned = progress.planned_steps or 1
+        if progress.decay_from is None:
+            return self.options.lr - (self.options.lr - lowest) * min(step, planned) / planned
+        begin, rate = progress.decay_from, progress.decay_lr
+        return rate - (rate - lowest) * min(1.0, (step - begin) / max(1, planned - begin))
+
+    def plan(self, seconds_per_step: float, seconds_left: float) -> None:
+        """Plan (or plan again) the steps that fit the time left; the learning rate then falls from where it is."""
+        progress = self.progress
+        fit = progress.step + max(1, int(seconds_left * 0.97 / seconds_per_step))  # 3 %: evaluations, checkpoints
+        if progress.planned_steps is None:
+            progress.planned_steps = fit
+        elif abs(fit - progress.planned_steps) > 0.02 * progress.planned_steps:
+            progress.decay_from, progress.decay_lr = progress.step, self.learning_rate(progress.step)
+            progress.planned_steps = fit
 
     def train_step(self) -> float:
         """One optimizer step; returns its mean loss over both directions (nats per character)."""
@@ -296,19 +311,21 @@ def _train(run: PretrainRun, started: float, show_progress: bool) -> None:
         f"{len(run.corpus.chars)} characters; hidden {options.hidden}, window {options.window}, batch {options.batch_size}",
     )
     losses: list[float] = []
+    timed_from, timed_step = began, progress.step  # the speed since the last plan
     while progress.planned_steps is None or progress.step < progress.planned_steps:
         losses.append(run.train_step())
         now = time.monotonic()
         progress.elapsed = elapsed_before + now - began
-        if progress.planned_steps is None and len(losses) == SPEED_PROBE_STEPS:
-            seconds_per_step = (now - began) / SPEED_PROBE_STEPS
-            evaluations = budget * 0.03  # held-out evaluations and checkpoints
-            fit = int((budget - (now - started) - evaluations) / seconds_per_step)
-            progress.planned_steps = max(progress.step + 1, progress.step + fit)
-            _say(show_progress, f"planned {progress.planned_steps:,} steps to fit {options.max_minutes:g} minutes")
+        evaluating = progress.step % options.eval_every == 0
+        if options.steps == 0 and budget < math.inf and (len(losses) == SPEED_PROBE_STEPS or evaluating):
+            before = progress.planned_steps
+            run.plan((now - timed_from) / (progress.step - timed_step), budget - (now - started))
+            timed_from, timed_step = now, progress.step
+            if progress.planned_steps != before:
+                _say(show_progress, f"planned {progress.planned_steps:,} steps to fit {options.max_minutes:g} minutes")
         finished = progress.planned_steps is not None and progress.step >= progress.planned_steps
         out_of_time = now - started >= budget
-        if progress.step % options.eval_every == 0 or finished or out_of_time:
+        if evaluating or finished or out_of_time:
             _evaluate_and_save(run, losses, show_progress)
             losses = []
         if out_of_time and not finished:
