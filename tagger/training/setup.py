@@ -195,11 +195,7 @@ def prepare_run(
             _write_definition(out, config, vocab, task, pretrained)
             # Records of a run killed before its first checkpoint are not part of this one.
             (out / METRICS_LOG).unlink(missing_ok=True)
-    model = _build_model(config, corpus, vocab, task, pretrained)
-    if not resume and char_lm is not None:  # a resumed run's LM weights come from its checkpoint
-        lstm = {name.removeprefix("lstm."): values for name, values in char_lm.arrays.items() if name.startswith("lstm.")}
-        model.char_lm.load(embedding_for(char_lm, vocab.chars.symbols), lstm)
-    model = model.to(device)
+    model = _build_model(config, corpus, vocab, task, pretrained, char_lm).to(device)
     loss_module: torch.nn.Module = LossModule(model)
     if world.distributed:
         # The model's buffers (singletons, decoding masks) are constants, the same on every
@@ -209,9 +205,7 @@ def prepare_run(
     variants = case_variants(corpus, vocab) if config.train.lower_share or config.train.upper_share else None
     dev_sets = [encoded_dev(dev, vocab, task) for dev in corpus.dev_sets]
     if model.char_lm is not None:
-        augmented = [variants.lower, variants.upper] if variants is not None else []
-        lists = [train_items, *augmented, *(dev.items for dev in dev_sets)]
-        _cache_char_lm_features(model, lists, log if world.is_main else quiet)
+        _cache_char_lm_features(model, train_items, variants, dev_sets, log if world.is_main else quiet)
     optimizer = make_optimizer(model, config)
     counts = Counter(label for sentence in corpus.train for label in sentence.labels[task.label_column])
     return Run(
@@ -243,9 +237,13 @@ def with_char_lm(config: Config) -> tuple[Config, CharLM | None]:
 MAX_CACHE_BYTES = 6 << 30
 
 
-def _cache_char_lm_features(model: TaggerModel, item_lists: list[list[Encoded]], log: Log) -> None:
-    """The character LM's features of every training and dev sentence, computed once (unless they need > 6 GiB)."""
-    items = [item for items in item_lists for item in items]
+def _cache_char_lm_features(
+    model: TaggerModel, train_items: list[Encoded], variants: CaseVariants | None, dev_sets: list[DevData], log: Log
+) -> None:
+    """The character LM's features of every training (and case variant) and dev sentence, computed once (unless they
+    need more than 6 GiB)."""
+    augmented = [*variants.lower, *variants.upper] if variants is not None else []
+    items = [*train_items, *augmented, *(item for dev in dev_sets for item in dev.items)]
     size = sum(len(item) for item in items) * model.char_lm.output_dim * 4
     if size > MAX_CACHE_BYTES:
         log(f"the character LM's features would need {size / 2**30:.1f} GiB: computed in every step instead")
@@ -254,9 +252,17 @@ def _cache_char_lm_features(model: TaggerModel, item_lists: list[list[Encoded]],
     log(f"the character LM's features of {len(items):,} sentences are computed once, at the first step ({size / 2**20:,.0f} MiB)")
 
 
-def _build_model(config: Config, corpus: Corpus, vocab: Vocab, task: Task, pretrained: Pretrained | None) -> TaggerModel:
-    """The network of a new or resumed run, its pretrained rows and table attached, on the CPU."""
+def _build_model(
+    config: Config, corpus: Corpus, vocab: Vocab, task: Task, pretrained: Pretrained | None, char_lm: CharLM | None = None
+) -> TaggerModel:
+    """The network of a new or resumed run, its pretrained rows, table and character LM attached, on the CPU.
+
+    A resumed run's LM weights, like its other weights, come from its checkpoint.
+    """
     model = store.build_model(config, vocab, task)
+    if char_lm is not None:
+        lstm = {name.removeprefix("lstm."): values for name, values in char_lm.arrays.items() if name.startswith("lstm.")}
+        model.char_lm.load(embedding_for(char_lm, vocab.chars.symbols), lstm)
     if pretrained is not None:
         model.set_pretrained(pretrained.initial)  # a resumed run's rows come from its checkpoint
         if pretrained.table is not None:
