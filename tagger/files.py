@@ -188,6 +188,19 @@ def read_text_chunks(path: str | Path, block_size: int = 1 << 20) -> Iterator[st
             stream.close()
 
 
+def check_text_starts(paths: list[str]) -> None:
+    """Read the first 64 KiB of each input as read_text_chunks does: a binary or UTF-16 file among many is one
+    line before any output is written, not a stop after the files before it were tagged."""
+    for path in paths:
+        if str(path) == STDIO:
+            continue
+        chunks = read_text_chunks(path, 1 << 16)
+        try:
+            next(chunks, None)
+        finally:
+            chunks.close()
+
+
 def expand_inputs(paths: list[str]) -> list[str]:
     """Input names as given, with each directory replaced by its files and each glob by its matches (sorted).
 

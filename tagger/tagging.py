@@ -23,6 +23,7 @@ from tagger.files import (
     STDIO,
     atomic_output,
     check_output,
+    check_text_starts,
     display_name,
     expand_inputs,
     read_lines,
@@ -337,6 +338,8 @@ def tag_files(
     options.check(len(names))
     paths = expand_inputs(paths)
     check_output(output, paths, options.force)
+    if len(paths) > 1:
+        check_text_starts(paths)
     if launched_by_torchrun():
         return _tag_files_sharded(model_dir, paths, output, options, device)
     models = [(name, Predictor.load(name, device, options.runtime)) for name in names]

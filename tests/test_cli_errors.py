@@ -425,3 +425,15 @@ def test_a_program_is_called_binary_data_not_utf16_text(ner_model, tmp_path):
         result = cli(*command)
         assert_one_line_error(result, "binary data")
         assert "UTF-16" not in result.stderr
+
+
+def test_a_binary_file_in_a_tagged_directory_stops_the_run_before_any_output(ner_model, tmp_path):
+    """#44: the text files before it were tagged to stdout, then the run stopped half way."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    write(inputs / "a.txt", "Maria flew to Oslo .\n")
+    (inputs / "b.bin").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(40))
+    write(inputs / "c.txt", "Peter met Anna .\n")
+    result = cli("tag", ner_model, inputs, "--input-format", "tokens")
+    assert_one_line_error(result, "b.bin:1: binary data")
+    assert result.stdout == ""
