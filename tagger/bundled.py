@@ -11,8 +11,9 @@ import re
 from pathlib import Path
 
 from tagger.errors import TaggerError
-from tagger.model_files import read_json_object
+from tagger.model_files import VOCAB, read_json_object
 from tagger.reports import text_table
+from tagger.vocab import describe_scripts, word_scripts
 
 BUNDLED_DIR = Path(__file__).parent / "models"
 CARD_JSON, CARD_MARKDOWN = "card.json", "CARD.md"
@@ -75,15 +76,22 @@ def card(name: str) -> dict:
         raise TaggerError(f"{name}: no bundled model of that name ({_names_text()})")
     path = BUNDLED_DIR / name / CARD_JSON
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise TaggerError(f"{path}: not readable JSON ({error})") from None
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        words = json.loads((BUNDLED_DIR / name / VOCAB).read_text(encoding="utf-8"))["words"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+        raise TaggerError(f"{path.parent}: not readable JSON ({error})") from None
+    return {**entry, "scripts": word_scripts(word for word in words if isinstance(word, str))}
 
 
 def card_markdown(name: str) -> str:
-    """The card of a bundled model as Markdown."""
-    card(name)  # the same message for an unknown name
-    return (BUNDLED_DIR / name / CARD_MARKDOWN).read_text(encoding="utf-8")
+    """The card of a bundled model as Markdown, with the scripts its words are written in (from its vocabulary)."""
+    scripts = describe_scripts(card(name)["scripts"])
+    text = (BUNDLED_DIR / name / CARD_MARKDOWN).read_text(encoding="utf-8")
+    heading, _, rest = text.partition("\n\n")
+    line = (
+        f"Scripts read: {scripts}. Text in another script is unknown words to it: tagger tag warns, and its labels are guesses."
+    )
+    return f"{heading}\n\n{line}\n{rest}"
 
 
 def listing() -> list[dict]:

@@ -21,6 +21,7 @@ from tagger.model_files import (
     read_calibration,
     read_json_object,
 )
+from tagger.vocab import describe_scripts, word_scripts
 
 MAX_HEADER_BYTES = 100 * 2**20  # a safetensors header far beyond any tagger's is damage, not a model
 
@@ -87,6 +88,7 @@ def model_info(directory: str | Path) -> dict:
             "parameters": sum(prod(shape) for shape in shapes.values()),
             "weights_bytes": weights.stat().st_size if weights.is_file() else None,
         },
+        "scripts": word_scripts(symbol for symbol in vocab.get("words", []) if isinstance(symbol, str)),
         "vectors": vectors_info(directory, config.get("model", {})),
         "training_data": {key: _paths(config.get("data", {}).get(key)) for key in ("train", "dev", "test")},
         "best_dev": {key: metrics.get(key) for key in ("best_dev_metric", "best_dev_score", "best_epoch", "epochs_run")},
@@ -141,6 +143,7 @@ def format_info(info: dict) -> str:
         f"network      {describe_network(info['model_settings'])}",
         f"sizes        {sizes['parameters']:,} parameters ({(sizes['weights_bytes'] or 0) / 2**20:.1f} MiB); "
         f"{sizes['words']:,} words, {sizes['characters']:,} characters, {sizes['labels']} labels",
+        f"scripts      {describe_scripts(info['scripts'])}",
         *_vectors_lines(info["vectors"]),
         "trained on   " + ", ".join(f"{key} {path}" for key, path in info["training_data"].items() if path),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,6 +14,33 @@ TOKEN_CACHE_SIZE = 500_000
 MAX_WORD_CHARS = 40  # longer tokens (URLs, hashes) keep their first and last 20 characters
 
 CASES = ("<pad>", "lower", "upper", "title", "mixed", "number", "has_digit", "other")
+
+
+MIN_SCRIPT_SHARE = 0.01  # a script counts as read by a model when this share of its trained words are written in it
+_SCRIPT_NAMES = {"CJK": "Han (Chinese characters)"}
+
+
+def word_scripts(words: Iterable[str]) -> dict[str, int]:
+    """The writing systems a model reads: its trained words per Unicode script (that of each word's first letter,
+    by the first word of its Unicode name: Latin, Cyrillic, Greek, CJK...), those holding at least
+    MIN_SCRIPT_SHARE of the words, most first.
+
+    Text in a script left out is unknown words spelled with characters the model barely saw.
+    """
+    counts: Counter = Counter()
+    total = 0
+    for word in words:
+        letter = next((char for char in word if char.isalpha()), None)
+        if letter is not None and (name := unicodedata.name(letter, "")):
+            total += 1
+            first = name.split(" ")[0]
+            counts[_SCRIPT_NAMES.get(first, first.title())] += 1
+    return {script: count for script, count in counts.most_common() if count >= MIN_SCRIPT_SHARE * total}
+
+
+def describe_scripts(scripts: dict[str, int]) -> str:
+    """`Latin (31,760 words), Han (Chinese characters) (6,726 words)`: for `tagger info` and the bundled cards."""
+    return ", ".join(f"{script} ({count:,} words)" for script, count in scripts.items()) or "none"
 
 
 _INVISIBLE = re.compile("[\u00ad\u200e\u200f\u202a-\u202e\u2066-\u2069]")

@@ -288,3 +288,21 @@ def test_bundling_keeps_float32_weights_when_float16_would_move_the_test_score(t
     evaluated = json.loads(cli("evaluate", made, test_file, "--json").stdout)
     assert card["scores"]["test"]["value"] == round(evaluated["f1"], 4)
     assert "float32" in (made / "CARD.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "name, scripts", [("en-ner", ["Latin"]), ("en-upos", ["Latin"]), ("xx-ner", ["Latin", "Han (Chinese characters)"])]
+)
+def test_each_bundled_card_names_the_scripts_its_model_reads(name, scripts):
+    """#44: Serbian in Cyrillic was tagged all O with nothing telling the user the model never read Cyrillic."""
+    assert list(json.loads(cli("models", name, "--json").stdout)["scripts"]) == scripts
+    assert f"Scripts read: {scripts[0]} (" in cli("models", name).stdout
+    assert "scripts      Latin (" in cli("info", name).stdout
+
+
+def test_word_scripts_count_the_script_of_each_words_first_letter():
+    from tagger.vocab import word_scripts
+
+    words = ["Beograd", "Београд", "Нови", "Сад", "2024", "Zagreb"] + ["москва"] * 100
+    assert word_scripts(words) == {"Cyrillic": 103, "Latin": 2}
+    assert word_scripts(["Paris"] * 200 + ["東京"]) == {"Latin": 200}  # under 1 % of the words
