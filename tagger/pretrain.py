@@ -300,15 +300,50 @@ def pretrain(
         return read_json_object(directory / LM_CONFIG)["training"]
 
 
+class _Progress:
+    """Progress lines on stderr, and a bar of steps when stderr is a terminal (tqdm, imported only then)."""
+
+    def __init__(self, shown: bool) -> None:
+        self.shown = shown
+        self.bar = None
+        if shown and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit=" steps", file=sys.stderr, leave=False)
+
+    def say(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        elif self.shown:
+            print(line, file=sys.stderr, flush=True)
+
+    def step(self, progress: TrainingProgress) -> None:
+        if self.bar is not None:
+            self.bar.total = progress.planned_steps
+            self.bar.n = progress.step
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _train(run: PretrainRun, started: float, show_progress: bool) -> None:
     """Steps until the plan is done or this process's time budget is spent, saving every eval_every steps."""
+    shown = _Progress(show_progress)
+    try:
+        _steps(run, started, shown)
+    finally:
+        shown.close()
+
+
+def _steps(run: PretrainRun, started: float, shown: _Progress) -> None:
     options, progress = run.options, run.progress
     began, elapsed_before = time.monotonic(), progress.elapsed
     budget = options.max_minutes * 60 if options.max_minutes > 0 else math.inf
-    _say(
-        show_progress,
+    shown.say(
         f"{len(run.corpus.train):,} training characters, {len(run.corpus.held_out):,} held out, "
-        f"{len(run.corpus.chars)} characters; hidden {options.hidden}, window {options.window}, batch {options.batch_size}",
+        f"{len(run.corpus.chars)} characters; hidden {options.hidden}, window {options.window}, batch {options.batch_size}"
     )
     losses: list[float] = []
     timed_from, timed_step = began, progress.step  # the speed since the last plan
@@ -322,34 +357,28 @@ def _train(run: PretrainRun, started: float, show_progress: bool) -> None:
             run.plan((now - timed_from) / (progress.step - timed_step), budget - (now - started))
             timed_from, timed_step = now, progress.step
             if progress.planned_steps != before:
-                _say(show_progress, f"planned {progress.planned_steps:,} steps to fit {options.max_minutes:g} minutes")
+                shown.say(f"planned {progress.planned_steps:,} steps to fit {options.max_minutes:g} minutes")
+        shown.step(progress)
         finished = progress.planned_steps is not None and progress.step >= progress.planned_steps
         out_of_time = now - started >= budget
         if evaluating or finished or out_of_time:
-            _evaluate_and_save(run, losses, show_progress)
+            _evaluate_and_save(run, losses, shown)
             losses = []
         if out_of_time and not finished:
-            _say(
-                show_progress,
+            shown.say(
                 f"time budget spent at step {progress.step:,} of {progress.planned_steps:,}; "
-                f"continue with: tagger pretrain --resume {run.directory}",
+                f"continue with: tagger pretrain --resume {run.directory}"
             )
             return
 
 
-def _evaluate_and_save(run: PretrainRun, losses: list[float], show_progress: bool) -> None:
+def _evaluate_and_save(run: PretrainRun, losses: list[float], shown: _Progress) -> None:
     options, progress = run.options, run.progress
     run.perplexity = held_out_perplexity(run.model, run.corpus.held_out, options.window, options.batch_size)
     run.save()
     mean = sum(losses) / max(1, len(losses))
     planned = f" of {progress.planned_steps:,}" if progress.planned_steps else ""
-    _say(
-        show_progress,
+    shown.say(
         f"step {progress.step:,}{planned}  loss {mean:.4f}  held-out perplexity forward "
-        f"{run.perplexity[0]:.3f} backward {run.perplexity[1]:.3f}  {progress.elapsed / 60:.1f} min",
+        f"{run.perplexity[0]:.3f} backward {run.perplexity[1]:.3f}  {progress.elapsed / 60:.1f} min"
     )
-
-
-def _say(show_progress: bool, line: str) -> None:
-    if show_progress:
-        print(line, file=sys.stderr, flush=True)
