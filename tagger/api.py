@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tagger import schemes
 from tagger.confidence import nbest_problem, threshold_problem
+from tagger.contractions import split_contractions
 from tagger.data import Sentence
 from tagger.formats.jsonl import sentence_record
 from tagger.formats.unsegmented import read_raw_text
@@ -69,7 +70,8 @@ class Tagger:
         if not isinstance(text, str):
             raise TypeError(f"tag(text): expected a str, got {type(text).__name__} (token lists go to tag_tokens)")
         options = TagOptions(confidence=confidence, min_confidence=min_confidence, nbest=nbest)
-        return self._records(read_raw_text([text], "<text>", sentence_per_line), scores, options)
+        sentences = split_contractions(read_raw_text([text], "<text>", sentence_per_line), self.predictor.contractions)
+        return self._records(sentences, scores, options)
 
     def tag_tokens(
         self,

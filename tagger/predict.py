@@ -17,6 +17,7 @@ from tagger.bundled import resolve_model
 from tagger.choices import default_runtime
 from tagger.confidence import Confidence
 from tagger.config import Config
+from tagger.contractions import Contractions, read_contractions
 from tagger.decoding import ChainScores
 from tagger.errors import TaggerError
 from tagger.formats import CONLL, Layout
@@ -91,6 +92,7 @@ class Predictor:
     config: Config
     source: Path | None = None  # the model directory, where the model was loaded from one
     temperature: float = 1.0  # confidences come from the chain's scores divided by this
+    contractions: Contractions = Contractions({})  # raw text's contractions as the training treebank split them
 
     @classmethod
     def of_model(cls, model: TaggerModel, vocab: Vocab, task: Task, config: Config, device) -> Predictor:
@@ -120,7 +122,7 @@ class Predictor:
             config, vocab, task, engine = _torch_engine(directory, device, runtime)
         calibration = read_calibration(directory)
         temperature = calibration["temperature"] if calibration else 1.0
-        return cls(engine, vocab, task, config, directory, temperature=temperature)
+        return cls(engine, vocab, task, config, directory, temperature, read_contractions(directory))
 
     @property
     def model(self) -> TaggerModel:

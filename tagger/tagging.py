@@ -17,6 +17,7 @@ from tagger import schemes
 from tagger.bundled import split_model_names
 from tagger.choices import runtime_problem
 from tagger.confidence import Confidence, Judged, apply_threshold, nbest_problem, threshold_problem, token_readings
+from tagger.contractions import split_contractions
 from tagger.data import Sentence
 from tagger.errors import TaggerError
 from tagger.files import (
@@ -391,6 +392,8 @@ def _tag_into(
             for doc, path in enumerate(paths, start=first_doc):
                 writer.begin_input(path, doc)
                 sentences = read_input(path, options.input_format, layout, options.sentence_per_line)
+                if options.input_format == "text":
+                    sentences = split_contractions(sentences, predictor.contractions)
                 sentences = warn_unknown_script(sentences, predictor, display_name(path))
                 tagged = _tag_sentences(models, sentences, options, options.workers if workers is None else workers)
                 for sentence, annotation in tagged:

@@ -15,7 +15,9 @@ from tagger import distributed, faults, store
 from tagger.batching import Encoded
 from tagger.bundled import table_file
 from tagger.char_lm import CharLM, embedding_for, read_char_lm
+from tagger.choices import CONLLU
 from tagger.config import Config, ConfigError
+from tagger.contractions import CONTRACTIONS, contractions_json, learn_contractions
 from tagger.distributed import World
 from tagger.errors import TaggerError
 from tagger.memory import check_fits
@@ -288,6 +290,10 @@ def _write_definition(out: Path, config: Config, vocab: Vocab, task: Task, pretr
         store.save_definition(out, config, vocab, task)
         if pretrained is not None and pretrained.table is not None:
             store.save_table(out / store.VECTORS, pretrained.table)
+        if task.format == CONLLU:  # a treebank's multiword tokens: raw text is split as it splits them
+            contractions = learn_contractions(entry.path for entry in config_module.training_corpora(config.data))
+            if contractions:
+                store.write_json(out / CONTRACTIONS, contractions_json(contractions))
     except OSError as error:
         raise TaggerError(f"{out}: cannot create the run directory ({error.strerror})") from None
     faults.point("definition")

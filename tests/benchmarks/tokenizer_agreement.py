@@ -1,7 +1,11 @@
 """Measurement (not a test): how the raw-text tokenizer agrees with the gold words of UD-style files.
 
-    python tests/benchmarks/tokenizer_agreement.py [FILE ...] [--token-column 2]
+    python tests/benchmarks/tokenizer_agreement.py [FILE ...] [--token-column 2] [--model DIR | --contractions-from TRAIN]
         (default: the six Universal NER test files under ../shared/corpora/uner)
+
+With --model, the model directory's contractions.json splits the tokens as `tagger tag`
+does with that model; with --contractions-from, the table is learnt from CoNLL-U training
+files as training learns it (tagger.contractions).
 
 For each sentence with a `# text = ...` line, the text is tokenized as `tagger tag` does
 (tagger.formats.text.tokenize) and the tokens are aligned with the sentence's gold words
@@ -21,6 +25,8 @@ from datetime import date
 from difflib import SequenceMatcher
 from pathlib import Path
 
+from tagger.contractions import Contractions, learn_contractions, read_contractions, split_contractions
+from tagger.data import Sentence
 from tagger.formats import Layout, read_layout
 from tagger.formats.text import tokenize
 
@@ -66,10 +72,11 @@ def sentences_with_text(path: Path, token_column: int) -> list[tuple[str, list[s
     return found
 
 
-def agreement(path: Path, token_column: int) -> dict[str, float | int]:
+def agreement(path: Path, token_column: int, contractions: Contractions) -> dict[str, float | int]:
     result = Agreement()
     for text, words in sentences_with_text(path, token_column):
-        result.add(words, [text[start:end] for start, end in tokenize(text)])
+        tokens = [text[start:end] for start, end in tokenize(text)]
+        result.add(words, next(split_contractions([Sentence(tokens)], contractions)).tokens)
     return result.summary()
 
 
@@ -77,11 +84,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--token-column", type=int, default=2)
+    parser.add_argument("--model", type=Path, help="split contractions as this model directory does")
+    parser.add_argument("--contractions-from", nargs="+", default=[], help="learn the contractions from these CoNLL-U files")
     args = parser.parse_args()
+    contractions = Contractions({})
+    if args.model:
+        contractions = read_contractions(args.model)
+    elif args.contractions_from:
+        contractions = learn_contractions(args.contractions_from)
     files = args.files or sorted(UNER.glob("*/*-test.iob2"))
     if not files:
         sys.exit(f"no files given and none found under {UNER}")
-    report = {"date": date.today().isoformat(), "files": {str(path): agreement(path, args.token_column) for path in files}}
+    report = {
+        "date": date.today().isoformat(),
+        "files": {str(path): agreement(path, args.token_column, contractions) for path in files},
+    }
     print(json.dumps(report, indent=2))
 
 
