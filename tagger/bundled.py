@@ -70,16 +70,26 @@ def split_model_names(argument: str) -> list[str]:
     return names
 
 
-def card(name: str) -> dict:
-    """The card of a bundled model: task, labels, data and license, command and commit, scores, size."""
+def _card_data(name: str) -> dict:
+    """card.json of a bundled model, as bundling wrote it."""
     if name not in bundled_names():
         raise TaggerError(f"{name}: no bundled model of that name ({_names_text()})")
     path = BUNDLED_DIR / name / CARD_JSON
     try:
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        words = json.loads((BUNDLED_DIR / name / VOCAB).read_text(encoding="utf-8"))["words"]
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise TaggerError(f"{path}: not readable JSON ({error})") from None
+
+
+def card(name: str) -> dict:
+    """The card of a bundled model: task, labels, data and license, command and commit, scores, size, and the scripts
+    its words are written in (from its vocabulary)."""
+    entry = _card_data(name)
+    path = BUNDLED_DIR / name / VOCAB
+    try:
+        words = json.loads(path.read_text(encoding="utf-8"))["words"]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
-        raise TaggerError(f"{path.parent}: not readable JSON ({error})") from None
+        raise TaggerError(f"{path}: not readable JSON with a word list ({error})") from None
     return {**entry, "scripts": word_scripts(word for word in words if isinstance(word, str))}
 
 
@@ -98,7 +108,7 @@ def listing() -> list[dict]:
     """One row per bundled model: name, languages, task, labels, test score, size, license."""
     rows = []
     for name in bundled_names():
-        entry = card(name)
+        entry = _card_data(name)
         rows.append(
             {
                 "name": name,

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from tagger.bundled import BUNDLED_DIR, CARD_JSON, CARD_MARKDOWN, SHARED_DIR, SHARED_TABLE
+from tagger.contractions import CONTRACTIONS
 from tagger.config import DataConfig, TrainingCorpus, dev_corpora, read_toml, training_corpora
 from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.info import model_info
@@ -139,8 +140,8 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
     staging = target_root / f".{name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for file in (CONFIG, VOCAB, METRICS, CALIBRATION):
-        if file != CALIBRATION or (run_dir / file).exists():
+    for file in (CONFIG, VOCAB, METRICS, CALIBRATION, CONTRACTIONS):
+        if file not in (CALIBRATION, CONTRACTIONS) or (run_dir / file).exists():
             shutil.copyfile(run_dir / file, staging / file)
     vectors = _share_vectors(config.model.vectors, staging) if uses_table(config) else None
     staged, test_report, storage = _store_weights(model, run_dir, staging, test, spec["metric"])
