@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from tagger.char_lm import LM_CONFIG, LM_SPACE, LM_UNKNOWN, LM_WEIGHTS, lm_description
-from tagger.errors import TaggerError
+from tagger.errors import Interrupted, TaggerError, interrupt_exit_code
 from tagger.files import directory_lock, read_text_chunks
 from tagger.model_files import ModelDirError, read_json_object
 from tagger.store import remove_stale_temporaries, write_json, write_weights
@@ -184,7 +184,7 @@ class PretrainRun:
         torch.manual_seed(options.seed)
         self.model = CharLanguageModel(len(corpus.chars), options.dim, options.hidden)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=options.lr)
-        self.progress = TrainingProgress(planned_steps=options.steps or None)
+        self.progress = TrainingProgress(best_score=0.0, planned_steps=options.steps or None)  # scored once evaluated
         self.perplexity = (math.inf, math.inf)
 
     def learning_rate(self, step: int) -> float:
@@ -232,7 +232,10 @@ class PretrainRun:
             "steps": progress.step,
             "planned_steps": progress.planned_steps,
             "minutes": round(progress.elapsed / 60, 2),
-            "held_out_perplexity": {"forward": round(forward, 4), "backward": round(backward, 4)},
+            # None until the first held-out evaluation (a run interrupted before it)
+            "held_out_perplexity": {"forward": round(forward, 4), "backward": round(backward, 4)}
+            if math.isfinite(forward + backward)
+            else None,
             "window": options.window,
             "batch_size": options.batch_size,
         }
@@ -292,7 +295,7 @@ def pretrain(
         if len(corpus.train) <= options.window:
             raise TaggerError(f"{options.files[0]}: the text is shorter than one window of {options.window} characters")
         run = PretrainRun(directory, options, corpus)
-        if resume:
+        if resume and checkpoint.find(directory) is not None:  # none: killed before its first save, so from the start
             run.progress = checkpoint.restore(directory, run.model, run.optimizer)
         else:
             write_json(directory / OPTIONS, dataclasses.asdict(options))
@@ -333,6 +336,14 @@ def _train(run: PretrainRun, started: float, show_progress: bool) -> None:
     shown = _Progress(show_progress)
     try:
         _steps(run, started, shown)
+    except KeyboardInterrupt as interrupt:
+        # every step is whole: the state after the last one is a checkpoint like any other
+        shown.close()
+        run.save()
+        raise Interrupted(
+            f"interrupted at step {run.progress.step:,}, saved; continue with: tagger pretrain --resume {run.directory}",
+            interrupt_exit_code(interrupt),
+        ) from None
     finally:
         shown.close()
 

@@ -195,3 +195,25 @@ def test_a_tagger_with_an_lm_resumes_to_the_uninterrupted_model_and_the_cache_ch
     uncached, cached = load_file(tmp_path / "uncached" / "model.safetensors"), load_file(tmp_path / "full" / "model.safetensors")
     for name in cached:
         np.testing.assert_allclose(uncached[name], cached[name], atol=1e-4, err_msg=name)
+
+
+def test_ctrl_c_saves_the_last_step_and_resume_reaches_the_unbroken_weights(text_file, char_lm, tmp_path, monkeypatch):
+    from tagger.errors import Interrupted
+    from tagger.pretrain import PretrainRun
+
+    step = PretrainRun.train_step
+
+    def interrupted_at_step_25(run):
+        if run.progress.step == 25:
+            raise KeyboardInterrupt
+        return step(run)
+
+    monkeypatch.setattr(PretrainRun, "train_step", interrupted_at_step_25)
+    directory = tmp_path / "lm"
+    with pytest.raises(Interrupted, match="interrupted at step 25, saved; continue with: tagger pretrain --resume"):
+        pretrain(directory, PretrainOptions(files=[str(text_file)], steps=60, **TINY_LM), show_progress=False)
+    monkeypatch.undo()
+    assert pretrain(directory, None, show_progress=False)["steps"] == 60
+    whole, resumed = load_file(char_lm / LM_WEIGHTS), load_file(directory / LM_WEIGHTS)
+    for name in whole:
+        np.testing.assert_array_equal(resumed[name], whole[name], err_msg=name)

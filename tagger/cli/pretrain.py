@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from tagger.cli.options import set_threads
@@ -74,7 +76,7 @@ def pretrain_command(
         )
         record = pretrain(out, options, show_progress=not quiet)
         target = out
-    perplexity = record["held_out_perplexity"]
+    perplexity = record["held_out_perplexity"] or {"forward": math.inf, "backward": math.inf}
     click.echo(
         f"held-out perplexity forward {perplexity['forward']:.3f} backward {perplexity['backward']:.3f} "
         f"after {record['steps']:,} steps; language model in {target}",
