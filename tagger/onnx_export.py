@@ -84,8 +84,9 @@ class PaddedCharLSTM(nn.Module):
 class ExportableTagger(nn.Module):
     """A trained TaggerModel (in eval mode) from ids to label ids, in operations ONNX can express."""
 
-    def __init__(self, model: TaggerModel) -> None:
+    def __init__(self, model: TaggerModel, decoder: bool = True) -> None:
         super().__init__()
+        self.with_decoder = decoder
         self.words, self.cases, self.output = model.words, model.cases, model.output
         if isinstance(model.chars, CharCNN):
             self.chars: nn.Module | None = SequenceCharCNN(model.chars)
@@ -110,6 +111,8 @@ class ExportableTagger(nn.Module):
             batch, steps, width = chars.shape
             parts.append(self.chars(chars.reshape(batch * steps, width)).reshape(batch, steps, -1))
         emissions = self.output(self.rnn(torch.cat(parts, dim=2), lengths))
+        if not self.with_decoder:
+            return emissions
         mask = torch.arange(words.size(1)).unsqueeze(0) < lengths.unsqueeze(1)
         return self._decode(emissions, mask), emissions
 
@@ -126,8 +129,15 @@ def _example_inputs() -> tuple[torch.Tensor, ...]:
     return words, torch.ones_like(words), chars, torch.tensor([3, 2])
 
 
-def export_bytes(model: TaggerModel) -> bytes:
-    """The ONNX graph of `model` (from ids to label ids), as bytes."""
+def export_bytes(model: TaggerModel, decoder: bool = True) -> bytes:
+    """The ONNX graph of `model` (from ids to label ids), as bytes.
+
+    Without `decoder`, the graph stops at the emission scores (for tagger's own ONNX Runtime
+    path, which decodes in NumPy): the scripted Viterbi becomes ONNX Loops whose backpointers
+    ORT appends to a sequence, copied at each step, so its time grows with the square of the
+    sentence (100,000 tokens: minutes), and ORT runs those loops even when only the
+    emissions are fetched.
+    """
     if model.char_lm is not None:
         raise TaggerError(
             "a model that reads a character language model (model.char_lm) has no ONNX form yet; "
@@ -137,17 +147,18 @@ def export_bytes(model: TaggerModel) -> bytes:
     buffer = io.BytesIO()
     axes = {"words": {0: "batch", 1: "time"}, "cases": {0: "batch", 1: "time"}, "lengths": {0: "batch"}}
     axes["chars"] = {0: "batch", 1: "time", 2: "characters"}
-    axes["labels"] = {0: "batch", 1: "time"}
     axes["emissions"] = {0: "batch", 1: "time"}
+    if decoder:
+        axes["labels"] = {0: "batch", 1: "time"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on deprecation and RNN batch order are not the user's
-        exportable = ExportableTagger(model.cpu().eval()).eval()
+        exportable = ExportableTagger(model.cpu().eval(), decoder).eval()
         torch.onnx.export(
             exportable,
             _example_inputs(),
             buffer,
             input_names=list(INPUTS),
-            output_names=list(OUTPUTS),
+            output_names=list(OUTPUTS) if decoder else ["emissions"],
             dynamic_axes=axes,
             opset_version=OPSET,
             dynamo=False,  # the TorchScript exporter turns the scripted Viterbi loops into ONNX Loops

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from tagger.batching import Batch
+from tagger.decoding import ChainScores, viterbi
 from tagger.errors import TaggerError
 
 OUTPUTS = ("labels", "emissions")
@@ -31,9 +32,13 @@ def batch_inputs(batch: Batch) -> dict[str, torch.Tensor]:
 
 
 class OnnxRunner:
-    """An ONNX Runtime session on the CPU that labels collated batches like the PyTorch path."""
+    """An ONNX Runtime session on the CPU that labels collated batches like the PyTorch path.
 
-    def __init__(self, graph: bytes, threads: int | None = None) -> None:
+    A graph without the `labels` output (export_bytes(decoder=False)) gives emissions, which
+    `chain` decodes in NumPy (tagger.decoding, as the NumPy engine does).
+    """
+
+    def __init__(self, graph: bytes, threads: int | None = None, chain: ChainScores | None = None) -> None:
         require_onnx()
         import onnxruntime
 
@@ -44,10 +49,20 @@ class OnnxRunner:
             options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         self.inputs = {node.name for node in self.session.get_inputs()}  # a model without characters has no `chars`
+        self.decodes = "labels" in {node.name for node in self.session.get_outputs()}
+        self.chain = chain
 
     def decode(self, batch: Batch, with_emissions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Label ids (batch, time) for a batch on the CPU, and its emission scores (batch, time, labels) if asked."""
         feeds = {name: tensor.numpy() for name, tensor in batch_inputs(batch).items() if name in self.inputs}
+        if not self.decodes:
+            (emissions,) = self.session.run(["emissions"], feeds)
+            lengths = batch.lengths.numpy()
+            if self.chain is None:
+                labels = emissions.argmax(axis=2) * batch.mask.numpy()
+            else:
+                labels = viterbi(self.chain.emissions(emissions), lengths, self.chain)
+            return torch.from_numpy(labels), torch.from_numpy(emissions) if with_emissions else None
         if not with_emissions:
             (labels,) = self.session.run(["labels"], feeds)
             return torch.from_numpy(labels), None

@@ -47,8 +47,8 @@ class TorchEngine:
 
         if self.device.type != "cpu":
             raise TaggerError("--runtime onnx runs on the CPU; leave out --device cuda")
-        graph = export_bytes(self.model)
-        self.onnx = OnnxRunner(quantized(graph) if quantize else graph, threads)
+        graph = export_bytes(self.model, decoder=False)  # decoded in NumPy: linear in the sentence's length
+        self.onnx = OnnxRunner(quantized(graph) if quantize else graph, threads, self.chain_scores())
         self.name = "onnx-int8" if quantize else "onnx"
 
     def chain_scores(self) -> ChainScores | None:

@@ -214,3 +214,21 @@ def test_onnx_runtime_with_worker_processes_is_refused_by_tag_and_evaluate_alike
     assert result.exit_code == 2
     assert "--runtime onnx runs in one process; give it --threads instead of --workers or torchrun" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_runtime_graph_has_no_loop_so_its_time_grows_with_the_sentence_not_its_square(ner_model):
+    """#44: a 100,000-token sentence took over 240 s with --runtime onnx (torch: 13 s): ORT ran the exported
+    Viterbi's Loops, appending backpointers to a sequence copied at each step, even when only the emissions were
+    fetched. tagger's own ONNX path exports the graph up to the emissions and decodes in NumPy; `tagger export`
+    keeps the decoder for use without Python."""
+    import onnx
+
+    from tagger.onnx_export import export_bytes
+
+    model = Predictor.load(ner_model, "cpu", "torch").model
+    runtime_ops = {node.op_type for node in onnx.load_from_string(export_bytes(model, decoder=False)).graph.node}
+    exported_ops = {node.op_type for node in onnx.load_from_string(export_bytes(model)).graph.node}
+    assert "Loop" not in runtime_ops and "Loop" in exported_ops
+    tokens = [["Maria", "Lopez", "visited", "Oslo", "."] * 400]  # one sentence of 2,000 tokens
+    onnx_labels = Predictor.load(ner_model, "cpu", "onnx").predict(tokens)
+    assert onnx_labels == Predictor.load(ner_model, "cpu", "numpy").predict(tokens)
