@@ -107,9 +107,7 @@ class CharLMFeatures(nn.Module):
     def forward(self, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """chars (tokens, max characters) of the mask's tokens, mask (batch, time) -> (tokens, 2 * hidden)."""
         sequences = sentence_sequences(chars.cpu().numpy(), mask.cpu().numpy())
-        if self.cache_for is not None:
-            self._fill_cache(self.cache_for)
-            self.cache_for = None
+        self.fill_cache()
         if self.cache is not None:
             keys = [row[:length].tobytes() for row, length in zip(sequences.ids, sequences.lengths)]
             if all(key in self.cache for key in keys):
@@ -137,7 +135,12 @@ class CharLMFeatures(nn.Module):
         """
         self.cache_for = list(items)
 
-    def _fill_cache(self, items: list[Encoded], batch_size: int = 64) -> None:
+    def fill_cache(self, batch_size: int = 64) -> None:
+        """Compute the features cache_features asked for, if not done yet (training calls it once the weights are
+        final, before timing a dev evaluation for its budget; the first forward pass calls it otherwise)."""
+        if self.cache_for is None:
+            return
+        items, self.cache_for = self.cache_for, None
         self.cache = {}
         for group in bucketed_groups(items, batch_size):
             arrays = collate_arrays([items[index] for index in group], group)

@@ -217,3 +217,23 @@ def test_ctrl_c_saves_the_last_step_and_resume_reaches_the_unbroken_weights(text
     whole, resumed = load_file(char_lm / LM_WEIGHTS), load_file(directory / LM_WEIGHTS)
     for name in whole:
         np.testing.assert_array_equal(resumed[name], whole[name], err_msg=name)
+
+
+def test_a_budgeted_run_fills_the_lm_cache_before_it_times_a_dev_evaluation(char_lm, tmp_path, monkeypatch):
+    """The budget's plan timed its first dev evaluation with the whole cache's computation inside it (123 s on
+    Bosque), and planned 8 epochs where 40 fitted."""
+    from tagger import training
+    from tagger.training import loop
+    from tests.test_training import tiny_config
+
+    pending_at_evaluations = []
+    evaluate_dev = loop.evaluate_dev
+
+    def recording(predictor, dev_sets, config):
+        pending_at_evaluations.append(predictor.engine.model.char_lm.cache_for is not None)
+        return evaluate_dev(predictor, dev_sets, config)
+
+    monkeypatch.setattr(loop, "evaluate_dev", recording)
+    config = tiny_config(model={"char_lm": str(char_lm)}, train={"max_minutes": 0.2, "epochs": 2})
+    training.train(config, tmp_path / "run", show_progress=False, log=lambda message: None)
+    assert pending_at_evaluations and not any(pending_at_evaluations)

@@ -343,6 +343,9 @@ def _train_in(
         trainer = Trainer(run, out, show_progress, log, started, after_epoch)
         if resume:
             trainer.resume()
+        if run.model.char_lm is not None:
+            # now, with the weights final: inside the first timed dev evaluation it made a budget plan for 123-s ones
+            run.model.char_lm.fill_cache()
         return trainer.fit()
     finally:
         distributed.stop(run.world)
