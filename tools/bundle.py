@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 
 from tagger.bundled import BUNDLED_DIR, CARD_JSON, CARD_MARKDOWN, SHARED_DIR, SHARED_TABLE
-from tagger.contractions import CONTRACTIONS
 from tagger.config import DataConfig, TrainingCorpus, dev_corpora, read_toml, training_corpora
+from tagger.contractions import CONTRACTIONS
 from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.info import model_info
 from tagger.model_files import CALIBRATION, describe_network
