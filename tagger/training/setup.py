@@ -251,7 +251,7 @@ def _cache_char_lm_features(
         log(f"the character LM's features would need {size / 2**30:.1f} GiB: computed in every step instead")
         return
     model.char_lm.cache_features(items)
-    log(f"the character LM's features of {len(items):,} sentences are computed once, before training starts ({size / 2**20:,.0f} MiB)")
+    log(f"the character LM's features of {len(items):,} sentences are computed before training starts ({size / 2**20:,.0f} MiB)")
 
 
 def _build_model(
