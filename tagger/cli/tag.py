@@ -37,7 +37,12 @@ from tagger.cli.options import (
 @click.option("--output", default="-", show_default=True, help="Output file ('-' is stdout); written atomically.")
 @force_option
 @batch_size_option
-@click.option("--scores", is_flag=True, help="Add each token's label probability, as before --confidence (jsonl output only).")
+@click.option(
+    "--scores",
+    "with_scores",
+    is_flag=True,
+    help="Add each token's label probability, as before --confidence (jsonl output only).",
+)
 @click.option(
     "--confidence",
     is_flag=True,
@@ -70,7 +75,7 @@ from tagger.cli.options import (
 @click.option("--sentence-per-line", is_flag=True, help="Text input: each line is one sentence (tweets, lists, titles).")
 @click.option(
     "--scheme",
-    "label_scheme",
+    "scheme",
     type=click.Choice(["IOB1", "IOB2", "IOBES"], case_sensitive=False),
     default=None,
     help="Scheme of span labels (NER): default IOB2 for text and tokens input, the model's training scheme for column files.",
@@ -78,27 +83,7 @@ from tagger.cli.options import (
 @threads_option
 @runtime_option
 @quiet_option
-def tag_command(
-    model_dir: str,
-    files: tuple[str, ...],
-    input_format: str,
-    output_format: str,
-    output: str,
-    force: bool,
-    batch_size: int,
-    scores: bool,
-    confidence: bool,
-    min_confidence: float | None,
-    nbest: int | None,
-    device: str,
-    workers: int,
-    token_column: str | None,
-    sentence_per_line: bool,
-    label_scheme: str | None,
-    threads: int | None,
-    runtime: str,
-    quiet: bool,
-) -> None:
+def tag_command(model_dir: str, files: tuple[str, ...], output: str, device: str, threads: int | None, **options: object) -> None:
     """Label raw text or token files with MODEL_DIR; reads stdin when no FILES are given.
 
     MODEL_DIR is a model directory or a bundled model's name (`tagger models`); several
@@ -128,26 +113,11 @@ def tag_command(
       tagger tag runs/sample-ner big.txt --workers 2 --output big.jsonl
       torchrun --nproc_per_node 4 -m tagger tag runs/sample-ner a.txt b.txt c.txt --output all.jsonl
     """
-    set_prediction_threads(threads, workers, runtime or choices.default_runtime(device))
+    runtime = options["runtime"] or choices.default_runtime(device)
+    set_prediction_threads(threads, options["workers"], runtime)  # before numpy is imported: it sets BLAS's pool
     from tagger.tagging import TagOptions, tag_files
 
-    options = TagOptions(
-        input_format,
-        output_format,
-        batch_size,
-        scores,
-        workers,
-        token_column,
-        sentence_per_line,
-        force,
-        quiet,
-        runtime,
-        label_scheme,
-        confidence,
-        min_confidence,
-        nbest,
-    )
-    tag_files(model_dir, list(files) or ["-"], output, options, device)
+    tag_files(model_dir, list(files) or ["-"], output, TagOptions(**options), device)
 
 
 @click.command("export")

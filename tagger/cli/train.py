@@ -16,6 +16,24 @@ from tagger.cli.options import (
     threads_option,
 )
 
+# The flags of `tagger train` that set one config value each: parameter name -> section.key.
+FLAG_SETTINGS = {
+    "test_file": "data.test",
+    "format_name": "data.format",
+    "label_column": "data.label_column",
+    "cell": "model.cell",
+    "crf": "model.crf",
+    "epochs": "train.epochs",
+    "max_minutes": "train.max_minutes",
+    "lr": "train.lr",
+    "batch_size": "train.batch_size",
+    "hidden": "model.hidden",
+    "patience": "train.patience",
+    "device": "train.device",
+    "threads": "train.threads",
+    "seed": "train.seed",
+}
+
 
 @click.command("train")
 @click.argument("config_file", required=False, type=click.Path(dir_okay=False))
@@ -56,21 +74,8 @@ def train_command(
     resume_dir: str | None,
     train_files: tuple[str, ...],
     dev_files: tuple[str, ...],
-    test_file: str | None,
-    format_name: str | None,
-    label_column: str | None,
-    cell: str | None,
-    crf: bool | None,
-    epochs: int | None,
-    max_minutes: float | None,
-    lr: float | None,
-    batch_size: int | None,
-    hidden: int | None,
-    patience: int | None,
-    device: str | None,
-    threads: int | None,
-    seed: int | None,
     quiet: bool,
+    **settings: object,
 ) -> None:
     """Train a tagger from CONFIG_FILE (TOML) and/or flags; writes a model directory.
 
@@ -104,28 +109,22 @@ def train_command(
             f"{config_file} would be ignored; change training settings with --set section.key=value"
         )
     flags = {
-        "data.train": (train_files[0] if len(train_files) == 1 else list(train_files)) if train_files else None,
-        "data.dev": (dev_files[0] if len(dev_files) == 1 else list(dev_files)) if dev_files else None,
-        "data.test": test_file,
-        "data.format": format_name,
-        "data.label_column": label_column,
-        "model.cell": cell,
-        "model.crf": crf,
-        "train.epochs": epochs,
-        "train.max_minutes": max_minutes,
-        "train.lr": lr,
-        "train.batch_size": batch_size,
-        "model.hidden": hidden,
-        "train.patience": patience,
-        "train.device": device,
-        "train.threads": threads,
-        "train.seed": seed,
+        "data.train": _one_or_list(train_files),
+        "data.dev": _one_or_list(dev_files),
+        **{FLAG_SETTINGS[name]: value for name, value in settings.items()},
     }
     config, target = config_for_run(config_file, list(overrides), flags, out, resume_dir)
     metrics = training.train(config, target, resume=resume_dir is not None, show_progress=not quiet)
     if os.environ.get("RANK", "0") != "0":
         return
     click.echo(f"{training.describe_best(metrics)}; model in {target}", err=True)
+
+
+def _one_or_list(paths: tuple[str, ...]) -> str | list[str] | None:
+    """A repeatable file flag as the config holds it: None when not given, a path, or a list of paths."""
+    if not paths:
+        return None
+    return paths[0] if len(paths) == 1 else list(paths)
 
 
 @click.command("calibrate")
