@@ -6,6 +6,8 @@ its two outputs, so choosing the runtime needs no exporter.
 
 from __future__ import annotations
 
+import threading
+
 import torch
 
 from tagger.batching import Batch
@@ -13,6 +15,10 @@ from tagger.decoding import ChainScores, viterbi
 from tagger.errors import TaggerError
 
 OUTPUTS = ("labels", "emissions")
+SIGNAL_POLL_SECONDS = 0.05  # how often the waiting main thread lets Python's signal handlers run
+# How long an interrupted run may take to stop (it checks between nodes): a process that ends
+# while a session still runs is aborted by ONNX Runtime (exit 134) instead of exiting 143.
+SIGNAL_GRACE_SECONDS = 10.0
 
 
 def require_onnx() -> None:
@@ -56,7 +62,7 @@ class OnnxRunner:
         """Label ids (batch, time) for a batch on the CPU, and its emission scores (batch, time, labels) if asked."""
         feeds = {name: tensor.numpy() for name, tensor in batch_inputs(batch).items() if name in self.inputs}
         if not self.decodes:
-            (emissions,) = self.session.run(["emissions"], feeds)
+            (emissions,) = self.run(["emissions"], feeds)
             lengths = batch.lengths.numpy()
             if self.chain is None:
                 labels = emissions.argmax(axis=2) * batch.mask.numpy()
@@ -64,7 +70,41 @@ class OnnxRunner:
                 labels = viterbi(self.chain.emissions(emissions), lengths, self.chain)
             return torch.from_numpy(labels), torch.from_numpy(emissions) if with_emissions else None
         if not with_emissions:
-            (labels,) = self.session.run(["labels"], feeds)
+            (labels,) = self.run(["labels"], feeds)
             return torch.from_numpy(labels), None
-        labels, emissions = self.session.run(list(OUTPUTS), feeds)
+        labels, emissions = self.run(list(OUTPUTS), feeds)
         return torch.from_numpy(labels), torch.from_numpy(emissions)
+
+    def run(self, outputs: list[str], feeds: dict) -> list:
+        """session.run in a thread of its own, so that Ctrl-C and SIGTERM are honoured while it runs.
+
+        Python runs signal handlers in the main thread between bytecodes, never inside a C call:
+        a run of tens of seconds (a sentence of 100,000 tokens) would hold the signal until it
+        returned. The main thread waits here instead; on an interrupt it tells the run to stop
+        (RunOptions.terminate), waits a moment for it, and raises the interrupt.
+        """
+        import onnxruntime
+
+        options = onnxruntime.RunOptions()
+        result: dict[str, object] = {}
+        done = threading.Event()  # not Thread.join: a join that an interrupt cut short leaves is_alive() wrong
+
+        def work() -> None:
+            try:
+                result["outputs"] = self.session.run(outputs, feeds, options)
+            except Exception as error:  # noqa: BLE001 (handed to the main thread)
+                result["error"] = error
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="onnxruntime-run", daemon=True).start()
+        try:
+            while not done.wait(SIGNAL_POLL_SECONDS):
+                pass
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM raised as Terminated
+            options.terminate = True  # ONNX Runtime checks it between nodes
+            done.wait(SIGNAL_GRACE_SECONDS)
+            raise
+        if "error" in result:
+            raise result["error"]
+        return result["outputs"]

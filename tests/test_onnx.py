@@ -232,3 +232,44 @@ def test_the_runtime_graph_has_no_loop_so_its_time_grows_with_the_sentence_not_i
     tokens = [["Maria", "Lopez", "visited", "Oslo", "."] * 400]  # one sentence of 2,000 tokens
     onnx_labels = Predictor.load(ner_model, "cpu", "onnx").predict(tokens)
     assert onnx_labels == Predictor.load(ner_model, "cpu", "numpy").predict(tokens)
+
+
+class SessionDeafToSignals:
+    """Stands in for an ONNX Runtime session inside one long C call: Python's signal handlers do not run in it (an
+    interrupt that lands here is swallowed, as the C call would hold it), and it stops early only when its
+    RunOptions say terminate."""
+
+    def __init__(self, session):
+        self.session = session
+        self.told_to_stop = False
+
+    def run(self, outputs, feeds, options=None):
+        import time
+
+        deadline = time.monotonic() + 6.0
+        while time.monotonic() < deadline:
+            if options is not None and options.terminate:
+                self.told_to_stop = True
+                break
+            try:
+                time.sleep(0.01)
+            except KeyboardInterrupt:
+                pass
+        return self.session.run(outputs, feeds)
+
+
+def test_an_interrupt_during_a_long_onnx_run_is_honoured_at_once_and_stops_the_run(ner_model):
+    import _thread
+    import threading
+    import time
+
+    predictor = Predictor.load(ner_model, "cpu", "torch")
+    predictor.use_onnx(threads=1)
+    runner = predictor.engine.onnx
+    runner.session = SessionDeafToSignals(runner.session)
+    threading.Timer(0.3, _thread.interrupt_main).start()  # what Ctrl-C (or SIGTERM, raised as Terminated) does
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        predictor.predict([["Maria", "flew", "to", "Oslo", "."]])
+    assert time.monotonic() - started < 2.5  # not the 6 s the run would take
+    assert runner.session.told_to_stop
