@@ -250,16 +250,15 @@ def test_bundling_a_run_stores_float16_weights_and_a_card_with_the_scores_it_mea
     assert card["commit"] and card["command"] in (made / "CARD.md").read_text()
 
 
-def test_a_card_scores_every_dev_file_of_a_run_read_as_trained():
+def test_a_card_scores_every_dev_file_of_a_run_read_as_trained(tmp_path):
     from tagger.config import DataConfig
+    from tagger.task import Task
     from tools.bundle import ScoredFile, scored_files
 
     data = {
         "dev": [
             {"path": "news.dev", "label_column": ""},
             {"path": "tweets.dev", "label_column": "2", "unannotated": ["MISC"]},
-            # UNER's layout, its OTH spans trained as MISC: the file as it is has OTH, so both are left out
-            {"path": "hr.dev", "token_column": 2, "label_column": "3", "label_map": {"OTH": "MISC"}},
         ],
         "test": "news.test",
     }
@@ -269,15 +268,39 @@ def test_a_card_scores_every_dev_file_of_a_run_read_as_trained():
             {"path": "hr.test", "token_column": 2, "label_column": "3", "ignore_types": ["OTH", "MISC"]},
         ]
     }
-    assert scored_files(DataConfig(**data), spec) == [
+    task = Task("4", "conll", "IOB1", "IOBES")
+    assert scored_files(DataConfig(**data), task, spec, tmp_path) == [
         ScoredFile("dev", "news.dev"),
         ScoredFile("dev", "tweets.dev", "2", ("MISC",)),
-        ScoredFile("dev", "hr.dev", "3", ("OTH", "MISC"), 2),
         ScoredFile("test", "news.test"),
         ScoredFile("test", "tweets.test", "2", ("MISC",)),
         ScoredFile("test", "hr.test", "3", ("OTH", "MISC"), 2),
     ]
-    assert scored_files(DataConfig(dev="a.dev", test="a.test"), {}) == [ScoredFile("dev", "a.dev"), ScoredFile("test", "a.test")]
+    only = DataConfig(dev="a.dev", test="a.test")
+    assert scored_files(only, task, {}, tmp_path) == [ScoredFile("dev", "a.dev"), ScoredFile("test", "a.test")]
+
+
+def test_a_card_scores_a_dev_file_whose_types_training_renamed_with_them_renamed(tmp_path, ner_model, monkeypatch):
+    """WNUT-17's dev file says person and corporation where the model says PER and ORG (a label_map): the card
+    scores it as training read it, not with every renamed type left out (which scored wnut17-dev 0.0)."""
+    from tools import bundle as bundling
+
+    run, _ = run_with_the_sample_test_file(tmp_path, ner_model)
+    dev = SAMPLES / "sample-ner" / "dev.conll"
+    renamed = tmp_path / "renamed.conll"
+    renamed.write_text(dev.read_text().replace("-PER\n", "-person\n").replace("-ORG\n", "-corporation\n"))
+    saved = json.loads((run / "config.json").read_text())
+    saved["config"]["data"]["dev"] = [{"path": str(renamed), "label_map": {"person": "PER", "corporation": "ORG"}}]
+    (run / "config.json").write_text(json.dumps(saved))
+    monkeypatch.setitem(bundling.SPECS, "en-ner", {**bundling.SPECS["en-ner"], "more_tests": []})
+    made = bundling.bundle("en-ner", run, "tagger train configs/sample-ner.toml", tmp_path / "models")
+
+    card = json.loads((made / "card.json").read_text())
+    as_trained = json.loads(cli("evaluate", made, dev, "--json").stdout)
+    assert "person" in renamed.read_text() and as_trained["f1"] > 50
+    assert card["scores"]["dev"]["file"] == "renamed.conll"
+    assert card["scores"]["dev"]["value"] == round(as_trained["f1"], 4)
+    assert "mapped" in card["scores"]["dev"]["scorer"]
 
 
 def test_bundling_keeps_float32_weights_when_float16_would_move_the_test_score(tmp_path, ner_model, monkeypatch):

@@ -19,19 +19,22 @@ import argparse
 import json
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from tagger.bundled import BUNDLED_DIR, CARD_JSON, CARD_MARKDOWN, SHARED_DIR, SHARED_TABLE
-from tagger.config import DataConfig, TrainingCorpus, dev_corpora, read_toml, training_corpora
+from tagger.config import Config, DataConfig, TrainingCorpus, dev_corpora, read_toml, training_corpora
 from tagger.contractions import CONTRACTIONS
 from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.info import model_info
 from tagger.model_files import CALIBRATION, describe_network
 from tagger.predict import Predictor
 from tagger.store import CONFIG, METRICS, VOCAB, WEIGHTS, load_model, save_table, uses_table, write_json, write_weights
+from tagger.task import Task
+from tagger.training.data import read_dev_set
 from tagger.vector_sources import NAMED_SOURCES
 from tagger.vectors import VectorTable, load_table
 
@@ -79,15 +82,17 @@ class ScoredFile:
     label_column: str | None = None  # None: the model's own
     ignore_types: tuple[str, ...] = ()
     token_column: int | None = None  # None: the model's own
+    mapped: bool = False  # a copy of a dev file with its types renamed as training renamed them
 
 
-def scored_files(data: DataConfig, spec: dict) -> list[ScoredFile]:
-    """The run's dev files read as training read them, its test file, and the spec's other test files."""
+def scored_files(data: DataConfig, task: Task, spec: dict, mapped_dir: Path) -> list[ScoredFile]:
+    """The run's dev files read as training read them, its test file, and the spec's other test files.
+
+    A dev file whose entry renames types (label_map) is scored from a copy with its labels
+    mapped as training mapped them, written into `mapped_dir` under the same name.
+    """
     first_train = training_corpora(data)[0] if data.train else None
-    files = [
-        ScoredFile("dev", corpus.path, corpus.label_column or None, _dev_ignored(corpus), _own_column(corpus, data))
-        for corpus in dev_corpora(data, first_train)
-    ]
+    files = [_dev_file(corpus, data, task, mapped_dir) for corpus in dev_corpora(data, first_train)]
     files.append(ScoredFile("test", data.test))
     return files + [
         ScoredFile(
@@ -101,18 +106,26 @@ def scored_files(data: DataConfig, spec: dict) -> list[ScoredFile]:
     ]
 
 
+def _dev_file(corpus: TrainingCorpus, data: DataConfig, task: Task, mapped_dir: Path) -> ScoredFile:
+    if not corpus.label_map:
+        return ScoredFile("dev", corpus.path, corpus.label_column or None, _dev_ignored(corpus), _own_column(corpus, data))
+    dev = read_dev_set(corpus, task.format, "gold", task.spans, log=lambda message: None)
+    copy = mapped_dir / Path(corpus.path).name
+    with open(copy, "w", encoding="utf-8") as stream:
+        for sentence in dev.sentences:
+            stream.writelines(f"{token}\t{label}\n" for token, label in zip(sentence.tokens, sentence.labels["gold"]))
+            stream.write("\n")
+    return ScoredFile("dev", str(copy), "2", tuple(corpus.unannotated), 1, mapped=True)
+
+
 def _own_column(corpus: TrainingCorpus, data: DataConfig) -> int | None:
     """A dev file's token column where it is not the model's (data.token_column), else None."""
     return corpus.token_column if corpus.token_column != data.token_column else None
 
 
 def _dev_ignored(corpus: TrainingCorpus) -> tuple[str, ...]:
-    """The types a dev file is scored without: those it leaves unannotated, and both sides of a type training renamed.
-
-    The card reads the dev file as it is, so a renamed type (OTH read as MISC) would never match.
-    """
-    renamed = [name for pair in corpus.label_map.items() for name in pair if name != "O"]
-    return tuple(dict.fromkeys([*corpus.unannotated, *renamed]))
+    """The types a dev file read as it is is scored without: those it leaves unannotated."""
+    return tuple(corpus.unannotated)
 
 
 def _report(predictor: Predictor, file: ScoredFile) -> dict:
@@ -123,6 +136,8 @@ def _report(predictor: Predictor, file: ScoredFile) -> dict:
 
 def _score_entry(file: ScoredFile, report: dict, spec: dict) -> dict:
     metric, scorer = spec["metric"], spec["scorer"]
+    if file.mapped:
+        scorer = f"{scorer}, its types mapped as training mapped them (the config's label_map)"
     if file.ignore_types:
         scorer = f"{scorer}, {', '.join(file.ignore_types)} left out (tagger evaluate --ignore-type)"
     entry = {"metric": metric, "value": round(float(report[metric]), 4), "file": Path(file.path).name, "scorer": scorer}
@@ -133,8 +148,26 @@ def _score_entry(file: ScoredFile, report: dict, spec: dict) -> dict:
 def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_DIR) -> Path:
     """Make `target_root/NAME` from a trained run directory; returns the new directory."""
     spec = SPECS[name]
-    config, _, _, model = load_model(run_dir)
-    files = scored_files(config.data, spec)
+    config, _, task, model = load_model(run_dir)
+    mapped_dir = Path(tempfile.mkdtemp(prefix="tagger-bundle-"))
+    try:
+        return _bundle(
+            name, spec, run_dir, command, target_root, config, model, scored_files(config.data, task, spec, mapped_dir)
+        )
+    finally:
+        shutil.rmtree(mapped_dir, ignore_errors=True)
+
+
+def _bundle(
+    name: str,
+    spec: dict,
+    run_dir: Path,
+    command: str,
+    target_root: Path,
+    config: Config,
+    model: torch.nn.Module,
+    files: list[ScoredFile],
+) -> Path:
     test = next(file for file in files if file.split == "test")
     target = target_root / name
     staging = target_root / f".{name}.staging"

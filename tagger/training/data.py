@@ -125,7 +125,7 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
         weights += [spec.weight] * len(file.sentences)
     trained = Counter(label for sentence in train for label in sentence.labels[column])
     _check_unannotated(specs, trained, spans)
-    dev_sets = [_read_dev(spec, format_name, column, spans, log) for spec in dev_corpora(config.data, specs[0])]
+    dev_sets = [read_dev_set(spec, format_name, column, spans, log) for spec in dev_corpora(config.data, specs[0])]
     for dev in dev_sets:
         unseen = sorted({label for s in dev.sentences for label in s.labels[column]} - set(trained))
         if unseen:
@@ -156,7 +156,7 @@ def _checked_scheme(sentences: list[Sentence], column: str, path: str, log: Log)
     return detector.scheme
 
 
-def _read_dev(spec: TrainingCorpus, format_name: str, column: str, spans: bool, log: Log) -> DevSet:
+def read_dev_set(spec: TrainingCorpus, format_name: str, column: str, spans: bool, log: Log) -> DevSet:
     """A dev file read with its own columns (the training format unless it names one), checked and mapped."""
     file = _read_file(spec, **{**_reading(spec), "format_name": spec.format or format_name})
     if spans:
@@ -239,7 +239,7 @@ def singleton_ids(corpus: Corpus, vocab: Vocab) -> list[int]:
 def read_model_dev_sets(config: Config, task: Task, log: Log = log_to_stderr) -> list[DevSet]:
     """The dev files a model's config names, read as its training read them (paths as the config has them)."""
     first = training_corpora(config.data)[0]
-    return [_read_dev(spec, task.format, task.label_column, task.spans, log) for spec in dev_corpora(config.data, first)]
+    return [read_dev_set(spec, task.format, task.label_column, task.spans, log) for spec in dev_corpora(config.data, first)]
 
 
 def weighted_items(items: list[Encoded], weights: list[float] | None, seed: int) -> list[Encoded]:
