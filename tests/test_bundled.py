@@ -164,7 +164,7 @@ def test_float16_weights_load_and_tag_as_the_float32_model_does(tmp_path, ner_mo
 @pytest.mark.parametrize(
     ("name", "test_file", "metric", "floor"),
     [
-        ("en-ner", "conll2003-en/eng.testb", "f1", 86.0),
+        ("en-ner", "conll2003-en/eng.testb", "f1", 90.8),  # #45: the cross-domain mix may not cost the news
         ("en-upos", "ud-en-ewt/en_ewt-ud-test.conllu", "accuracy", 95.5),
         ("pt-upos", "ud-more/pt-bosque/pt_bosque-ud-test.conllu", "accuracy", 96.5),
     ],
