@@ -17,7 +17,7 @@ from tests import helpers
 from tests.conftest import SAMPLES, run_tagger
 from tools.bundle import SPECS, compact_weights
 
-NAMES = ["en-ner", "en-upos", "pt-upos", "xx-ner"]
+NAMES = ["en-ner", "en-upos", "pt-upos", "sk-upos", "xx-ner"]
 ENGLISH = ["en-ner", "en-upos"]
 TEXT = "Maria Lopez flew from Oslo to Lagos on Monday.\nShe didn't like the U.S. visa office at all!"
 MAX_BUNDLED_BYTES = 60 * 10**6  # every bundled model and the shared GloVe table (the budget in the README, Models)
@@ -40,6 +40,7 @@ def test_every_model_is_bundled_and_listed_with_its_languages():
         "en-ner": ["en"],
         "en-upos": ["en"],
         "pt-upos": ["pt"],
+        "sk-upos": ["sk"],
         "xx-ner": ["en", "sv", "pt", "hr", "sr", "sk", "zh"],
     }
     table = cli("models").stdout.splitlines()
@@ -167,6 +168,7 @@ def test_float16_weights_load_and_tag_as_the_float32_model_does(tmp_path, ner_mo
         ("en-ner", "conll2003-en/eng.testb", "f1", 90.8),  # #45: the cross-domain mix may not cost the news
         ("en-upos", "ud-en-ewt/en_ewt-ud-test.conllu", "accuracy", 95.5),
         ("pt-upos", "ud-more/pt-bosque/pt_bosque-ud-test.conllu", "accuracy", 96.5),
+        ("sk-upos", "ud-more/sk-snk/sk_snk-ud-test.conllu", "accuracy", 97.0),
     ],
 )
 def test_bundled_model_scores_exactly_its_card_on_the_test_set(shared_corpora: Path, name, test_file, metric, floor):
@@ -320,7 +322,13 @@ def test_bundling_keeps_float32_weights_when_float16_would_move_the_test_score(t
 
 @pytest.mark.parametrize(
     "name, scripts",
-    [("en-ner", ["Latin"]), ("en-upos", ["Latin"]), ("pt-upos", ["Latin"]), ("xx-ner", ["Latin", "Han (Chinese characters)"])],
+    [
+        ("en-ner", ["Latin"]),
+        ("en-upos", ["Latin"]),
+        ("pt-upos", ["Latin"]),
+        ("sk-upos", ["Latin"]),
+        ("xx-ner", ["Latin", "Han (Chinese characters)"]),
+    ],
 )
 def test_each_bundled_card_names_the_scripts_its_model_reads(name, scripts):
     """#44: Serbian in Cyrillic was tagged all O with nothing telling the user the model never read Cyrillic."""
@@ -344,3 +352,12 @@ def test_pt_upos_tags_raw_portuguese_in_bosques_words():
     words = [(token["text"], token["label"]) for token in record["tokens"]]
     assert words[3:6] == [("de", "ADP"), ("o", "DET"), ("Porto", "PROPN")]
     assert ("me", "PRON") in words and ("do", "ADP") not in words
+
+
+def test_sk_upos_tags_raw_slovak():
+    """#46: a Slovak sentence written for this test, tagged from raw text by the bundled Slovak model."""
+    text = "Peter Novák sa minulý rok presťahoval do Bratislavy."
+    record = json.loads(cli("tag", "sk-upos", "-", stdin=text + "\n").stdout.splitlines()[0])
+    labels = {token["text"]: token["label"] for token in record["tokens"]}
+    assert labels["Peter"] == labels["Bratislavy"] == "PROPN"
+    assert (labels["do"], labels["presťahoval"], labels["."]) == ("ADP", "VERB", "PUNCT")
