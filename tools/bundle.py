@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from tagger.bundled import BUNDLED_DIR, CARD_JSON, CARD_MARKDOWN, SHARED_DIR, SHARED_TABLE
-from tagger.config import Config, DataConfig, TrainingCorpus, dev_corpora, read_toml, training_corpora
+from tagger.config import DataConfig, TrainingCorpus, dev_corpora, read_toml, training_corpora
 from tagger.contractions import CONTRACTIONS
 from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.info import model_info
@@ -108,7 +108,7 @@ def scored_files(data: DataConfig, task: Task, spec: dict, mapped_dir: Path) -> 
 
 def _dev_file(corpus: TrainingCorpus, data: DataConfig, task: Task, mapped_dir: Path) -> ScoredFile:
     if not corpus.label_map:
-        return ScoredFile("dev", corpus.path, corpus.label_column or None, _dev_ignored(corpus), _own_column(corpus, data))
+        return ScoredFile("dev", corpus.path, corpus.label_column or None, tuple(corpus.unannotated), _own_column(corpus, data))
     dev = read_dev_set(corpus, task.format, "gold", task.spans, log=lambda message: None)
     copy = mapped_dir / Path(corpus.path).name
     with open(copy, "w", encoding="utf-8") as stream:
@@ -121,11 +121,6 @@ def _dev_file(corpus: TrainingCorpus, data: DataConfig, task: Task, mapped_dir: 
 def _own_column(corpus: TrainingCorpus, data: DataConfig) -> int | None:
     """A dev file's token column where it is not the model's (data.token_column), else None."""
     return corpus.token_column if corpus.token_column != data.token_column else None
-
-
-def _dev_ignored(corpus: TrainingCorpus) -> tuple[str, ...]:
-    """The types a dev file read as it is is scored without: those it leaves unannotated."""
-    return tuple(corpus.unannotated)
 
 
 def _report(predictor: Predictor, file: ScoredFile) -> dict:
@@ -149,46 +144,29 @@ def bundle(name: str, run_dir: Path, command: str, target_root: Path = BUNDLED_D
     """Make `target_root/NAME` from a trained run directory; returns the new directory."""
     spec = SPECS[name]
     config, _, task, model = load_model(run_dir)
-    mapped_dir = Path(tempfile.mkdtemp(prefix="tagger-bundle-"))
-    try:
-        return _bundle(
-            name, spec, run_dir, command, target_root, config, model, scored_files(config.data, task, spec, mapped_dir)
-        )
-    finally:
-        shutil.rmtree(mapped_dir, ignore_errors=True)
-
-
-def _bundle(
-    name: str,
-    spec: dict,
-    run_dir: Path,
-    command: str,
-    target_root: Path,
-    config: Config,
-    model: torch.nn.Module,
-    files: list[ScoredFile],
-) -> Path:
-    test = next(file for file in files if file.split == "test")
-    target = target_root / name
-    staging = target_root / f".{name}.staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for file in (CONFIG, VOCAB, METRICS, CALIBRATION, CONTRACTIONS):
-        if file not in (CALIBRATION, CONTRACTIONS) or (run_dir / file).exists():
-            shutil.copyfile(run_dir / file, staging / file)
-    vectors = _share_vectors(config.model.vectors, staging) if uses_table(config) else None
-    staged, test_report, storage = _store_weights(model, run_dir, staging, test, spec["metric"])
-    entries = [(file, _score_entry(file, test_report if file == test else _report(staged, file), spec)) for file in files]
-    first = {split: next(entry for file, entry in entries if file.split == split) for split in ("dev", "test")}
-    more = [{"split": file.split, **entry} for file, entry in entries if entry is not first[file.split]]
-    scores = {**first, "more": more}
-    _record_test(staging, test.path, test_report)
-    card = _card(name, spec, staging, command, scores, storage, vectors)
-    write_json(staging / CARD_JSON, card)
-    (staging / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
-    return target
+    with tempfile.TemporaryDirectory(prefix="tagger-bundle-") as mapped_dir:
+        files = scored_files(config.data, task, spec, Path(mapped_dir))
+        test = next(file for file in files if file.split == "test")
+        target = target_root / name
+        staging = target_root / f".{name}.staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for file in (CONFIG, VOCAB, METRICS, CALIBRATION, CONTRACTIONS):
+            if file not in (CALIBRATION, CONTRACTIONS) or (run_dir / file).exists():
+                shutil.copyfile(run_dir / file, staging / file)
+        vectors = _share_vectors(config.model.vectors, staging) if uses_table(config) else None
+        staged, test_report, storage = _store_weights(model, run_dir, staging, test, spec["metric"])
+        entries = [(file, _score_entry(file, test_report if file == test else _report(staged, file), spec)) for file in files]
+        first = {split: next(entry for file, entry in entries if file.split == split) for split in ("dev", "test")}
+        more = [{"split": file.split, **entry} for file, entry in entries if entry is not first[file.split]]
+        scores = {**first, "more": more}
+        _record_test(staging, test.path, test_report)
+        card = _card(name, spec, staging, command, scores, storage, vectors)
+        write_json(staging / CARD_JSON, card)
+        (staging / CARD_MARKDOWN).write_text(card_markdown(card), encoding="utf-8")
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        return target
 
 
 def shared_table_name(source: str, words: int) -> str:
