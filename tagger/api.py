@@ -33,9 +33,14 @@ class Tagger:
         batch_size: int = 256,
         scheme: str = schemes.IOB2,
         runtime: str | None = None,
+        head: str | None = None,
     ) -> Tagger:
-        """A model directory or bundled model; runtime as for Predictor.load (NumPy on the CPU unless told)."""
-        return cls(Predictor.load(directory, device, runtime), batch_size, scheme)
+        """A model directory or bundled model; runtime as for Predictor.load (NumPy on the CPU unless told).
+
+        `head`: which head labels, of a model with several (None: the first).
+        """
+        predictor = Predictor.load(directory, device, runtime)
+        return cls(predictor.head(head) if head is not None else predictor, batch_size, scheme)
 
     @property
     def label_column(self) -> str:

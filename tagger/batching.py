@@ -35,6 +35,7 @@ class Encoded:
     # (the tags of the types this sentence's corpus does not annotate); None: fully labelled.
     open_label: int | None = None
     also_allowed: tuple[int, ...] = ()
+    head: int = 0  # the head its labels train, by position (a model with several heads)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -52,13 +53,15 @@ class Batch:
     labels: torch.Tensor | None  # (batch, time)
     positions: list[int]  # where each sentence stands in the input
     allowed: torch.Tensor | None = None  # (batch, time, labels) bool, when some sentence is partially annotated
+    heads: torch.Tensor | None = None  # (batch,) the head each sentence's labels train, when some train another than the first
 
     def to(self, device: torch.device) -> Batch:
         move = (lambda tensor: tensor.to(device, non_blocking=True)) if device.type != "cpu" else (lambda tensor: tensor)
-        labels = move(self.labels) if self.labels is not None else None
-        allowed = move(self.allowed) if self.allowed is not None else None
+        labels, allowed, heads = (
+            move(tensor) if tensor is not None else None for tensor in (self.labels, self.allowed, self.heads)
+        )
         tensors = (move(self.words), move(self.cases), move(self.chars), move(self.mask))
-        return Batch(*tensors, self.lengths, labels, self.positions, allowed)
+        return Batch(*tensors, self.lengths, labels, self.positions, allowed, heads)
 
     @property
     def tokens(self) -> int:
@@ -115,6 +118,8 @@ def collate(items: Sequence[Encoded], positions: list[int]) -> Batch:
         batch.labels = torch.from_numpy(_padded([item.labels for item in items], batch.words.shape[1])).clamp(min=0)
         if any(item.open_label is not None for item in items):
             batch.allowed = _allowed_labels(items, batch.labels)
+        if any(item.head for item in items):
+            batch.heads = torch.tensor([item.head for item in items])
     return batch
 
 

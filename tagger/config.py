@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,8 @@ else:  # pragma: no cover
 
 from tagger import choices, vector_sources
 from tagger.errors import TaggerError
+
+HEAD_NAME = r"[A-Za-z][A-Za-z0-9_]{0,31}"  # a key in JSON Lines output and in CoNLL-U MISC, a parameter name's part
 
 
 class ConfigError(TaggerError):
@@ -35,6 +39,9 @@ class TrainingCorpus:
     unannotated: list[str] = field(default_factory=list)  # span types this corpus does not annotate
     weight: float = 1.0  # sentences drawn per epoch, relative to the corpus's size (2: each twice)
     scheme: str = ""  # "io": tags without prefixes (PER), each read as I-PER; label_map may name the outside tag ("0" = "O")
+    # the output layer this file trains (a model with several heads: parts of speech and entities over one
+    # encoder); "": the first training file's
+    head: str = ""
 
 
 @dataclass
@@ -230,6 +237,7 @@ def _corpus_entry(entry: Any, name: str, origin: _Origin, weighted: bool) -> dic
         "unannotated": lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
         "weight": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf,
         "scheme": lambda v: v in ("", "io"),
+        "head": lambda v: isinstance(v, str) and (v == "" or re.fullmatch(HEAD_NAME, v) is not None),
     }
     for key, check in checks.items():
         if key in entry and not check(entry[key]):
@@ -247,23 +255,41 @@ def _is_label(value: object) -> bool:
 
 
 def training_corpora(data: DataConfig) -> list[TrainingCorpus]:
-    """The training files with every setting filled in from [data] where the entry leaves it out."""
-    return _filled_in(data.train, data)
+    """The training files with every setting filled in from [data] where the entry leaves it out.
 
-
-def dev_corpora(data: DataConfig, defaults: TrainingCorpus | None = None) -> list[TrainingCorpus]:
-    """The dev files (none, one or several); what an entry leaves out comes from `defaults` or [data].
-
-    `defaults` is the first training file: dev is read as it is unless its entry says otherwise.
+    An entry without `head` trains the first file's head.
     """
-    return _filled_in(data.dev, defaults or data) if data.dev else []
+    corpora = _filled_in(data.train, lambda corpus: data)
+    for corpus in corpora:
+        corpus.head = corpus.head or corpora[0].head
+    return corpora
 
 
-def _filled_in(value: str | list, defaults: DataConfig | TrainingCorpus) -> list[TrainingCorpus]:
+def dev_corpora(data: DataConfig, train: list[TrainingCorpus] | None = None) -> list[TrainingCorpus]:
+    """The dev files (none, one or several); what an entry leaves out comes from the first training file of its
+    head (`train`, as training_corpora gives them), or [data] without `train`.
+
+    Dev is read as the training files of its head are, unless its entry says otherwise.
+    """
+    if not data.dev:
+        return []
+    if not train:
+        return _filled_in(data.dev, lambda corpus: data)
+    first_of_head = {}
+    for corpus in reversed(train):
+        first_of_head[corpus.head] = corpus
+    corpora = _filled_in(data.dev, lambda corpus: first_of_head.get(corpus.head or train[0].head, train[0]))
+    for corpus in corpora:
+        corpus.head = corpus.head or train[0].head
+    return corpora
+
+
+def _filled_in(value: str | list, defaults_of: Callable[[TrainingCorpus], DataConfig | TrainingCorpus]) -> list[TrainingCorpus]:
     entries = [{"path": value}] if isinstance(value, str) else value
     corpora = []
     for entry in entries:
         corpus = TrainingCorpus(**entry)
+        defaults = defaults_of(corpus)
         corpus.format = corpus.format or defaults.format
         corpus.token_column = corpus.token_column or defaults.token_column
         corpus.label_column = corpus.label_column or defaults.label_column

@@ -109,15 +109,18 @@ def evaluate_files(
     label_column: str | None = None,
     device: str = "auto",
     runtime: str | None = None,
+    head: str | None = None,
 ) -> list[dict]:
     """`tagger evaluate` from Python: one report per file for a model directory or bundled name.
 
-    The files are read in the model's own format and columns unless `format_name`,
-    `token_column` or `label_column` says otherwise.
+    The files are read in the model's own format and columns (its `head`'s, of a model with
+    several heads) unless `format_name`, `token_column` or `label_column` says otherwise.
     """
     from tagger.predict import Predictor
 
     predictor = Predictor.load(model, device, runtime)
+    if head is not None:
+        predictor = predictor.head(head)
     layout = predictor.layout(format_name, token_column, label_column)
     return [evaluate_file(predictor, path, layout, options) for path in files]
 

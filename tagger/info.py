@@ -80,6 +80,7 @@ def model_info(directory: str | Path) -> dict:
         "model": str(directory),
         "task": {**task, "token_column": config.get("data", {}).get("token_column", 1)},
         "labels": counts or {label: None for label in _corpus_labels(vocab.get("labels", []), task)},
+        "head_labels": {name: len(labels) for name, labels in (vocab.get("heads") or {}).items()},
         "model_settings": config.get("model", {}),
         "sizes": {
             "words": len(vocab.get("words", [])),
@@ -132,6 +133,19 @@ def _corpus_labels(internal: list[str], task: dict) -> list[str]:
     return schemes.span_labels(internal, task["corpus_scheme"])
 
 
+def _heads_lines(task: dict, label_counts: dict[str, int]) -> list[str]:
+    """A model with several heads: each head's label column, scheme and label count (the task line is the first's)."""
+    if not task.get("heads"):
+        return []
+    heads = []
+    for head in task["heads"]:
+        own = head["task"]
+        kind = f"span scheme {own['corpus_scheme']}" if own.get("corpus_scheme") else "token labels"
+        where = f"column {own['label_column']} of {own['format']} files"
+        heads.append(f"{head['name']} ({where}, {kind}, {label_counts.get(head['name'])} labels)")
+    return ["heads        " + "; ".join(heads)]
+
+
 def format_info(info: dict) -> str:
     """`tagger info` for people."""
     task, sizes, best = info["task"], info["sizes"], info["best_dev"]
@@ -145,6 +159,7 @@ def format_info(info: dict) -> str:
         f"{sizes['words']:,} words, {sizes['characters']:,} characters, {sizes['labels']} labels",
         f"scripts      {describe_scripts(info['scripts'])}",
         *_vectors_lines(info["vectors"]),
+        *_heads_lines(info["task"], info.get("head_labels", {})),
         "trained on   " + ", ".join(f"{key} {path}" for key, path in info["training_data"].items() if path),
     ]
     if best.get("best_epoch") is not None:

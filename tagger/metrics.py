@@ -184,7 +184,10 @@ def is_span_report(report: dict) -> bool:
 
 
 def main_metric(report: dict) -> str:
-    """The name of a report's main score: "f1" for span labels, "accuracy" for token labels."""
+    """The name of a report's main score: "f1" for span labels, "accuracy" for token labels; "score" for the mean
+    of dev files scored by heads of both kinds (F1 and accuracy)."""
+    if "score" in report:
+        return "score"
     return "f1" if is_span_report(report) else "accuracy"
 
 

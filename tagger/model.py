@@ -150,10 +150,33 @@ class CharLMFeatures(nn.Module):
                 self.cache[row[:length].tobytes()] = part.clone()
 
 
-class TaggerModel(nn.Module):
-    """Scores every label for every token; decodes with Viterbi (constrained for span labels)."""
+class OutputHead(nn.Module):
+    """A second (third, ...) head over the shared encoder: its output layer, its CRF or its constraints."""
 
-    def __init__(self, config: ModelConfig, words: int, chars: int, labels: list[str], scheme: str | None) -> None:
+    def __init__(self, states: int, labels: list[str], scheme: str | None, crf: bool) -> None:
+        super().__init__()
+        self.labels = labels
+        self.output = nn.Linear(states, len(labels))
+        self.crf = CRF(labels, scheme) if crf else None
+        self.constraints = TransitionConstraints(labels, scheme) if self.crf is None and scheme else None
+
+
+class TaggerModel(nn.Module):
+    """Scores every label for every token; decodes with Viterbi (constrained for span labels).
+
+    A model with several heads (parts of speech and entities from one encoder) has the
+    first head's layers as `output` and `crf`, and each other head's in `heads[NAME]`.
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        words: int,
+        chars: int,
+        labels: list[str],
+        scheme: str | None,
+        more_heads: dict[str, tuple[list[str], str | None]] | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         self.labels = labels
@@ -174,6 +197,9 @@ class TaggerModel(nn.Module):
         self.crf = CRF(labels, scheme) if config.crf else None
         # the softmax head decodes under the scheme's constraints too (the CRF holds its own)
         self.constraints = TransitionConstraints(labels, scheme) if self.crf is None and scheme else None
+        states = 2 * config.hidden
+        more_heads = more_heads or {}
+        self.heads = nn.ModuleDict({name: OutputHead(states, *more_heads[name], config.crf) for name in more_heads})
         self.register_buffer("singletons", torch.zeros(words, dtype=torch.bool), persistent=False)
 
     @staticmethod
@@ -221,49 +247,78 @@ class TaggerModel(nn.Module):
             parts.append(grid)
         return self.dropout(torch.cat(parts, dim=2))
 
+    def encode(self, batch: Batch) -> torch.Tensor:
+        """The encoder's states (batch, time, 2 * hidden), dropout applied: what every head reads."""
+        return self.dropout(bidirectional(self.rnn, self.features(batch), batch.lengths))
+
     def forward(self, batch: Batch) -> torch.Tensor:
-        """Emission scores (batch, time, labels)."""
-        states = bidirectional(self.rnn, self.features(batch), batch.lengths)
-        return self.output(self.dropout(states))
+        """The first head's emission scores (batch, time, labels)."""
+        return self.output(self.encode(batch))
+
+    def head_parts(self, head: str | None) -> tuple[nn.Linear, CRF | None, TransitionConstraints | None]:
+        """A head's output layer, CRF and constraints; None (or the first head's name) is the first head."""
+        if head is None or head not in self.heads:
+            return self.output, self.crf, self.constraints
+        own = self.heads[head]
+        return own.output, own.crf, own.constraints
+
+    def head_emissions(self, states: torch.Tensor, head: str | None) -> torch.Tensor:
+        """states (batch, time, 2 * hidden) -> the head's emission scores (batch, time, its labels)."""
+        return self.head_parts(head)[0](states)
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Training loss per sentence (CRF negative log-likelihood, or cross-entropy).
 
         With `batch.allowed`, tokens that may take any of several labels (partial annotation)
         count the probability of all of them: log-summed over paths for the CRF, summed
-        per token for the softmax.
+        per token for the softmax. With `batch.heads`, each sentence trains its own head.
         """
-        emissions = self(batch)
-        allowed = batch.allowed
-        if allowed is not None:
-            allowed = nn.functional.pad(allowed, (0, emissions.size(2) - allowed.size(2)))
-        if self.crf is not None:
-            total = self.crf.neg_log_likelihood(emissions, batch.labels, batch.mask, allowed)
-        elif allowed is not None:
-            log_probabilities = emissions.log_softmax(dim=2).masked_fill(~allowed, -float("inf"))
-            total = -torch.logsumexp(log_probabilities, dim=2)[batch.mask].sum()
-        else:
-            total = nn.functional.cross_entropy(emissions[batch.mask], batch.labels[batch.mask], reduction="sum")
+        states = self.encode(batch)
+        if batch.heads is None or not len(self.heads):
+            return self._head_loss(None, states, batch.labels, batch.mask, batch.allowed) / batch.words.size(0)
+        total = states.new_zeros(())
+        for index, head in enumerate([None, *self.heads]):
+            rows = batch.heads == index
+            if rows.any():
+                allowed = batch.allowed[rows] if batch.allowed is not None else None
+                total = total + self._head_loss(head, states[rows], batch.labels[rows], batch.mask[rows], allowed)
         return total / batch.words.size(0)
 
-    def decoding_scores(self) -> DecodingScores | None:
+    def _head_loss(
+        self, head: str | None, states: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor, allowed: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The summed loss of one head's sentences: states (batch, time, 2 * hidden), labels and mask (batch, time),
+        allowed (batch, time, ids) or None."""
+        output, crf, _ = self.head_parts(head)
+        emissions = output(states)
+        if allowed is not None:
+            count = emissions.size(2)
+            allowed = nn.functional.pad(allowed, (0, max(count - allowed.size(2), 0)))[..., :count]
+        if crf is not None:
+            return crf.neg_log_likelihood(emissions, labels, mask, allowed)
+        if allowed is not None:
+            log_probabilities = emissions.log_softmax(dim=2).masked_fill(~allowed, -float("inf"))
+            return -torch.logsumexp(log_probabilities, dim=2)[mask].sum()
+        return nn.functional.cross_entropy(emissions[mask], labels[mask], reduction="sum")
+
+    def decoding_scores(self, head: str | None = None) -> DecodingScores | None:
         """The scores Viterbi and the posterior take besides the emissions, constraints included.
 
         The CRF's start, transitions and end, or for the softmax head its scheme's
         constraints over log-probabilities; None for a softmax head without a scheme,
         whose labels are each token's argmax.
         """
-        if self.crf is not None:
-            start, transitions, end = self.crf.scores()
+        _, crf, constraints = self.head_parts(head)
+        if crf is not None:
+            start, transitions, end = crf.scores()
             return DecodingScores(start, transitions, end, log_softmax=False)
-        if self.constraints is None:
+        if constraints is None:
             return None
-        constraints = self.constraints
         return DecodingScores(constraints.start, constraints.pairs, constraints.end, log_softmax=True)
 
-    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor, head: str | None = None) -> torch.Tensor:
         """Label ids (batch, time): CRF Viterbi, or Viterbi over softmax scores with the scheme's constraints."""
-        scores = self.decoding_scores()
+        scores = self.decoding_scores(head)
         if scores is None:
             return emissions.argmax(dim=2) * mask.long()
         return viterbi(scores.emissions(emissions), mask, scores.start, scores.transitions, scores.end)

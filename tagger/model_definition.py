@@ -9,6 +9,7 @@ torch loader (tagger.store) reads through these functions and wraps the arrays.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from pathlib import Path
@@ -68,7 +69,20 @@ def load_definition(directory: Path) -> tuple[Config, Vocab, Task]:
         raise ModelDirError(f"{directory / VOCAB}: {error}") from None
     if max(len(vocab.words), len(vocab.chars), len(vocab.labels)) > MAX_VOCAB or not vocab.labels.symbols:
         raise ModelDirError(f"{directory / VOCAB}: vocabulary sizes out of range")
+    _check_heads(directory, vocab, task)
     return config, vocab, task
+
+
+def _check_heads(directory: Path, vocab: Vocab, task: Task) -> None:
+    """A model with several heads names the same heads in config.json and vocab.json, the first with vocab's labels."""
+    if list(vocab.heads) != task.head_names:
+        raise ModelDirError(f"{directory}: config.json names the heads {task.head_names}, vocab.json {list(vocab.heads)}")
+    if task.heads and vocab.heads[task.head_names[0]].symbols != vocab.labels.symbols:
+        raise ModelDirError(f"{directory / VOCAB}: the first head's labels are not the model's labels")
+    if task.heads and task.head(task.head_names[0]) != dataclasses.replace(task, heads=()):
+        raise ModelDirError(f"{directory / CONFIG}: the first head's task is not the model's task")
+    if any(not labels.symbols or len(labels) > MAX_VOCAB for labels in vocab.heads.values()):
+        raise ModelDirError(f"{directory / VOCAB}: a head's labels are empty or too many")
 
 
 def _with_old_defaults(saved: object) -> object:

@@ -205,4 +205,12 @@ def read_calibration(directory: Path) -> dict | None:
         raise ModelDirError(f"{path}: temperature must be a number")
     if not LOWEST_TEMPERATURE <= temperature <= HIGHEST_TEMPERATURE:
         raise ModelDirError(f"{path}: temperature {temperature} is outside {LOWEST_TEMPERATURE} to {HIGHEST_TEMPERATURE}")
+    heads = data.get("heads", {})
+    if not isinstance(heads, dict) or not all(
+        isinstance(value, int | float) and not isinstance(value, bool) and LOWEST_TEMPERATURE <= value <= HIGHEST_TEMPERATURE
+        for value in heads.values()
+    ):
+        raise ModelDirError(
+            f"{path}: heads must map head names to temperatures from {LOWEST_TEMPERATURE} to {HIGHEST_TEMPERATURE}"
+        )
     return data

@@ -54,8 +54,12 @@ def char_layer(config: ModelConfig, chars: int) -> Layer | None:
     return None
 
 
-def layers(config: ModelConfig, words: int, chars: int, labels: int) -> list[Layer]:
-    """The network of a model config and its vocabulary sizes, input to output."""
+def layers(config: ModelConfig, words: int, chars: int, labels: int, more_heads: dict[str, int] | None = None) -> list[Layer]:
+    """The network of a model config and its vocabulary sizes, input to output.
+
+    `more_heads`: a model with several heads, each head after the first by name with its
+    label count; each gets an output layer (and CRF) of its own, `heads.NAME.output`.
+    """
     network = [Layer("words", "embedding", {"words.weight": (words, config.word_dim)}, config.word_dim)]
     if config.case_dim:
         network.append(Layer("cases", "embedding", {"cases.weight": (len(CASES), config.case_dim)}, config.case_dim))
@@ -69,10 +73,20 @@ def layers(config: ModelConfig, words: int, chars: int, labels: int) -> list[Lay
     features = feature_dim(network)
     recurrent = recurrent_shapes("rnn", config.cell, features, config.hidden, config.layers)
     network.append(Layer("rnn", config.cell, recurrent, 2 * config.hidden))
-    network.append(Layer("output", "linear", {"output.weight": (labels, 2 * config.hidden), "output.bias": (labels,)}, labels))
-    if config.crf:
-        network.append(Layer("crf", "crf", {"crf.transitions": (labels, labels), "crf.start": (labels,), "crf.end": (labels,)}))
+    network += head_layers("", config, labels)
+    for name, count in (more_heads or {}).items():
+        network += head_layers(f"heads.{name}.", config, count)
     return network
+
+
+def head_layers(prefix: str, config: ModelConfig, labels: int) -> list[Layer]:
+    """One head: the output layer over the recurrent states, and its CRF; `prefix` "" for the first head."""
+    output = {f"{prefix}output.weight": (labels, 2 * config.hidden), f"{prefix}output.bias": (labels,)}
+    head = [Layer(f"{prefix}output", "linear", output, labels)]
+    if config.crf:
+        crf = {f"{prefix}crf.transitions": (labels, labels), f"{prefix}crf.start": (labels,), f"{prefix}crf.end": (labels,)}
+        head.append(Layer(f"{prefix}crf", "crf", crf))
+    return head
 
 
 def feature_dim(network: list[Layer]) -> int:

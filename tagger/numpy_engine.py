@@ -245,16 +245,27 @@ class NumpyNetwork:
         has_char_lm = any(layer.kind == "char_lm" for layer in self.layers)
         self.char_lm = Recurrent.of(self.arrays, "char_lm.lstm", 0, "lstm") if has_char_lm else None
 
-    def emissions(self, batch: ArrayBatch) -> np.ndarray:
-        """Emission scores (batch, time, labels)."""
-        states = bidirectional(self.recurrent, self.features(batch), batch.lengths)
-        return states @ self.arrays["output.weight"].T + self.arrays["output.bias"]
+    def states(self, batch: ArrayBatch) -> np.ndarray:
+        """The encoder's states (batch, time, 2 hidden): what every head reads."""
+        return bidirectional(self.recurrent, self.features(batch), batch.lengths)
 
-    def chain_scores(self, labels: list[str], scheme: str | None) -> ChainScores | None:
+    def emissions(self, batch: ArrayBatch, head: str | None = None, states: np.ndarray | None = None) -> np.ndarray:
+        """A head's emission scores (batch, time, labels), from the encoder's `states` where given."""
+        states = self.states(batch) if states is None else states
+        prefix = head_prefix(head)
+        return states @ self.arrays[f"{prefix}output.weight"].T + self.arrays[f"{prefix}output.bias"]
+
+    def chain_scores(self, labels: list[str], scheme: str | None, head: str | None = None) -> ChainScores | None:
         """The head's chain (CRF scores and constraints, or a softmax head's constraints); see ChainScores.of_head."""
-        has_crf = any(layer.kind == "crf" for layer in self.layers)
-        crf = tuple(self.arrays[f"crf.{name}"] for name in ("start", "transitions", "end")) if has_crf else None
+        prefix = head_prefix(head)
+        has_crf = any(layer.name == f"{prefix}crf" for layer in self.layers)
+        crf = tuple(self.arrays[f"{prefix}crf.{name}"] for name in ("start", "transitions", "end")) if has_crf else None
         return ChainScores.of_head(labels, scheme, crf)
+
+
+def head_prefix(head: str | None) -> str:
+    """Where a head's parameters are: `heads.NAME.` for a head after the first, "" for the first (None)."""
+    return f"heads.{head}." if head else ""
 
 
 @dataclass
@@ -271,7 +282,8 @@ def load_arrays(directory: str | Path) -> LoadedArrays:
     """A model directory's definition and weights as NumPy arrays, every file checked (tagger.model_definition)."""
     directory = Path(directory)
     config, vocab, task = load_definition(directory)
-    layers = network.layers(config.model, len(vocab.words), len(vocab.chars), len(vocab.labels))
+    more_heads = {name: len(vocab.heads[name]) for name in task.head_names[1:]}
+    layers = network.layers(config.model, len(vocab.words), len(vocab.chars), len(vocab.labels), more_heads)
     expected = {name: (shape, "float32") for name, shape in network.parameter_shapes(layers).items()}
     arrays = read_arrays(weights_file(directory), expected)
     table = None
@@ -283,22 +295,38 @@ def load_arrays(directory: str | Path) -> LoadedArrays:
 
 
 class NumpyEngine:
-    """Emissions and decoded labels from a NumpyNetwork: the default engine for tagging, torch-free."""
+    """Emissions and decoded labels from a NumpyNetwork: the default engine for tagging, torch-free.
+
+    `head`: which head it decodes, of a model with several (None: the first).
+    """
 
     name = "numpy"
     device = None  # not a torch device: the CPU, through NumPy
 
-    def __init__(self, network: NumpyNetwork, labels: list[str], scheme: str | None, threads: int = 1) -> None:
+    def __init__(
+        self, network: NumpyNetwork, labels: list[str], scheme: str | None, threads: int = 1, head: str | None = None
+    ) -> None:
         self.network = network
-        self.scores = network.chain_scores(labels, scheme)
+        self.head = head
+        self.scores = network.chain_scores(labels, scheme, head)
         self.threads = threads  # batches labelled side by side (see tagger.world.in_threads)
+
+    def for_head(self, head: str, labels: list[str], scheme: str | None) -> NumpyEngine:
+        """An engine over the same network that decodes another head."""
+        return NumpyEngine(self.network, labels, scheme, self.threads, head)
 
     def chain_scores(self) -> ChainScores | None:
         return self.scores
 
-    def decode(self, batch: ArrayBatch, with_emissions: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """Label ids (batch, time) and, if asked, emission scores (batch, time, labels)."""
-        emissions = self.network.emissions(batch)
+    def states(self, batch: ArrayBatch) -> np.ndarray:
+        """The encoder's states (batch, time, 2 hidden), to decode several heads from one pass."""
+        return self.network.states(batch)
+
+    def decode(
+        self, batch: ArrayBatch, with_emissions: bool, states: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Label ids (batch, time) and, if asked, emission scores (batch, time, labels); from `states` where given."""
+        emissions = self.network.emissions(batch, self.head, states)
         if self.scores is None:
             decoded = emissions.argmax(axis=2) * batch.mask
         else:

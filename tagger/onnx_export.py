@@ -239,6 +239,11 @@ def export(model_dir: str | Path, output: str | Path, force: bool = False, quant
     for path in (output, side):
         check_output(str(path), [], force)
     loaded = load_model(resolve_model(model_dir), torch.device("cpu"))
+    if len(loaded.model.heads):
+        heads = ", ".join(loaded.task.head_names)
+        raise TaggerError(
+            f"{model_dir}: a model with several heads ({heads}) is not exported to ONNX; it tags with numpy or torch"
+        )
     graph = export_bytes(loaded.model)
     inputs = graph_inputs(graph)
     if quantize:

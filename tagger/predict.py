@@ -39,7 +39,11 @@ class Engine(Protocol):
 
     def chain_scores(self) -> ChainScores | None: ...
 
-    def decode(self, batch: ArrayBatch, with_emissions: bool) -> tuple[np.ndarray, np.ndarray | None]: ...
+    def decode(self, batch: ArrayBatch, with_emissions: bool, states=None) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+    def states(self, batch: ArrayBatch): ...
+
+    def for_head(self, head: str, labels: list[str], scheme: str | None) -> Engine: ...
 
 
 def _torch_engine(directory: Path, device: str, runtime: str) -> tuple[Config, Vocab, Task, Engine]:
@@ -93,6 +97,7 @@ class Predictor:
     source: Path | None = None  # the model directory, where the model was loaded from one
     temperature: float = 1.0  # confidences come from the chain's scores divided by this
     contractions: Contractions = Contractions({})  # raw text's contractions as the training treebank split them
+    head_temperatures: dict[str, float] = dataclasses.field(default_factory=dict)  # heads after the first, where fitted
 
     @classmethod
     def of_model(cls, model: TaggerModel, vocab: Vocab, task: Task, config: Config, device) -> Predictor:
@@ -120,9 +125,27 @@ class Predictor:
             engine = NumpyEngine(loaded.network, vocab.labels.symbols, task.internal_scheme, engine_threads())
         else:
             config, vocab, task, engine = _torch_engine(directory, device, runtime)
-        calibration = read_calibration(directory)
-        temperature = calibration["temperature"] if calibration else 1.0
-        return cls(engine, vocab, task, config, directory, temperature, read_contractions(directory))
+        calibration = read_calibration(directory) or {}
+        temperature = calibration.get("temperature", 1.0)
+        heads = calibration.get("heads", {})
+        return cls(engine, vocab, task, config, directory, temperature, read_contractions(directory), heads)
+
+    def head(self, name: str) -> Predictor:
+        """The predictor of one head of a model with several (sharing this one's engine and encoder)."""
+        if not self.task.heads:
+            raise TaggerError(f"{self.source or 'the model'}: has one head; there is no head {name!r}")
+        if name not in self.task.head_names:
+            raise TaggerError(f"{self.source or 'the model'}: no head {name!r}; its heads are {', '.join(self.task.head_names)}")
+        if name == self.task.head_names[0]:
+            return self
+        task, vocab = self.task.head(name), self.vocab.for_head(name)
+        engine = self.engine.for_head(name, vocab.labels.symbols, task.internal_scheme)
+        temperature = self.head_temperatures.get(name, 1.0)
+        return dataclasses.replace(self, engine=engine, vocab=vocab, task=task, temperature=temperature)
+
+    def heads(self) -> list[tuple[str, Predictor]]:
+        """Each head's name and predictor, the first head's first; [] for a model with one head."""
+        return [(name, self.head(name)) for name in self.task.head_names]
 
     @property
     def model(self) -> TaggerModel:
@@ -196,19 +219,30 @@ class Predictor:
     ) -> Predictions:
         """Labels (in the corpus's scheme) for encoded sentences; their label probabilities and confidences if asked."""
         predictions = Predictions.empty(len(items), with_scores, confidence is not None)
-        symbols = self.vocab.labels.symbols
         batches = bucketed_array_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET)
         decode = functools.partial(self._decode, with_scores=with_scores, confidence=confidence)
         for batch, (decoded, probabilities, confidences) in in_threads(decode, batches, getattr(self.engine, "threads", 1)):
-            rows, lengths = decoded.tolist(), batch.lengths.tolist()  # one conversion per batch, not per row
-            for row, position in enumerate(batch.positions):
-                length = lengths[row]
-                predictions.labels[position] = self.task.to_corpus([symbols[i] for i in rows[row][:length]])
-                if probabilities is not None:
-                    predictions.scores[position] = probabilities[row, np.arange(length), decoded[row, :length]].tolist()
-                if confidences is not None:
-                    predictions.confidences[position] = self._in_corpus_scheme(confidences[row])
+            self._fill(predictions, batch, decoded, probabilities, confidences)
         return predictions
+
+    def _fill(
+        self,
+        predictions: Predictions,
+        batch: ArrayBatch,
+        decoded: np.ndarray,
+        probabilities: np.ndarray | None = None,
+        confidences: list[Confidence] | None = None,
+    ) -> None:
+        """Put a batch's labels (decoded ids, batch x time), scores and confidences in their sentences' places."""
+        symbols = self.vocab.labels.symbols
+        rows, lengths = decoded.tolist(), batch.lengths.tolist()  # one conversion per batch, not per row
+        for row, position in enumerate(batch.positions):
+            length = lengths[row]
+            predictions.labels[position] = self.task.to_corpus([symbols[i] for i in rows[row][:length]])
+            if probabilities is not None:
+                predictions.scores[position] = probabilities[row, np.arange(length), decoded[row, :length]].tolist()
+            if confidences is not None:
+                predictions.confidences[position] = self._in_corpus_scheme(confidences[row])
 
     def _decode(
         self, batch: ArrayBatch, with_scores: bool, confidence: ConfidenceRequest | None
@@ -235,3 +269,20 @@ class Predictor:
     def predict(self, token_lists: Sequence[Sequence[str]], batch_size: int = 256) -> list[list[str]]:
         """Labels for each token list, in the order given."""
         return self.predict_encoded(self.encode(token_lists), batch_size).labels
+
+
+def predict_heads(heads: Sequence[Predictor], items: Sequence[Encoded], batch_size: int = 256) -> list[Predictions]:
+    """The labels of several heads of one model (Predictor.heads) for encoded sentences: the encoder runs once per
+    batch and each head decodes its states."""
+    results = [Predictions.empty(len(items), False, False) for _ in heads]
+    batches = bucketed_array_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET)
+    engine = heads[0].engine
+
+    def decode(batch: ArrayBatch) -> list[np.ndarray]:
+        states = engine.states(batch)
+        return [head.engine.decode(batch, False, states)[0] for head in heads]
+
+    for batch, decoded in in_threads(decode, batches, getattr(engine, "threads", 1)):
+        for head, predictions, labels in zip(heads, results, decoded):
+            head._fill(predictions, batch, labels)
+    return results

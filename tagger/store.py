@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import asdict
 from pathlib import Path
 from typing import NamedTuple
 
@@ -64,7 +63,7 @@ def save_definition(directory: Path, config: Config, vocab: Vocab, task: Task) -
 
 
 def save_config(directory: Path, config: Config, task: Task) -> None:
-    write_json(directory / CONFIG, {"format_version": FORMAT_VERSION, "config": config.to_dict(), "task": asdict(task)})
+    write_json(directory / CONFIG, {"format_version": FORMAT_VERSION, "config": config.to_dict(), "task": task.to_json()})
 
 
 def save_weights(directory: Path, model: TaggerModel) -> None:
@@ -72,7 +71,9 @@ def save_weights(directory: Path, model: TaggerModel) -> None:
 
 
 def build_model(config: Config, vocab: Vocab, task: Task) -> TaggerModel:
-    return TaggerModel(config.model, len(vocab.words), len(vocab.chars), vocab.labels.symbols, task.internal_scheme)
+    """The network of a definition, untrained; each head after the first with its own labels and scheme."""
+    more_heads = {name: (vocab.heads[name].symbols, task.head(name).internal_scheme) for name in task.head_names[1:]}
+    return TaggerModel(config.model, len(vocab.words), len(vocab.chars), vocab.labels.symbols, task.internal_scheme, more_heads)
 
 
 def save_table(path: Path, table: VectorTable) -> None:

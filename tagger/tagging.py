@@ -35,7 +35,7 @@ from tagger.formats import CONLLU, FORMATS, Layout, conll, conllu, read_layout
 from tagger.formats.jsonl import inline_line, models_record, sentence_record, write_jsonl
 from tagger.formats.text import read_token_lines
 from tagger.formats.unsegmented import read_raw_text
-from tagger.predict import ConfidenceRequest, Predictions, Predictor
+from tagger.predict import ConfidenceRequest, Predictions, Predictor, predict_heads
 from tagger.vocab import UNK
 from tagger.world import launched_by_torchrun
 
@@ -79,7 +79,8 @@ class TagOptions:
         extras = self.with_scores or self.confidence_request is not None
         if models > 1 and (extras or self.workers > 1 or launched_by_torchrun()):
             raise TaggerError(
-                "several models tag in one process without scores: leave out --scores, --confidence, --min-confidence, "
+                "several models (or a model's several heads) tag in one process without scores: leave out --scores, "
+                "--confidence, --min-confidence, "
                 "--nbest, --workers and torchrun"
             )
         torchrun = launched_by_torchrun()
@@ -186,14 +187,40 @@ def tag_with_models(
     """
     iterator = iter(sentences)
     targets = list(schemes_of or [None] * len(models))
+    groups = _same_encoder_groups([predictor for _, predictor in models])
     while chunk := list(islice(iterator, batch_size * CHUNK_BATCHES)):
         token_lists = [sentence.tokens for sentence in chunk]
-        labels = {
-            key: _in_scheme(predictor.predict_encoded(predictor.encode(token_lists), batch_size).labels, target)
-            for (key, predictor), target in zip(models, targets)
-        }
+        found: dict[int, list[list[str]]] = {}
+        for group in groups:
+            heads = [models[index][1] for index in group]
+            items = heads[0].encode(token_lists)
+            results = predict_heads(heads, items, batch_size) if len(heads) > 1 else [heads[0].predict_encoded(items, batch_size)]
+            found.update({index: _in_scheme(result.labels, targets[index]) for index, result in zip(group, results)})
+        labels = {key: found[index] for index, (key, _) in enumerate(models)}
         for index, sentence in enumerate(chunk):
             yield dataclasses.replace(sentence, labels={**sentence.labels, **{key: labels[key][index] for key in labels}})
+
+
+def _same_encoder_groups(predictors: Sequence[Predictor]) -> list[list[int]]:
+    """Positions of the predictors, grouped where they are heads of one network (one encoder pass serves them)."""
+    groups: dict[int, list[int]] = {}
+    for index, predictor in enumerate(predictors):
+        encoder = getattr(predictor.engine, "network", None) or getattr(predictor.engine, "model", None)
+        has_heads = bool(predictor.task.heads) or getattr(predictor.engine, "head", None) is not None
+        groups.setdefault(id(encoder) if has_heads and encoder is not None else -1 - index, []).append(index)
+    return list(groups.values())
+
+
+def with_heads(models: Sequence[tuple[str, Predictor]]) -> list[tuple[str, Predictor]]:
+    """The models with each model of several heads replaced by its heads, keyed by the head's name (by
+    `model:head` when several models tag together)."""
+    expanded = []
+    for name, model in models:
+        if not model.task.heads:
+            expanded.append((name, model))
+            continue
+        expanded += [(head if len(models) == 1 else f"{name}:{head}", predictor) for head, predictor in model.heads()]
+    return expanded
 
 
 def _in_scheme(label_lists: list[list[str]], scheme: str | None) -> list[list[str]]:
@@ -209,7 +236,7 @@ def label_chunks(
     confidence: ConfidenceRequest | None = None,
 ) -> Iterator[Predictions]:
     """Predictions for each chunk of token lists, in order, here or in worker processes."""
-    if workers > 1 and predictor.source is not None:
+    if workers > 1 and predictor.source is not None and getattr(predictor.engine, "head", None) is None:
         from tagger.parallel import label_in_order
 
         runtime = predictor.engine.name
@@ -343,7 +370,8 @@ def tag_files(
         check_text_starts(paths)
     if launched_by_torchrun():
         return _tag_files_sharded(model_dir, paths, output, options, device)
-    models = [(name, Predictor.load(name, device, options.runtime)) for name in names]
+    models = with_heads([(name, Predictor.load(name, device, options.runtime)) for name in names])
+    options.check(len(models))
     return _tag_into(output, models, paths, options)
 
 

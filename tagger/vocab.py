@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections import Counter
@@ -112,6 +113,7 @@ class Vocab:
     lowercase: bool = True
     table: Index | None = field(default=None, repr=False, compare=False)
     table_lowercase: bool = True
+    heads: dict[str, Index] = field(default_factory=dict)  # each head's labels, where the model has several
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def attach_table(self, words: list[str] | Index, lowercase: bool) -> None:
@@ -172,22 +174,35 @@ class Vocab:
     def char_ids(self, token: str) -> list[int]:
         return [self.chars.get(char) for char in clip_word(token)] or [self.chars.get(UNK)]
 
+    def for_head(self, name: str) -> Vocab:
+        """The vocabulary with one head's labels as its labels (words, characters and table shared)."""
+        view = dataclasses.replace(self, labels=self.heads[name], heads={})
+        view._cache = self._cache
+        return view
+
     def to_json(self) -> dict:
-        return {
+        data = {
             "words": self.words.symbols,
             "chars": self.chars.symbols,
             "labels": self.labels.symbols,
             "lowercase": self.lowercase,
         }
+        if self.heads:
+            data["heads"] = {name: labels.symbols for name, labels in self.heads.items()}
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> Vocab:
         expected = {"words", "chars", "labels", "lowercase"}
-        if not isinstance(data, dict) or set(data) != expected:
-            raise ValueError(f"must have exactly the keys {sorted(expected)}")
-        lists = [data["words"], data["chars"], data["labels"]]
+        if not isinstance(data, dict) or set(data) - {"heads"} != expected:
+            raise ValueError(f"must have exactly the keys {sorted(expected)} (and heads, for a model with several)")
+        heads = data.get("heads", {})
+        if not isinstance(heads, dict) or not all(isinstance(name, str) for name in heads):
+            raise ValueError("heads must map each head's name to its labels")
+        lists = [data["words"], data["chars"], data["labels"], *heads.values()]
         if not all(isinstance(items, list) and all(isinstance(item, str) for item in items) for items in lists):
-            raise ValueError("words, chars and labels must be lists of strings")
+            raise ValueError("words, chars, labels and each head's labels must be lists of strings")
         if data["words"][:2] != [PAD, UNK] or data["chars"][:2] != [PAD, UNK]:
             raise ValueError(f"words and chars must start with {PAD!r} and {UNK!r}")
-        return cls(Index(data["words"]), Index(data["chars"]), Index(data["labels"]), bool(data["lowercase"]))
+        head_labels = {name: Index(labels) for name, labels in heads.items()}
+        return cls(Index(data["words"]), Index(data["chars"]), Index(data["labels"]), bool(data["lowercase"]), heads=head_labels)

@@ -72,7 +72,7 @@ def test_span_labels_and_token_labels_in_one_training_list_are_refused(tmp_path)
         f'[[data.train]]\npath = "{ner}"\n[[data.train]]\npath = "{upos}"\nlabel_column = "upos"\n[train]\nepochs = 1\n',
     )
     result = run_tagger("train", config, timeout=120)
-    assert_one_line(result, "one model learns one kind")
+    assert_one_line(result, "one output layer learns one kind")
     assert "train.conllu" in result.stderr
 
 

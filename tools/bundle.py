@@ -91,8 +91,8 @@ def scored_files(data: DataConfig, task: Task, spec: dict, mapped_dir: Path) -> 
     A dev file whose entry renames types (label_map) is scored from a copy with its labels
     mapped as training mapped them, written into `mapped_dir` under the same name.
     """
-    first_train = training_corpora(data)[0] if data.train else None
-    files = [_dev_file(corpus, data, task, mapped_dir) for corpus in dev_corpora(data, first_train)]
+    train = training_corpora(data) if data.train else None
+    files = [_dev_file(corpus, data, task, mapped_dir) for corpus in dev_corpora(data, train)]
     files.append(ScoredFile("test", data.test))
     return files + [
         ScoredFile(

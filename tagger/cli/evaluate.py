@@ -60,6 +60,7 @@ def _print_reports(reports: list[dict], as_json: bool, markdown: bool) -> None:
 @model_token_column_option
 @click.option("--label-column", default=None, help="Gold label column (default: the model's training column).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="CPU processes for prediction.")
+@click.option("--head", default=None, help="Which head to score, of a model with several (default: its first).")
 @click.option(
     "--ignore-type",
     "ignore_types",
@@ -87,6 +88,7 @@ def evaluate_command(
     token_column: str | None,
     label_column: str | None,
     workers: int,
+    head: str | None,
     ignore_types: tuple[str, ...],
     mode: str,
     scheme: str,
@@ -109,6 +111,7 @@ def evaluate_command(
       tagger evaluate runs/ner uner-test.iob2 --token-column 2 --label-column 3
       tagger evaluate runs/conll03-ner eng.testb --html report.html
       tagger evaluate en-ner btc.test --label-column 2 --ignore-type MISC
+      tagger evaluate runs/pt-upos-ner pt_bosque-ud-test.iob2 --head ner
     """
     set_prediction_threads(threads, workers, runtime or choices.default_runtime(device))
     from tagger.evaluate import EvaluateOptions, evaluate_files
@@ -123,7 +126,7 @@ def evaluate_command(
     if choices.runtime_problem(runtime, workers):
         raise click.UsageError(choices.runtime_problem(runtime, workers))
     options = EvaluateOptions(batch_size, mode, scheme.upper(), output, force, workers, examples, ignore_types)
-    reports = evaluate_files(model_dir, files, options, format_name, token_column, label_column, device, runtime)
+    reports = evaluate_files(model_dir, files, options, format_name, token_column, label_column, device, runtime, head)
     if html is not None:
         from tagger.html_report import write_evaluation_report
 

@@ -138,11 +138,12 @@ def _golden_section(objective, low: float, high: float, steps: int = SEARCH_STEP
     return (low + high) / 2
 
 
-def save_calibration(directory: Path, fit: TemperatureFit) -> None:
+def save_calibration(directory: Path, fit: TemperatureFit, heads: dict[str, float] | None = None) -> None:
+    """calibration.json: the fit of the first head; with `heads`, the temperatures of the heads after it."""
     import json
 
     with atomic_output(directory / CALIBRATION) as stream:
-        json.dump(asdict(fit), stream, indent=2)
+        json.dump({**asdict(fit), **({"heads": heads} if heads else {})}, stream, indent=2)
 
 
 def calibrate(

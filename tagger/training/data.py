@@ -44,14 +44,24 @@ class Corpus:
     task: Task
     train: list[Sentence]
     dev_sets: list[DevSet]
-    train_labels: list[list[str]]  # in the model's internal scheme
+    train_labels: list[list[str]]  # in the internal scheme of the head each sentence trains
     unannotated: list[tuple[str, ...]] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
+    heads: list[int] = field(default_factory=list)  # per training sentence, the position of the head it trains
+
+    def label_counts(self, head: str | None = None) -> Counter:
+        """How often each label (as the files write it, mapped) occurs in the training sentences of a head (the first)."""
+        names = self.task.head_names or [None]
+        position = names.index(head) if head in names else 0
+        column = self.task.head(names[position]).label_column if self.task.heads else self.task.label_column
+        return Counter(
+            label for sentence, own in zip(self.train, self.heads) if own == position for label in sentence.labels[column]
+        )
 
 
 @dataclass
 class DevSet:
-    """One dev file: its sentences with gold labels under the model's label column, mapped as its entry says.
+    """One dev file: its sentences with gold labels under its head's label column, mapped as its entry says.
 
     `ignored`: span types the file does not annotate; predictions of them are not scored.
     """
@@ -59,6 +69,7 @@ class DevSet:
     path: str
     sentences: list[Sentence]
     ignored: tuple[str, ...] = ()
+    head: str = ""  # the head it scores (a model with several)
 
 
 def _reading(corpus: TrainingCorpus) -> dict:
@@ -102,35 +113,55 @@ def _mapped(tags: list[str], label_map: dict[str, str], spans: bool) -> list[str
 
 
 def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus:
-    """Read the training files and dev, work out the task, reject bad labels before any training."""
+    """Read the training files and dev, work out the task (each head's), reject bad labels before any training."""
     check_files(config)
     specs = training_corpora(config.data)
     files = [_read_file(spec, **_reading(spec)) for spec in specs]
-    format_name, column = files[0].format, files[0].label_column
-    per_file = [Counter(label for s in file.sentences for label in s.labels[file.label_column]) for file in files]
-    spans = schemes.is_span_labelling(sum(per_file, Counter()))
-    _check_one_kind(specs, per_file, spans)
-    corpus_scheme = internal_scheme = None
-    if spans:
-        internal_scheme = schemes.normalise_scheme_name(config.model.scheme)
-        file_schemes = [_checked_scheme(file.sentences, file.label_column, spec.path, log) for spec, file in zip(specs, files)]
-        corpus_scheme = file_schemes[0]  # outputs are written in the first training file's scheme
-    task = Task(column, format_name, corpus_scheme, internal_scheme)
-    train, unannotated, weights = [], [], []
+    names = list(dict.fromkeys(spec.head for spec in specs))
+    if len(names) > 1 and "" in names:
+        raise TaggerError("data.train[0].head: the files train several heads; name the first file's head too")
+    tasks = {
+        name: _head_task(config, [(spec, file) for spec, file in zip(specs, files) if spec.head == name], log) for name in names
+    }
+    first = tasks[names[0]]
+    task = dataclasses.replace(first, heads=tuple(tasks.items())) if len(names) > 1 else first
+    corpus = Corpus(task, [], [], [])
     for spec, file in zip(specs, files):
+        own = tasks[spec.head]
         for sentence in file.sentences:
-            tags = _mapped(sentence.labels[file.label_column], spec.label_map, spans)
-            train.append(dataclasses.replace(sentence, labels={column: tags}))
-        unannotated += [tuple(spec.unannotated)] * len(file.sentences)
-        weights += [spec.weight] * len(file.sentences)
-    trained = Counter(label for sentence in train for label in sentence.labels[column])
-    _check_unannotated(specs, trained, spans)
-    dev_sets = [read_dev_set(spec, format_name, column, spans, log) for spec in dev_corpora(config.data, specs[0])]
-    for dev in dev_sets:
-        unseen = sorted({label for s in dev.sentences for label in s.labels[column]} - set(trained))
+            tags = _mapped(sentence.labels[file.label_column], spec.label_map, own.spans)
+            corpus.train.append(dataclasses.replace(sentence, labels={own.label_column: tags}))
+            corpus.train_labels.append(own.to_internal(tags))
+        corpus.unannotated += [tuple(spec.unannotated)] * len(file.sentences)
+        corpus.weights += [spec.weight] * len(file.sentences)
+        corpus.heads += [names.index(spec.head)] * len(file.sentences)
+    trained = {name: corpus.label_counts(name) for name in names}
+    for name in names:
+        own_specs = [(index, spec) for index, spec in enumerate(specs) if spec.head == name]
+        _check_unannotated(own_specs, trained[name], tasks[name].spans)
+    for index, spec in enumerate(dev_corpora(config.data, specs)):
+        if spec.head not in tasks:
+            raise TaggerError(f"data.dev[{index}].head: no training file trains the head {spec.head!r}")
+        own = tasks[spec.head]
+        dev = read_dev_set(spec, own.format, own.label_column, own.spans, log)
+        unseen = sorted({label for s in dev.sentences for label in s.labels[own.label_column]} - set(trained[spec.head]))
         if unseen:
             log(f"warning: {dev.path}: labels never seen in training, counted as errors: {', '.join(unseen[:20])}")
-    return Corpus(task, train, dev_sets, [task.to_internal(s.labels[column]) for s in train], unannotated, weights)
+        corpus.dev_sets.append(dev)
+    return corpus
+
+
+def _head_task(config: Config, files: list[tuple[TrainingCorpus, CorpusFile]], log: Log) -> Task:
+    """What one head learns, from its training files: the first file's format and column, its span scheme."""
+    format_name, column = files[0][1].format, files[0][1].label_column
+    per_file = [Counter(label for s in file.sentences for label in s.labels[file.label_column]) for _, file in files]
+    spans = schemes.is_span_labelling(sum(per_file, Counter()))
+    _check_one_kind([spec for spec, _ in files], per_file, spans)
+    if not spans:
+        return Task(column, format_name, None, None)
+    internal_scheme = schemes.normalise_scheme_name(config.model.scheme)
+    file_schemes = [_checked_scheme(file.sentences, file.label_column, spec.path, log) for spec, file in files]
+    return Task(column, format_name, file_schemes[0], internal_scheme)  # outputs are in the first file's scheme
 
 
 def _check_one_kind(specs: list[TrainingCorpus], label_counts: list[Counter], spans: bool) -> None:
@@ -142,7 +173,7 @@ def _check_one_kind(specs: list[TrainingCorpus], label_counts: list[Counter], sp
             kind, other = ("token labels (such as parts of speech)", "span labels") if spans else ("span labels", "token labels")
             raise TaggerError(
                 f"{spec.path}: its label column holds {kind}, the other training files {other}; "
-                "one model learns one kind: train them separately"
+                "one output layer learns one kind: give the files different `head`s, or train them separately"
             )
 
 
@@ -165,12 +196,13 @@ def read_dev_set(spec: TrainingCorpus, format_name: str, column: str, spans: boo
         dataclasses.replace(s, labels={column: _mapped(s.labels[file.label_column], spec.label_map, spans)})
         for s in file.sentences
     ]
-    return DevSet(spec.path, sentences, tuple(spec.unannotated))
+    return DevSet(spec.path, sentences, tuple(spec.unannotated), spec.head)
 
 
-def _check_unannotated(specs: list[TrainingCorpus], trained: Counter, spans: bool) -> None:
+def _check_unannotated(specs: list[tuple[int, TrainingCorpus]], trained: Counter, spans: bool) -> None:
+    """Each file's `unannotated` types are trained by another file of its head."""
     types = {schemes.split_tag(label)[1] for label in trained} if spans else set(trained)
-    for index, spec in enumerate(specs):
+    for index, spec in specs:
         missing = sorted(set(spec.unannotated) - types)
         if missing:
             raise TaggerError(
@@ -193,9 +225,21 @@ class Pretrained:
 
 
 def build_vocab(config: Config, corpus: Corpus, log: Log = log_to_stderr) -> tuple[Vocab, Pretrained | None]:
-    """Vocabulary from the training data (plus every pretrained word when all are trained), and the pretrained rows."""
+    """Vocabulary from the training data (plus every pretrained word when all are trained), and the pretrained rows.
+
+    A model with several heads gets each head's labels (vocab.heads); its `labels` are the first head's.
+    """
+    vocab, pretrained = _words_and_labels(config, corpus, log)
+    for position, name in enumerate(corpus.task.head_names):
+        labels = {label for labels, head in zip(corpus.train_labels, corpus.heads) if head == position for label in labels}
+        vocab.heads[name] = vocab.labels if position == 0 else Index(sorted(labels))
+    return vocab, pretrained
+
+
+def _words_and_labels(config: Config, corpus: Corpus, log: Log) -> tuple[Vocab, Pretrained | None]:
     model = config.model
-    token_lists, label_lists = [s.tokens for s in corpus.train], corpus.train_labels
+    token_lists = [s.tokens for s in corpus.train]
+    label_lists = [labels for labels, head in zip(corpus.train_labels, corpus.heads) if head == 0]
     if not model.vectors:
         return Vocab.build(token_lists, label_lists, model.lowercase, min_count=model.min_word_count), None
     table = load_table(model.vectors, model.lowercase)
@@ -238,8 +282,12 @@ def singleton_ids(corpus: Corpus, vocab: Vocab) -> list[int]:
 
 def read_model_dev_sets(config: Config, task: Task, log: Log = log_to_stderr) -> list[DevSet]:
     """The dev files a model's config names, read as its training read them (paths as the config has them)."""
-    first = training_corpora(config.data)[0]
-    return [read_dev_set(spec, task.format, task.label_column, task.spans, log) for spec in dev_corpora(config.data, first)]
+    train = training_corpora(config.data)
+    dev_sets = []
+    for spec in dev_corpora(config.data, train):
+        own = task.head(spec.head) if task.heads else task
+        dev_sets.append(read_dev_set(spec, own.format, own.label_column, own.spans, log))
+    return dev_sets
 
 
 def weighted_items(items: list[Encoded], weights: list[float] | None, seed: int) -> list[Encoded]:
@@ -297,6 +345,7 @@ class DevData:
     items: list[Encoded]
     gold: list[list[str]]
     ignored: tuple[str, ...] = ()
+    head: str = ""  # the head it scores (a model with several)
 
 
 @dataclass
@@ -308,8 +357,17 @@ class CaseVariants:
 
 
 def training_items(corpus: Corpus, sentences: list[Sentence], vocab: Vocab) -> list[Encoded]:
-    items = [encode(s.tokens, vocab, labels) for s, labels in zip(sentences, corpus.train_labels)]
-    return _partially_labelled(items, corpus.unannotated, vocab)
+    """The training sentences encoded, each with its labels as ids of its head's labels."""
+    if not corpus.task.heads:
+        items = [encode(s.tokens, vocab, labels) for s, labels in zip(sentences, corpus.train_labels)]
+        return _partially_labelled(items, corpus.unannotated, vocab)
+    views = [vocab.for_head(name) for name in corpus.task.head_names]
+    items = []
+    for sentence, labels, unannotated, head in zip(sentences, corpus.train_labels, corpus.unannotated, corpus.heads):
+        item = encode(sentence.tokens, views[head], labels)
+        item.head = head
+        items += _partially_labelled([item], [unannotated], views[head])
+    return items
 
 
 def case_variants(corpus: Corpus, vocab: Vocab) -> CaseVariants:
@@ -320,8 +378,9 @@ def case_variants(corpus: Corpus, vocab: Vocab) -> CaseVariants:
 
 
 def encoded_dev(dev: DevSet, vocab: Vocab, task: Task) -> DevData:
-    gold = [sentence.labels[task.label_column] for sentence in dev.sentences]
-    return DevData(dev.path, [encode(sentence.tokens, vocab) for sentence in dev.sentences], gold, dev.ignored)
+    column = task.head(dev.head).label_column if task.heads else task.label_column
+    gold = [sentence.labels[column] for sentence in dev.sentences]
+    return DevData(dev.path, [encode(sentence.tokens, vocab) for sentence in dev.sentences], gold, dev.ignored, dev.head)
 
 
 def _partially_labelled(items: list[Encoded], unannotated: list[tuple[str, ...]], vocab: Vocab) -> list[Encoded]:

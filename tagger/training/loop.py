@@ -13,7 +13,7 @@ from tagger import distributed, faults, store
 from tagger.config import Config
 from tagger.errors import Interrupted, TaggerError, interrupt_exit_code
 from tagger.files import WriteError, directory_lock
-from tagger.metrics import dev_score, main_score
+from tagger.metrics import dev_score, main_metric, main_score
 from tagger.model_files import METRICS, METRICS_LOG, append_epoch_record, read_json_object, truncate_epoch_records
 from tagger.predict import Predictor
 from tagger.schemes import without_types
@@ -46,11 +46,14 @@ def evaluate_dev(predictor: Predictor, dev_sets: list[DevData], config: Config) 
     """The mean of the dev files' scores (what early stopping follows), and each file's scores."""
     per_file = {}
     for dev in dev_sets:
-        predicted = predictor.predict_encoded(dev.items, config.train.eval_batch_size).labels
+        head = predictor.head(dev.head) if predictor.task.heads else predictor
+        predicted = head.predict_encoded(dev.items, config.train.eval_batch_size).labels
         if dev.ignored:
             predicted = [without_types(tags, dev.ignored) for tags in predicted]
-        per_file[dev.name] = dev_score(dev.gold, predicted, spans=predictor.task.spans)
+        per_file[dev.name] = dev_score(dev.gold, predicted, spans=head.task.spans)
     first = next(iter(per_file.values()))
+    if any(main_metric(scores) != main_metric(first) for scores in per_file.values()):  # heads of both kinds
+        return {"score": sum(map(main_score, per_file.values())) / len(per_file)}, per_file
     mean = {key: sum(scores[key] for scores in per_file.values()) / len(per_file) for key in first}
     return mean, per_file
 
@@ -213,10 +216,15 @@ class Trainer:
         from tagger.training.calibrate import fit_temperature, save_calibration
 
         predictor = Predictor.load(self.out, str(self.run.device))
-        fit = fit_temperature(predictor, self.run.dev_sets, self.run.config.train.eval_batch_size)
-        if fit is not None:
-            save_calibration(self.out, fit)
-            self.log(fit.describe())
+        fits = {}
+        for name, head in predictor.heads() or [("", predictor)]:
+            dev_sets = [dev for dev in self.run.dev_sets if not predictor.task.heads or dev.head == name]
+            fits[name] = fit_temperature(head, dev_sets, self.run.config.train.eval_batch_size) if dev_sets else None
+            if fits[name] is not None:
+                self.log((f"head {name}: " if name else "") + fits[name].describe())
+        first = next(iter(fits.values()))
+        if first is not None:
+            save_calibration(self.out, first, {name: fit.temperature for name, fit in list(fits.items())[1:] if fit is not None})
 
     def _test_scores(self) -> dict:
         """The kept model's scores on data.test, read as the training files were ({} without a test file)."""

@@ -20,10 +20,18 @@ def describe_run(train_items: list[Encoded], dev_sets: list[DevData], task: Task
     dev = " + ".join(f"{len(dev.items):,}" for dev in dev_sets) or "0"
     return (
         f"training on {len(train_items):,} sentences ({sum(map(len, train_items)):,} tokens), dev {dev}; "
-        f"label column {task.label_column}; scheme {scheme}; {config.model.cell.upper()} {head}, hidden "
+        f"{_labelled(task, scheme)}; {config.model.cell.upper()} {head}, hidden "
         f"{config.model.hidden}; batch {config.train.batch_size}, lr {config.train.lr}, up to {config.train.epochs} epochs; "
         f"device {device}, {torch.get_num_threads()} threads"
     )
+
+
+def _labelled(task: Task, scheme: str) -> str:
+    """What the model labels: its label column and scheme, or each head's."""
+    if not task.heads:
+        return f"label column {task.label_column}; scheme {scheme}"
+    heads = [f"{name} (column {own.label_column}, {own.corpus_scheme or 'token labels'})" for name, own in task.heads]
+    return "heads " + ", ".join(heads)
 
 
 def epoch_summary(record: dict, scores: dict[str, float], progress: TrainingProgress) -> str:

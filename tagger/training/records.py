@@ -6,9 +6,18 @@ from pathlib import Path
 
 import torch
 
-from tagger.config import Config
+from tagger.config import Config, dev_corpora, training_corpora
 from tagger.task import Task
 from tagger.training.checkpoint import TrainingProgress
+
+
+def dev_metric(task: Task, config: Config) -> str:
+    """What the dev score is: F1 (span labels), accuracy (token labels), or the mean "score" of heads of both kinds."""
+    if not task.heads:
+        return "f1" if task.corpus_scheme else "accuracy"
+    dev_heads = {corpus.head for corpus in dev_corpora(config.data, training_corpora(config.data))}
+    kinds = {task.head(name).spans for name in dev_heads if name in task.head_names}
+    return "score" if len(kinds) > 1 else "f1" if kinds == {True} else "accuracy"
 
 
 def final_metrics(progress: TrainingProgress, task: Task, config: Config) -> dict:
@@ -17,7 +26,7 @@ def final_metrics(progress: TrainingProgress, task: Task, config: Config) -> dic
     with_dev = bool(config.data.dev)
     return {
         "best_dev_score": progress.best_score if with_dev else -progress.best_score,
-        "best_dev_metric": ("f1" if task.corpus_scheme else "accuracy") if with_dev else "train_loss",
+        "best_dev_metric": dev_metric(task, config) if with_dev else "train_loss",
         "best_epoch": progress.best_epoch,
         **({"kept_epoch": progress.epoch} if config.train.keep == "last" else {}),
         "epochs_run": progress.epoch,

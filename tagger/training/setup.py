@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -209,7 +208,7 @@ def prepare_run(
     if model.char_lm is not None:
         _cache_char_lm_features(model, train_items, variants, dev_sets, log if world.is_main else quiet)
     optimizer = make_optimizer(model, config)
-    counts = Counter(label for sentence in corpus.train for label in sentence.labels[task.label_column])
+    counts = corpus.label_counts()
     return Run(
         config,
         device,

@@ -1,0 +1,157 @@
+"""A model with several heads (#46): parts of speech and entities from one encoder, trained on files that each
+carry one kind of labels, tagging both in one pass, the same in both engines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tagger import config as config_module
+from tagger import network, schemes, training
+from tagger.batching import collate, encode
+from tagger.config import ConfigError, ModelConfig
+from tagger.errors import TaggerError
+from tagger.model import TaggerModel
+from tagger.predict import ConfidenceRequest, Predictor
+from tests.conftest import SAMPLES
+from tests.helpers import cli
+
+NER, UPOS = SAMPLES / "sample-ner", SAMPLES / "sample-upos"
+SMALL = {"word_dim": 8, "char_dim": 6, "char_hidden": 6, "hidden": 10, "case_dim": 3}
+TEXT = "Maria Lopez flew from Oslo to Lagos .\nPeter works for Acme in Berlin .\n"
+
+
+def joint_config(**model: object) -> dict:
+    return {
+        "data": {
+            "train": [
+                {"path": str(UPOS / "train.conllu"), "label_column": "upos", "head": "upos"},
+                {"path": str(NER / "train.conll"), "label_column": "4", "head": "ner"},
+            ],
+            "dev": [{"path": str(UPOS / "dev.conllu"), "head": "upos"}, {"path": str(NER / "dev.conll"), "head": "ner"}],
+        },
+        "model": {**SMALL, **model},
+        "train": {"epochs": 2, "batch_size": 16, "lr": 0.02, "device": "cpu", "threads": 1},
+    }
+
+
+@pytest.fixture(scope="module")
+def joint_model(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("heads") / "run"
+    training.train(config_module.from_dict(joint_config(), "test"), out, show_progress=False, log=lambda message: None)
+    return out
+
+
+def test_the_model_directory_names_each_heads_task_and_labels(joint_model):
+    task = json.loads((joint_model / "config.json").read_text())["task"]
+    vocab = json.loads((joint_model / "vocab.json").read_text())
+    assert task["label_column"] == "upos" and [head["name"] for head in task["heads"]] == ["upos", "ner"]
+    assert task["heads"][1]["task"]["label_column"] == "4" and task["heads"][1]["task"]["corpus_scheme"]
+    assert vocab["heads"]["upos"] == vocab["labels"] and "NOUN" in vocab["labels"]
+    assert "S-PER" in vocab["heads"]["ner"] and "NOUN" not in vocab["heads"]["ner"]
+    calibration = json.loads((joint_model / "calibration.json").read_text())
+    assert set(calibration["heads"]) == {"ner"}
+    assert not [path for path in joint_model.rglob("*") if path.suffix in (".pt", ".pkl", ".bin")]
+
+
+def test_tag_writes_every_head_from_one_call_as_each_head_labels_alone(joint_model):
+    result = cli("tag", joint_model, "--input-format", "tokens", stdin=TEXT)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    predictor = Predictor.load(joint_model)
+    token_lists = [line.split() for line in TEXT.splitlines()]
+    for name, head in predictor.heads():
+        alone = [schemes.convert(tags, "IOB2") if head.task.spans else tags for tags in head.predict(token_lists)]
+        assert [[token[name] for token in record["tokens"]] for record in records] == alone
+    assert {token["upos"] for record in records for token in record["tokens"]} <= set(predictor.vocab.labels.symbols)
+    assert all(token["ner"] == "O" or token["ner"][:2] in ("B-", "I-") for record in records for token in record["tokens"])
+
+
+def test_each_head_gives_the_same_labels_and_confidences_in_numpy_and_torch(joint_model):
+    reference, engine = Predictor.load(joint_model, "cpu", "torch"), Predictor.load(joint_model, "cpu", "numpy")
+    token_lists = [line.split() for line in TEXT.splitlines()] + [["the"], ["Oslo", "Oslo", "OSLO"]]
+    request = ConfidenceRequest(nbest=2)
+    for (name, theirs), (_, ours) in zip(reference.heads(), engine.heads()):
+        expected = theirs.predict_encoded(theirs.encode(token_lists), 8, with_scores=True, confidence=request)
+        found = ours.predict_encoded(ours.encode(token_lists), 8, with_scores=True, confidence=request)
+        assert found.labels == expected.labels, name
+        for mine, other in zip(found.scores, expected.scores):
+            assert mine == pytest.approx(other, abs=1e-5)
+        for mine, other in zip(found.confidences, expected.confidences):
+            assert mine.tokens == pytest.approx(other.tokens, abs=1e-5)
+        assert ours.temperature == theirs.temperature
+
+
+def test_a_sentence_trains_its_own_head_and_the_shared_encoder_only():
+    config = ModelConfig(**SMALL)
+    model = TaggerModel(config, 40, 30, ["NOUN", "VERB"], None, {"ner": (["O", "S-PER", "B-PER", "I-PER", "E-PER"], "iobes")})
+    from tagger.vocab import Index, Vocab
+
+    vocab = Vocab(Index(["<pad>", "<unk>", "a", "b"]), Index(["<pad>", "<unk>", "a", "b"]), Index(["NOUN", "VERB"]))
+    item = encode(["a", "b"], vocab, ["NOUN", "VERB"])
+    for head, untouched in ((0, "heads.ner."), (1, "output.")):
+        model.zero_grad(set_to_none=False)
+        item.head = head
+        model.loss(collate([item, item], [0, 1])).backward()
+        grads = {name: parameter.grad for name, parameter in model.named_parameters()}
+        grads = {name: grad if grad is not None else torch.zeros(1) for name, grad in grads.items()}
+        assert all(
+            not grads[name].any() for name in grads if name.startswith(untouched) or (head == 1 and name.startswith("crf."))
+        )
+        trained = "output." if head == 0 else "heads.ner.output."
+        assert grads[f"{trained}weight"].abs().sum() > 0 and grads["rnn.weight_ih_l0"].abs().sum() > 0
+
+
+def test_the_layer_description_names_every_parameter_of_a_model_with_heads():
+    config = ModelConfig(**SMALL)
+    heads = {"ner": (["O", "S-PER"], "iobes"), "chunk": (["B-NP", "I-NP", "O"], "iob2")}
+    model = TaggerModel(config, 40, 30, ["NOUN", "VERB"], None, heads)
+    described = network.parameter_shapes(network.layers(config, 40, 30, 2, {"ner": 2, "chunk": 3}))
+    assert list(described.items()) == [(name, tuple(tensor.shape)) for name, tensor in model.state_dict().items()]
+
+
+def test_evaluate_scores_the_head_it_is_asked_for(joint_model):
+    entities = cli("evaluate", joint_model, NER / "test.conll", "--head", "ner", "--json")
+    assert entities.exit_code == 0, entities.output
+    assert "f1" in json.loads(entities.stdout)
+    tags = cli("evaluate", joint_model, UPOS / "test.conllu", "--json")
+    assert tags.exit_code == 0 and "f1" not in json.loads(tags.stdout)
+    unknown = cli("evaluate", joint_model, NER / "test.conll", "--head", "chunks")
+    assert unknown.exit_code == 2 and unknown.stderr.count("\n") == 1 and "its heads are upos, ner" in unknown.stderr
+
+
+def test_export_refuses_a_model_with_heads_in_one_line(joint_model, tmp_path):
+    result = cli("export", joint_model, tmp_path / "model.onnx")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "several heads" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_heads_of_both_kinds_need_the_first_file_to_name_its_head(tmp_path):
+    data = joint_config()
+    del data["data"]["train"][0]["head"]
+    with pytest.raises(TaggerError, match=r"data.train\[0\].head"):
+        training.train(config_module.from_dict(data, "test"), tmp_path / "run", show_progress=False, log=lambda m: None)
+    data["data"]["train"][0]["head"] = "parts.of.speech"
+    with pytest.raises(ConfigError, match="head"):
+        config_module.from_dict(data, "test")
+
+
+def test_a_model_with_heads_tags_without_torch(joint_model):
+    script = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from click.testing import CliRunner\nfrom tagger.cli import main\n"
+        f"result = CliRunner().invoke(main, ['tag', {str(joint_model)!r}, '--input-format', 'tokens'], input={TEXT!r})\n"
+        "print(result.exit_code); print(result.stdout, end='')"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    exit_code, output = run.stdout.split("\n", 1)
+    assert (
+        exit_code == "0"
+        and output == cli("tag", joint_model, "--input-format", "tokens", "--runtime", "torch", stdin=TEXT).stdout
+    )
+    assert torch.__name__ == "torch"  # the torch reference ran in this process
