@@ -9,10 +9,10 @@ from tagger import schemes
 from tagger.confidence import nbest_problem, threshold_problem
 from tagger.contractions import split_contractions
 from tagger.data import Sentence
-from tagger.formats.jsonl import sentence_record
+from tagger.formats.jsonl import models_record, sentence_record
 from tagger.formats.unsegmented import read_raw_text
 from tagger.predict import Predictor
-from tagger.tagging import TagOptions, conversion_to, tag_stream
+from tagger.tagging import TagOptions, conversion_to, tag_stream, tag_with_models, with_heads
 
 
 class Tagger:
@@ -24,6 +24,9 @@ class Tagger:
         self.predictor = predictor
         self.batch_size = batch_size
         self.scheme = conversion_to(predictor, scheme)
+        # a model with several heads, none chosen: every head labels, each under its name
+        self.heads = with_heads([("model", predictor)]) if predictor.task.heads else []
+        self.head_schemes = [conversion_to(head, scheme) for _, head in self.heads]
 
     @classmethod
     def load(
@@ -37,7 +40,7 @@ class Tagger:
     ) -> Tagger:
         """A model directory or bundled model; runtime as for Predictor.load (NumPy on the CPU unless told).
 
-        `head`: which head labels, of a model with several (None: the first).
+        `head`: which head labels, of a model with several (None: every head, each under its name).
         """
         predictor = Predictor.load(directory, device, runtime)
         return cls(predictor.head(head) if head is not None else predictor, batch_size, scheme)
@@ -51,6 +54,8 @@ class Tagger:
         for problem in (nbest_problem(options.nbest), threshold_problem(options.min_confidence)):
             if problem:
                 raise ValueError(problem)
+        if self.heads:
+            return self._heads_records(sentences, scores or options.confidence_request is not None)
         tagged = tag_stream(
             predictor, sentences, self.batch_size, scores, 1, self.scheme, options.confidence_request, options.min_confidence
         )
@@ -58,6 +63,13 @@ class Tagger:
             sentence_record(sentence, self.label_column, spans, note.scores, note.confidence, note.judged)
             for sentence, note in tagged
         ]
+
+    def _heads_records(self, sentences: Iterable[Sentence], extras: bool) -> list[dict]:
+        """Every head's labels, a key per head in each token (as `tagger tag MODEL` writes them)."""
+        _no_extras(extras)
+        tagged = tag_with_models(self.heads, sentences, self.batch_size, self.head_schemes)
+        outputs = [(name, head.task.spans) for name, head in self.heads]
+        return [models_record(sentence, outputs) for sentence in tagged]
 
     def tag(
         self,
@@ -89,6 +101,12 @@ class Tagger:
         """Label pre-tokenized sentences: a list of sentences, each a list of token strings."""
         options = TagOptions(confidence=confidence, min_confidence=min_confidence, nbest=nbest)
         return self._records((Sentence(_token_list(tokens)) for tokens in _sentences(token_lists)), scores, options)
+
+
+def _no_extras(asked: bool) -> None:
+    """Scores and confidences come from one head at a time."""
+    if asked:
+        raise ValueError("a model's several heads label without scores or confidences: load one with Tagger.load(..., head=NAME)")
 
 
 def _sentences(token_lists: Iterable[list[str]]) -> Iterable[list[str]]:

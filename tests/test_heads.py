@@ -155,3 +155,16 @@ def test_a_model_with_heads_tags_without_torch(joint_model):
         and output == cli("tag", joint_model, "--input-format", "tokens", "--runtime", "torch", stdin=TEXT).stdout
     )
     assert torch.__name__ == "torch"  # the torch reference ran in this process
+
+
+def test_the_python_api_gives_every_head_as_tag_writes_them_or_the_head_asked_for(joint_model):
+    from tagger import Tagger
+
+    text = "Maria Lopez flew from Oslo to Lagos."
+    written = json.loads(cli("tag", joint_model, stdin=text).stdout)
+    both = Tagger.load(joint_model).tag(text)
+    assert both == [{key: value for key, value in written.items() if key not in ("file", "doc", "sentence")}]
+    entities = Tagger.load(joint_model, head="ner").tag(text, confidence=True)
+    assert [token["label"] for token in entities[0]["tokens"]] == [token["ner"] for token in written["tokens"]]
+    with pytest.raises(ValueError, match="head=NAME"):
+        Tagger.load(joint_model).tag(text, scores=True)
