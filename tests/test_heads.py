@@ -168,3 +168,14 @@ def test_the_python_api_gives_every_head_as_tag_writes_them_or_the_head_asked_fo
     assert [token["label"] for token in entities[0]["tokens"]] == [token["ner"] for token in written["tokens"]]
     with pytest.raises(ValueError, match="head=NAME"):
         Tagger.load(joint_model).tag(text, scores=True)
+
+
+def test_a_model_with_heads_resumes_to_the_uninterrupted_model(tmp_path):
+    quiet = {"show_progress": False, "log": lambda message: None}
+    training.train(config_module.from_dict(joint_config(), "test"), tmp_path / "full", **quiet)
+    first_part = joint_config()
+    first_part["train"]["epochs"] = 1
+    training.train(config_module.from_dict(first_part, "test"), tmp_path / "part", **quiet)
+    training.train(config_module.from_dict(joint_config(), "test"), tmp_path / "part", resume=True, **quiet)
+    for name in ("model.safetensors", "vocab.json"):
+        assert (tmp_path / "part" / name).read_bytes() == (tmp_path / "full" / name).read_bytes(), name
