@@ -30,6 +30,7 @@ from tagger.config import DataConfig, TrainingCorpus, dev_corpora, read_toml, tr
 from tagger.contractions import CONTRACTIONS
 from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.info import model_info
+from tagger.metrics import main_metric
 from tagger.model_files import CALIBRATION, describe_network
 from tagger.predict import Predictor
 from tagger.store import CONFIG, METRICS, VOCAB, WEIGHTS, load_model, save_table, uses_table, write_json, write_weights
@@ -83,6 +84,7 @@ class ScoredFile:
     ignore_types: tuple[str, ...] = ()
     token_column: int | None = None  # None: the model's own
     mapped: bool = False  # a copy of a dev file with its types renamed as training renamed them
+    head: str | None = None  # the head that labels it, of a model with several (None: the first)
 
 
 def scored_files(data: DataConfig, task: Task, spec: dict, mapped_dir: Path) -> list[ScoredFile]:
@@ -101,21 +103,25 @@ def scored_files(data: DataConfig, task: Task, spec: dict, mapped_dir: Path) -> 
             extra.get("label_column"),
             tuple(extra.get("ignore_types", ())),
             extra.get("token_column"),
+            head=extra.get("head"),
         )
         for extra in spec.get("more_tests", ())
     ]
 
 
 def _dev_file(corpus: TrainingCorpus, data: DataConfig, task: Task, mapped_dir: Path) -> ScoredFile:
+    head = corpus.head if task.heads else None
     if not corpus.label_map:
-        return ScoredFile("dev", corpus.path, corpus.label_column or None, tuple(corpus.unannotated), _own_column(corpus, data))
+        column = corpus.label_column or None
+        return ScoredFile("dev", corpus.path, column, tuple(corpus.unannotated), _own_column(corpus, data), head=head)
+    task = task.head(head) if head else task
     dev = read_dev_set(corpus, task.format, "gold", task.spans, log=lambda message: None)
     copy = mapped_dir / Path(corpus.path).name
     with open(copy, "w", encoding="utf-8") as stream:
         for sentence in dev.sentences:
             stream.writelines(f"{token}\t{label}\n" for token, label in zip(sentence.tokens, sentence.labels["gold"]))
             stream.write("\n")
-    return ScoredFile("dev", str(copy), "2", tuple(corpus.unannotated), 1, mapped=True)
+    return ScoredFile("dev", str(copy), "2", tuple(corpus.unannotated), 1, mapped=True, head=head)
 
 
 def _own_column(corpus: TrainingCorpus, data: DataConfig) -> int | None:
@@ -124,13 +130,15 @@ def _own_column(corpus: TrainingCorpus, data: DataConfig) -> int | None:
 
 
 def _report(predictor: Predictor, file: ScoredFile) -> dict:
+    predictor = predictor.head(file.head) if file.head else predictor
     named = file.label_column or file.token_column
     layout = predictor.layout(token_column=file.token_column, label_column=file.label_column) if named else None
     return evaluate_file(predictor, file.path, layout, EvaluateOptions(ignore_types=file.ignore_types))
 
 
 def _score_entry(file: ScoredFile, report: dict, spec: dict) -> dict:
-    metric, scorer = spec["metric"], spec["scorer"]
+    metric = main_metric(report) if file.head else spec["metric"]
+    scorer = spec.get("head_scorers", {}).get(file.head, spec["scorer"])  # a model with several heads: per head
     if file.mapped:
         scorer = f"{scorer}, its types mapped as training mapped them (the config's label_map)"
     if file.ignore_types:
