@@ -16,7 +16,7 @@ from tagger.batching import Encoded, bucketed_array_batches, encode
 from tagger.bundled import resolve_model
 from tagger.choices import default_runtime
 from tagger.confidence import Confidence
-from tagger.config import Config
+from tagger.config import Config, training_corpora
 from tagger.contractions import Contractions, read_contractions
 from tagger.decoding import ChainScores
 from tagger.errors import TaggerError
@@ -98,6 +98,7 @@ class Predictor:
     temperature: float = 1.0  # confidences come from the chain's scores divided by this
     contractions: Contractions = Contractions({})  # raw text's contractions as the training treebank split them
     head_temperatures: dict[str, float] = dataclasses.field(default_factory=dict)  # heads after the first, where fitted
+    head_name: str = ""  # which head it labels, for a head after the first of a model with several
 
     @classmethod
     def of_model(cls, model: TaggerModel, vocab: Vocab, task: Task, config: Config, device) -> Predictor:
@@ -141,7 +142,7 @@ class Predictor:
         task, vocab = self.task.head(name), self.vocab.for_head(name)
         engine = self.engine.for_head(name, vocab.labels.symbols, task.internal_scheme)
         temperature = self.head_temperatures.get(name, 1.0)
-        return dataclasses.replace(self, engine=engine, vocab=vocab, task=task, temperature=temperature)
+        return dataclasses.replace(self, engine=engine, vocab=vocab, task=task, temperature=temperature, head_name=name)
 
     def heads(self) -> list[tuple[str, Predictor]]:
         """Each head's name and predictor, the first head's first; [] for a model with one head."""
@@ -185,9 +186,16 @@ class Predictor:
                 "name the gold label column with --label-column"
             )
         if token_column is None:
-            token_column = self.config.data.token_column if same_format and format_name == CONLL else 1
+            token_column = self.training_token_column() if same_format and format_name == CONLL else 1
         column = (label_column or task.label_column) if labelled else None
         return Layout(format_name, token_column, column, last_if_missing=labelled and label_column is None)
+
+    def training_token_column(self) -> int:
+        """The token column of the model's training files (of its head's first one, for a model with several heads)."""
+        if not self.task.heads and not self.head_name:
+            return self.config.data.token_column
+        corpora = training_corpora(self.config.data)
+        return next(corpus for corpus in corpora if corpus.head == (self.head_name or corpora[0].head)).token_column
 
     def known_corpus_labels(self) -> set[str]:
         """The labels this model can write, in any span scheme (its labels themselves for token labels)."""

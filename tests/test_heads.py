@@ -179,3 +179,32 @@ def test_a_model_with_heads_resumes_to_the_uninterrupted_model(tmp_path):
     training.train(config_module.from_dict(joint_config(), "test"), tmp_path / "part", resume=True, **quiet)
     for name in ("model.safetensors", "vocab.json"):
         assert (tmp_path / "part" / name).read_bytes() == (tmp_path / "full" / name).read_bytes(), name
+
+
+def indexed_copy(source: Path, target: Path) -> Path:
+    """A CoNLL file as Universal NER writes its files: an index column, the token, the tag."""
+    lines, index = [], 0
+    for line in source.read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-":
+            if lines and lines[-1]:
+                lines.append("")
+            index = 0
+            continue
+        index += 1
+        lines.append(f"{index}\t{fields[0]}\t{fields[-1]}")
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+def test_a_head_reads_files_in_its_own_training_columns(tmp_path):
+    data = joint_config()
+    data["train"]["epochs"] = 1
+    ner = {split: indexed_copy(NER / f"{split}.conll", tmp_path / f"{split}.iob2") for split in ("train", "dev", "test")}
+    data["data"]["train"][1] = {"path": str(ner["train"]), "token_column": 2, "label_column": "3", "head": "ner"}
+    data["data"]["dev"][1] = {"path": str(ner["dev"]), "head": "ner"}
+    training.train(config_module.from_dict(data, "test"), tmp_path / "run", show_progress=False, log=lambda message: None)
+    result = cli("evaluate", tmp_path / "run", ner["test"], "--head", "ner", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["token_column"] == "2" and report["label_column"] == "3" and report["unknown_tokens"] < 0.2
