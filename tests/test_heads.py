@@ -208,3 +208,10 @@ def test_a_head_reads_files_in_its_own_training_columns(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["token_column"] == "2" and report["label_column"] == "3" and report["unknown_tokens"] < 0.2
+
+
+def test_calibrate_refuses_a_model_with_heads_in_one_line_and_keeps_its_calibration(joint_model):
+    before = (joint_model / "calibration.json").read_bytes()
+    result = cli("calibrate", joint_model, NER / "dev.conll")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "several heads" in result.stderr
+    assert (joint_model / "calibration.json").read_bytes() == before

@@ -163,6 +163,11 @@ def calibrate(
     from tagger.predict import Predictor
 
     predictor = Predictor.load(model_dir, device)
+    if predictor.task.heads:
+        raise TaggerError(
+            f"{model_dir}: a model with several heads ({', '.join(predictor.task.head_names)}) is calibrated by its "
+            "training, each head on its dev files; tagger calibrate takes models with one head"
+        )
     _check_target(predictor.source, out)
     dev_files = _given_files(predictor, paths, label_column, ignore_types) if paths else _config_dev_files(predictor)
     if not dev_files:

@@ -6,7 +6,8 @@
 Scores the joint model's first head on --pos-test (accuracy) and its --ner-head on
 --ner-test (F1), and the two separate models on the same files, as `tagger evaluate`
 does; then times `tagger tag` on the tokens of --pos-test, writing both label sets: the
-joint model (one encoder pass) against `POS_MODEL,NER_MODEL` (two), the two commands in
+joint model (one encoder pass) against `POS_MODEL,NER_MODEL` (two), --pos-test read as
+CoNLL-U (its words), the two commands in
 turn --runs times each (median wall time of the whole process); and the size on disk of
 each model directory (a shared vector table counted once per model that reads it).
 Prints a Markdown table. Time ratios come from one run: compare them, not the seconds.
@@ -38,7 +39,8 @@ def tagging_seconds(models: list[str], path: str, runs: int, threads: int) -> li
     times: dict[str, list[float]] = {model: [] for model in models}
     for _ in range(runs):
         for model in models:
-            command = [sys.executable, "-m", "tagger", "tag", model, path, "--output-format", "conll", "--threads", str(threads)]
+            command = [sys.executable, "-m", "tagger", "tag", model, path, "--input-format", "conllu", "--output-format", "conll"]
+            command += ["--threads", str(threads)]
             started = time.perf_counter()
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=environment)
             times[model].append(time.perf_counter() - started)
