@@ -476,6 +476,7 @@ def _tag_files_sharded(model_dir: str, paths: list[str], output: str, options: T
 
     world = distributed.start(torch.device("cpu"))  # gloo: only barriers are needed
     predictor = Predictor.load(model_dir, str(distributed.device_for(choose_device(device))), options.runtime)
+    options.check(len(with_heads([(model_dir, predictor)])))  # a model's several heads tag in one process
     base = output if output != "-" else f".tagger-stdout-{os.environ.get('TORCHELASTIC_RUN_ID', 'run')}"
     parts = [f"{base}.part{index:05d}" for index in range(len(paths))]
     count = 0

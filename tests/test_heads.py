@@ -215,3 +215,20 @@ def test_calibrate_refuses_a_model_with_heads_in_one_line_and_keeps_its_calibrat
     result = cli("calibrate", joint_model, NER / "dev.conll")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "several heads" in result.stderr
     assert (joint_model / "calibration.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("launch", ["workers", "torchrun"])
+def test_several_processes_refuse_a_model_with_heads_in_one_line(joint_model, tmp_path, launch):
+    text = tmp_path / "text.txt"
+    text.write_text(TEXT, encoding="utf-8")
+    command = ["-m", "tagger", "tag", str(joint_model), str(text), "--output", str(tmp_path / "out.jsonl")]
+    if launch == "workers":
+        command = [sys.executable, *command, "--workers", "2"]
+    else:
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *command]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    refusal = [line for line in result.stderr.splitlines() if "several heads" in line]
+    assert result.returncode != 0 and len(refusal) >= 1 and refusal[0].startswith("error: ")
+    if launch == "workers":  # torchrun's launcher adds its own report of the ranks' exit
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert not (tmp_path / "out.jsonl").exists()
