@@ -9,7 +9,10 @@ does; then times `tagger tag` on the tokens of --pos-test, writing both label se
 joint model (one encoder pass) against `POS_MODEL,NER_MODEL` (two), --pos-test read as
 CoNLL-U (its words), the two commands in
 turn --runs times each (median wall time of the whole process); and the size on disk of
-each model directory (a shared vector table counted once per model that reads it).
+each model directory (a shared vector table counted once per model that reads it) and its
+parameters. --ner-columns names --ner-test's token and label columns for the separate NER
+model, where its own training columns differ (xx-ner on Universal NER files: 2,3);
+--ner-ignore-type MISC leaves out a type the test file does not annotate (UNER pt has no MISC).
 Prints a Markdown table. Time ratios come from one run: compare them, not the seconds.
 """
 
@@ -26,11 +29,15 @@ from pathlib import Path
 
 from tagger.bundled import resolve_model, table_file
 from tagger.evaluate import EvaluateOptions, evaluate_files
+from tagger.info import model_info
 
 
-def score(model: str, path: str, head: str | None, metric: str) -> float:
-    options = EvaluateOptions(calibration=False, examples=0)
-    return evaluate_files(model, [path], options, device="cpu", head=head)[0][metric]
+def score(
+    model: str, path: str, head: str | None, metric: str, columns: tuple[int | None, str | None] = (None, None), ignore=()
+) -> float:
+    options = EvaluateOptions(calibration=False, examples=0, ignore_types=tuple(ignore))
+    token_column, label_column = columns
+    return evaluate_files(model, [path], options, None, token_column, label_column, "cpu", head=head)[0][metric]
 
 
 def tagging_seconds(models: list[str], path: str, runs: int, threads: int) -> list[float]:
@@ -45,6 +52,10 @@ def tagging_seconds(models: list[str], path: str, runs: int, threads: int) -> li
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=environment)
             times[model].append(time.perf_counter() - started)
     return [statistics.median(times[model]) for model in models]
+
+
+def parameters(model: str) -> int:
+    return model_info(model)["sizes"]["parameters"]
 
 
 def size_bytes(model: str) -> int:
@@ -64,19 +75,30 @@ def main() -> None:
     parser.add_argument("--pos-test", required=True)
     parser.add_argument("--ner-test", required=True)
     parser.add_argument("--ner-head", default="ner")
+    parser.add_argument("--ner-ignore-type", action="append", default=[], help="a type left out of both NER scores")
+    parser.add_argument("--ner-columns", default=None, help="TOKEN,LABEL columns of --ner-test for the separate NER model")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    token, _, label = (args.ner_columns or ",").partition(",")
+    columns = (int(token) if token else None, label or None)
     rows = {
         "accuracy (pos test)": (
             score(args.joint, args.pos_test, None, "accuracy"),
             score(args.pos, args.pos_test, None, "accuracy"),
         ),
-        "F1 (ner test)": (score(args.joint, args.ner_test, args.ner_head, "f1"), score(args.ner, args.ner_test, None, "f1")),
+        "F1 (ner test)": (
+            score(args.joint, args.ner_test, args.ner_head, "f1", ignore=args.ner_ignore_type),
+            score(args.ner, args.ner_test, None, "f1", columns, args.ner_ignore_type),
+        ),
     }
     joint_time, separate_time = tagging_seconds([args.joint, f"{args.pos},{args.ner}"], args.pos_test, args.runs, args.threads)
     rows["tag both, wall s (median)"] = (joint_time, separate_time)
-    rows["size, MB"] = (size_bytes(args.joint) / 1e6, (size_bytes(args.pos) + size_bytes(args.ner)) / 1e6)
+    rows["size on disk, MB (float32 run or float16 bundle)"] = (
+        size_bytes(args.joint) / 1e6,
+        (size_bytes(args.pos) + size_bytes(args.ner)) / 1e6,
+    )
+    rows["parameters, millions"] = (parameters(args.joint) / 1e6, (parameters(args.pos) + parameters(args.ner)) / 1e6)
     print(f"| | {args.joint} | {args.pos} + {args.ner} |\n|---|---|---|")
     for name, (joint, separate) in rows.items():
         print(f"| {name} | {joint:.2f} | {separate:.2f} |")
