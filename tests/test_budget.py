@@ -282,3 +282,25 @@ def test_resuming_a_finished_budgeted_run_gives_advice_that_works_and_leaves_con
     assert again.returncode == 0, again.stderr
     assert f"plan of {planned:,} steps is done" in again.stderr and "--set train.epochs" not in again.stderr
     assert (run_dir / "config.json").read_bytes() == config_json
+
+
+def test_a_deadline_before_an_epochs_first_step_ends_the_run_at_the_epoch_before(tmp_path, monkeypatch):
+    """A deadline at an epoch's first step ran an epoch of no steps: a dev evaluation of unchanged weights, a record."""
+    from tagger import training
+    from tagger.training import epoch as epoch_module
+
+    def third_epoch_starts_late(budget, step, device):
+        return step == 0 and budget.first_step >= 2 * budget.schedule.steps_per_epoch
+
+    monkeypatch.setattr(epoch_module, "_past_deadline", third_epoch_starts_late)
+    lines = []
+    config = tiny_sample_config(epochs=6, patience=1000, batch_size=16, max_minutes=5)
+    metrics = training.train(config, tmp_path / "run", show_progress=False, log=lines.append)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [record["epoch"] for record in records] == [1, 2] and metrics["epochs_run"] == 2
+    assert metrics["steps"] == metrics["planned_steps"] and not any(line.startswith("epoch   3") for line in lines)
+    weights = (tmp_path / "run" / "model.safetensors").read_bytes()
+    resumed = []
+    training.train(config, tmp_path / "run", resume=True, show_progress=False, log=resumed.append)
+    assert not any(line.startswith("epoch") for line in resumed), resumed
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == weights

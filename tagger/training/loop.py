@@ -145,6 +145,24 @@ class Trainer:
         budget_spent = self.schedule is not None and self.schedule.done(self.steps_done)
         return self.progress.epoch >= self.run.config.train.epochs or budget_spent or self._stopped_early()
 
+    def _end_at_last_epoch(self, planned: int) -> None:
+        """The budget's deadline came before an epoch's first step: the epoch before is the run's last. Its
+        checkpoint is saved again with the plan ended there (weights, optimizer and random states are as it left
+        them), so that a resume finds the run finished; no epoch without steps is evaluated or recorded."""
+        self.log(
+            f"budget deadline: it came at step {self.steps_done:,} of the {planned:,} planned, before epoch "
+            f"{self.progress.epoch + 1} began; epoch {self.progress.epoch} is the last"
+        )
+        states = distributed.rng_states(self.run.world)  # every rank takes part in gathering them
+        if not self.run.world.is_main:
+            return
+        schedule = self.schedule
+        self.progress = dataclasses.replace(
+            self.progress, planned_steps=schedule.planned_steps, decay_from=schedule.decay_from, decay_lr=schedule.decay_lr
+        )
+        checkpoint.save(self.out, self.run.model, self.run.optimizer, self.progress, states)
+        self.log(f"planned steps done: {self.steps_done:,} steps in {self.elapsed() / 60:.1f} min")
+
     def _budgeted_steps(self) -> BudgetedSteps | None:
         planner = self.planner
         if planner is None:
@@ -174,6 +192,9 @@ class Trainer:
                 budget = self._budgeted_steps()
                 loss, tokens, seconds, steps = run_epoch(run, epoch, self.show_progress, budget=budget)
                 self.steps_done += steps
+                if budget is not None and budget.stopped_early_from is not None and steps == 0 and self.progress.epoch:
+                    self._end_at_last_epoch(budget.stopped_early_from)
+                    break
                 if budget is not None and budget.stopped_early_from is not None:
                     self.log(
                         f"budget deadline: it came at step {self.steps_done:,} of the {budget.stopped_early_from:,} planned "
