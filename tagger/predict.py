@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from tagger.batching import Encoded, bucketed_array_batches, encode
 from tagger.bundled import resolve_model
 from tagger.choices import default_runtime
 from tagger.confidence import Confidence
-from tagger.config import Config, training_corpora
+from tagger.config import HEAD_NAME, Config, training_corpora
 from tagger.contractions import Contractions, read_contractions
 from tagger.decoding import ChainScores
 from tagger.errors import TaggerError
@@ -61,6 +62,14 @@ def _torch_engine(directory: Path, device: str, runtime: str) -> tuple[Config, V
     return config, vocab, task, engine
 
 
+def split_head(name: str | Path) -> tuple[str | Path, str | None]:
+    """`runs/pt-upos-ner:ner` as the model and the head; a name without a head, or an existing directory, as it is."""
+    model, _, head = str(name).rpartition(":")
+    if not model or Path(name).is_dir() or not re.fullmatch(HEAD_NAME, head):
+        return name, None
+    return model, head
+
+
 # Padded tokens per batch are capped at batch_size times this, so that a run of long
 # sentences does not multiply memory (typical sentences are 10 to 30 tokens).
 TOKENS_PER_SENTENCE_BUDGET = 32
@@ -98,7 +107,7 @@ class Predictor:
     temperature: float = 1.0  # confidences come from the chain's scores divided by this
     contractions: Contractions = Contractions({})  # raw text's contractions as the training treebank split them
     head_temperatures: dict[str, float] = dataclasses.field(default_factory=dict)  # heads after the first, where fitted
-    head_name: str = ""  # which head it labels, for a head after the first of a model with several
+    head_name: str = ""  # the head it labels, when chosen (head(), MODEL:HEAD) of a model with several
 
     @classmethod
     def of_model(cls, model: TaggerModel, vocab: Vocab, task: Task, config: Config, device) -> Predictor:
@@ -113,7 +122,11 @@ class Predictor:
 
         runtime: "numpy" (the default on the CPU: torch is not imported), "torch" (the
         default for --device cuda), or "onnx" / "onnx-int8" through ONNX Runtime.
+        `MODEL:HEAD` (no directory of that name) is one head of a model with several.
         """
+        directory, head = split_head(directory)
+        if head is not None:
+            return cls.load(directory, device, runtime).head(head)
         directory = Path(resolve_model(directory))
         runtime = runtime or default_runtime(device)
         if runtime == "numpy":
@@ -137,9 +150,9 @@ class Predictor:
             raise TaggerError(f"{self.source or 'the model'}: has one head; there is no head {name!r}")
         if name not in self.task.head_names:
             raise TaggerError(f"{self.source or 'the model'}: no head {name!r}; its heads are {', '.join(self.task.head_names)}")
-        if name == self.task.head_names[0]:
-            return self
         task, vocab = self.task.head(name), self.vocab.for_head(name)
+        if name == self.task.head_names[0]:  # the model's own output layer: the same engine, this head alone
+            return dataclasses.replace(self, vocab=vocab, task=task, head_name=name)
         engine = self.engine.for_head(name, vocab.labels.symbols, task.internal_scheme)
         temperature = self.head_temperatures.get(name, 1.0)
         return dataclasses.replace(self, engine=engine, vocab=vocab, task=task, temperature=temperature, head_name=name)

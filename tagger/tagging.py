@@ -206,7 +206,7 @@ def _same_encoder_groups(predictors: Sequence[Predictor]) -> list[list[int]]:
     groups: dict[int, list[int]] = {}
     for index, predictor in enumerate(predictors):
         encoder = getattr(predictor.engine, "network", None) or getattr(predictor.engine, "model", None)
-        has_heads = bool(predictor.task.heads) or getattr(predictor.engine, "head", None) is not None
+        has_heads = bool(predictor.task.heads or predictor.head_name)
         groups.setdefault(id(encoder) if has_heads and encoder is not None else -1 - index, []).append(index)
     return list(groups.values())
 

@@ -232,3 +232,27 @@ def test_several_processes_refuse_a_model_with_heads_in_one_line(joint_model, tm
     if launch == "workers":  # torchrun's launcher adds its own report of the ranks' exit
         assert result.returncode == 2 and "Traceback" not in result.stderr
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_model_colon_head_names_one_head_for_tag_evaluate_and_the_api(joint_model):
+    from tagger import Tagger
+
+    both = [json.loads(line) for line in cli("tag", joint_model, "--input-format", "tokens", stdin=TEXT).stdout.splitlines()]
+    for head in ("upos", "ner"):
+        alone = cli("tag", f"{joint_model}:{head}", "--input-format", "tokens", "--confidence", stdin=TEXT)
+        assert alone.exit_code == 0, alone.output
+        records = [json.loads(line) for line in alone.stdout.splitlines()]
+        assert [[token["label"] for token in record["tokens"]] for record in records] == [
+            [token[head] for token in record["tokens"]] for record in both
+        ]
+        assert all("confidence" in token for record in records for token in record["tokens"])
+    chosen = cli("evaluate", f"{joint_model}:ner", NER / "test.conll", "--json")
+    flag = cli("evaluate", joint_model, NER / "test.conll", "--head", "ner", "--json")
+    assert json.loads(chosen.stdout)["f1"] == json.loads(flag.stdout)["f1"]
+    assert Tagger.load(f"{joint_model}:ner").tag("Maria flew to Oslo.") == Tagger.load(joint_model, head="ner").tag(
+        "Maria flew to Oslo."
+    )
+    unknown = cli("tag", f"{joint_model}:chunks", stdin="Maria flew.")
+    assert unknown.exit_code == 2 and "its heads are upos, ner" in unknown.stderr
+    refused = cli("calibrate", f"{joint_model}:ner", NER / "dev.conll")
+    assert refused.exit_code == 2 and "several heads" in refused.stderr

@@ -163,9 +163,9 @@ def calibrate(
     from tagger.predict import Predictor
 
     predictor = Predictor.load(model_dir, device)
-    if predictor.task.heads:
+    if predictor.task.heads or predictor.head_name:
         raise TaggerError(
-            f"{model_dir}: a model with several heads ({', '.join(predictor.task.head_names)}) is calibrated by its "
+            f"{model_dir}: a model with several heads is calibrated by its "
             "training, each head on its dev files; tagger calibrate takes models with one head"
         )
     _check_target(predictor.source, out)
