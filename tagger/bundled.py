@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+from tagger.config import HEAD_NAME
 from tagger.errors import TaggerError
 from tagger.model_files import VOCAB, read_json_object
 from tagger.reports import text_table
@@ -48,11 +49,29 @@ def _names_text() -> str:
     return f"bundled models: {', '.join(names)}" if names else "this installation has no bundled models"
 
 
+# Old names of bundled models that are now one head of a bundled model with several
+ALIASES = {"sk-upos": "sk-upos-ner:upos"}
+
+
+def aliased(name: str | Path) -> str | Path:
+    """What a bundled model's old name names now (`sk-upos`: `sk-upos-ner:upos`); an existing directory wins."""
+    return ALIASES[str(name)] if str(name) in ALIASES and not Path(name).is_dir() else name
+
+
+def split_head(name: str | Path) -> tuple[str | Path, str | None]:
+    """`runs/pt-upos-ner:ner` as the model and the head; a name without a head, or an existing directory, as it is."""
+    model, _, head = str(name).rpartition(":")
+    if not model or Path(name).is_dir() or not re.fullmatch(HEAD_NAME, head):
+        return name, None
+    return model, head
+
+
 def resolve_model(name_or_path: str | Path) -> Path:
-    """The model directory meant by a path or a bundled model's name: an existing directory wins."""
+    """The model directory meant by a path or a bundled model's name (or old name): an existing directory wins."""
     path = Path(name_or_path)
     if path.is_dir():
         return path
+    name_or_path = split_head(aliased(name_or_path))[0]
     if str(name_or_path) in bundled_names():
         return BUNDLED_DIR / str(name_or_path)
     raise TaggerError(f"{name_or_path}: no such model directory and no bundled model of that name ({_names_text()})")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +13,10 @@ import numpy as np
 
 from tagger import schemes
 from tagger.batching import Encoded, bucketed_array_batches, encode
-from tagger.bundled import resolve_model
+from tagger.bundled import aliased, resolve_model, split_head
 from tagger.choices import default_runtime
 from tagger.confidence import Confidence
-from tagger.config import HEAD_NAME, Config, training_corpora
+from tagger.config import Config, training_corpora
 from tagger.contractions import Contractions, read_contractions
 from tagger.decoding import ChainScores
 from tagger.errors import TaggerError
@@ -60,14 +59,6 @@ def _torch_engine(directory: Path, device: str, runtime: str) -> tuple[Config, V
     if runtime != "torch":
         engine.use_onnx(torch.get_num_threads(), quantize=runtime == "onnx-int8")
     return config, vocab, task, engine
-
-
-def split_head(name: str | Path) -> tuple[str | Path, str | None]:
-    """`runs/pt-upos-ner:ner` as the model and the head; a name without a head, or an existing directory, as it is."""
-    model, _, head = str(name).rpartition(":")
-    if not model or Path(name).is_dir() or not re.fullmatch(HEAD_NAME, head):
-        return name, None
-    return model, head
 
 
 # Padded tokens per batch are capped at batch_size times this, so that a run of long
@@ -124,7 +115,7 @@ class Predictor:
         default for --device cuda), or "onnx" / "onnx-int8" through ONNX Runtime.
         `MODEL:HEAD` (no directory of that name) is one head of a model with several.
         """
-        directory, head = split_head(directory)
+        directory, head = split_head(aliased(directory))
         if head is not None:
             return cls.load(directory, device, runtime).head(head)
         directory = Path(resolve_model(directory))

@@ -243,7 +243,7 @@ def _card(name: str, spec: dict, directory: Path, command: str, scores: dict, st
     return {
         "name": name,
         "task": spec["task"],
-        "labels": sorted({label.split("-", 1)[-1] for label in info["labels"] if label != "O"}),
+        "labels": _label_types(info, directory),
         "languages": spec["languages"],
         "data": spec["data"],
         "command": command,
@@ -262,6 +262,14 @@ def _card(name: str, spec: dict, directory: Path, command: str, scores: dict, st
             "storage": storage,
         },
     }
+
+
+def _label_types(info: dict, directory: Path) -> list[str]:
+    """The labels a model writes, span types without their prefixes; every head's, for a model with several."""
+    labels = set(info["labels"])
+    for head_labels in json.loads((directory / VOCAB).read_text(encoding="utf-8")).get("heads", {}).values():
+        labels.update(head_labels)
+    return sorted({label.split("-", 1)[-1] for label in labels if label != "O"})
 
 
 def card_markdown(card: dict) -> str:
