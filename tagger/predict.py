@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -64,6 +64,11 @@ def _torch_engine(directory: Path, device: str, runtime: str) -> tuple[Config, V
 # Padded tokens per batch are capped at batch_size times this, so that a run of long
 # sentences does not multiply memory (typical sentences are 10 to 30 tokens).
 TOKENS_PER_SENTENCE_BUDGET = 32
+
+
+def length_sorted_batches(items: Sequence[Encoded], batch_size: int) -> Iterator[ArrayBatch]:
+    """Prediction's batches: sentences of similar length, at most batch_size x TOKENS_PER_SENTENCE_BUDGET padded tokens."""
+    return bucketed_array_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET)
 
 
 @dataclass(frozen=True)
@@ -231,7 +236,7 @@ class Predictor:
     ) -> Predictions:
         """Labels (in the corpus's scheme) for encoded sentences; their label probabilities and confidences if asked."""
         predictions = Predictions.empty(len(items), with_scores, confidence is not None)
-        batches = bucketed_array_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET)
+        batches = length_sorted_batches(items, batch_size)
         decode = functools.partial(self._decode, with_scores=with_scores, confidence=confidence)
         for batch, (decoded, probabilities, confidences) in in_threads(decode, batches, getattr(self.engine, "threads", 1)):
             self._fill(predictions, batch, decoded, probabilities, confidences)
@@ -287,7 +292,7 @@ def predict_heads(heads: Sequence[Predictor], items: Sequence[Encoded], batch_si
     """The labels of several heads of one model (Predictor.heads) for encoded sentences: the encoder runs once per
     batch and each head decodes its states."""
     results = [Predictions.empty(len(items), False, False) for _ in heads]
-    batches = bucketed_array_batches(items, batch_size, max_tokens=batch_size * TOKENS_PER_SENTENCE_BUDGET)
+    batches = length_sorted_batches(items, batch_size)
     engine = heads[0].engine
 
     def decode(batch: ArrayBatch) -> list[np.ndarray]:

@@ -33,7 +33,9 @@ class Task:
         return [name for name, _ in self.heads]
 
     def head(self, name: str) -> Task:
-        """One head's task (without the list of heads)."""
+        """One head's task (without the list of heads); a model with one head is its only head, whatever the name."""
+        if not self.heads:
+            return self
         for own, task in self.heads:
             if own == name:
                 return task

@@ -114,7 +114,7 @@ def _dev_file(corpus: TrainingCorpus, data: DataConfig, task: Task, mapped_dir: 
     if not corpus.label_map:
         column = corpus.label_column or None
         return ScoredFile("dev", corpus.path, column, tuple(corpus.unannotated), _own_column(corpus, data), head=head)
-    task = task.head(head) if head else task
+    task = task.head(head or "")
     dev = read_dev_set(corpus, task.format, "gold", task.spans, log=lambda message: None)
     copy = mapped_dir / Path(corpus.path).name
     with open(copy, "w", encoding="utf-8") as stream:

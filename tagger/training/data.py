@@ -51,9 +51,9 @@ class Corpus:
 
     def label_counts(self, head: str | None = None) -> Counter:
         """How often each label (as the files write it, mapped) occurs in the training sentences of a head (the first)."""
-        names = self.task.head_names or [None]
+        names = self.task.head_names or [""]
         position = names.index(head) if head in names else 0
-        column = self.task.head(names[position]).label_column if self.task.heads else self.task.label_column
+        column = self.task.head(names[position]).label_column
         return Counter(
             label for sentence, own in zip(self.train, self.heads) if own == position for label in sentence.labels[column]
         )
@@ -285,7 +285,7 @@ def read_model_dev_sets(config: Config, task: Task, log: Log = log_to_stderr) ->
     train = training_corpora(config.data)
     dev_sets = []
     for spec in dev_corpora(config.data, train):
-        own = task.head(spec.head) if task.heads else task
+        own = task.head(spec.head)
         dev_sets.append(read_dev_set(spec, own.format, own.label_column, own.spans, log))
     return dev_sets
 
@@ -378,7 +378,7 @@ def case_variants(corpus: Corpus, vocab: Vocab) -> CaseVariants:
 
 
 def encoded_dev(dev: DevSet, vocab: Vocab, task: Task) -> DevData:
-    column = task.head(dev.head).label_column if task.heads else task.label_column
+    column = task.head(dev.head).label_column
     gold = [sentence.labels[column] for sentence in dev.sentences]
     return DevData(dev.path, [encode(sentence.tokens, vocab) for sentence in dev.sentences], gold, dev.ignored, dev.head)
 
