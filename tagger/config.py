@@ -37,7 +37,9 @@ class TrainingCorpus:
     label_column: str = ""  # "": data.label_column
     label_map: dict[str, str] = field(default_factory=dict)  # span type (or token label) -> the model's; "O" drops it
     unannotated: list[str] = field(default_factory=list)  # span types this corpus does not annotate
-    weight: float = 1.0  # sentences drawn per epoch, relative to the corpus's size (2: each twice)
+    # train: sentences drawn per epoch, relative to the corpus's size (2: each twice); dev: the file's share of
+    # the dev mean that chooses the kept epoch (2: it counts as two files)
+    weight: float = 1.0
     scheme: str = ""  # "io": tags without prefixes (PER), each read as I-PER; label_map may name the outside tag ("0" = "O")
     # the output layer this file trains (a model with several heads: parts of speech and entities over one
     # encoder); "": the first training file's
@@ -48,8 +50,8 @@ class TrainingCorpus:
 class DataConfig:
     # One file, or several: a list of paths or of [[data.train]] tables (TrainingCorpus)
     train: str | list = ""
-    # One file, or several (paths or tables as for train, without weight): each is scored,
-    # and early stopping follows the mean of their scores
+    # One file, or several (paths or tables as for train): each is scored, and early stopping follows
+    # the mean of their scores, weighted by each table's weight
     dev: str | list = ""
     test: str = ""
     format: str = ""  # "" detects the format from the content
@@ -220,12 +222,12 @@ def _corpus_files(value: Any, name: str, origin: _Origin) -> str | list:
     return [_corpus_entry(entry, f"{name}[{index}]", origin, name == "data.train") for index, entry in enumerate(value)]
 
 
-def _corpus_entry(entry: Any, name: str, origin: _Origin, weighted: bool) -> dict:
+def _corpus_entry(entry: Any, name: str, origin: _Origin, training: bool) -> dict:
     if isinstance(entry, str):
         entry = {"path": entry}
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or not entry["path"]:
         raise origin.error(name, f"expected a path or a table with a path, got {entry!r}")
-    known = {f.name for f in dataclasses.fields(TrainingCorpus)} - (set() if weighted else {"weight"})
+    known = {f.name for f in dataclasses.fields(TrainingCorpus)}
     for key in entry:
         if key not in known:
             raise origin.error(f"{name}.{key}", f"unknown key; known keys: {', '.join(sorted(known))}")
@@ -246,7 +248,8 @@ def _corpus_entry(entry: Any, name: str, origin: _Origin, weighted: bool) -> dic
     if "label_column" in corpus:
         corpus["label_column"] = str(corpus["label_column"])
     filled = dataclasses.asdict(TrainingCorpus(**corpus))
-    return filled if weighted else {key: value for key, value in filled.items() if key != "weight"}
+    # a dev entry keeps its weight only when given one: the config.json of an unweighted dev stays as it was
+    return filled if training or filled["weight"] != 1.0 else {key: value for key, value in filled.items() if key != "weight"}
 
 
 def _is_label(value: object) -> bool:

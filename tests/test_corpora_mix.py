@@ -131,9 +131,36 @@ def test_predictions_of_an_unannotated_type_are_not_scored():
     assert without_types(tags, ["MISC"]) == ["O", "O", "B-PER", "I-PER", "O", "O"]
 
 
-def test_a_dev_entry_has_no_sampling_weight(tmp_path):
-    with pytest.raises(ConfigError, match=r"data.dev\[0\].weight: unknown key"):
-        config_module.from_dict({"data": {"train": "x", "dev": [{"path": "y", "weight": 2}]}}, "test")
+def test_a_dev_files_weight_is_its_share_of_the_dev_mean_that_chooses_the_kept_epoch(tmp_path):
+    tweets_dev = {"path": str(twitter_like(tmp_path, "dev.conll")), "label_column": "2", "label_map": {"person": "PER"}}
+    dev = [str(NER / "dev.conll"), {**tweets_dev, "unannotated": ["MISC"], "weight": 3}]
+    config = config_module.from_dict(
+        {
+            "data": {"train": str(NER / "train.conll"), "dev": dev},
+            "model": {**TINY_MODEL, "hidden": 32, "word_dim": 32},
+            "train": {"epochs": 3, "threads": 1, "device": "cpu", "lr": 0.05},
+        },
+        "test",
+    )
+    from tagger.training import train
+
+    lines = []
+    train(config, tmp_path / "run", show_progress=False, log=lines.append)
+    pairs = []
+    for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        first, second = (scores["f1"] for scores in record["dev_files"].values())
+        assert record["dev"]["f1"] == pytest.approx((first + 3 * second) / 4, abs=1e-3)
+        pairs.append((first, second))
+    assert any(first != second for first, second in pairs)  # else any weights give the same mean
+    assert any("(weight 3)" in line for line in lines)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())["config"]["data"]["dev"]
+    assert "weight" not in saved[0] and saved[1]["weight"] == 3
+
+
+def test_a_dev_weight_must_be_positive(tmp_path):
+    with pytest.raises(ConfigError, match=r"data.dev\[0\].weight: invalid value 0"):
+        config_module.from_dict({"data": {"train": "x", "dev": [{"path": "y", "weight": 0}]}}, "test")
 
 
 def test_case_augmentation_lowercases_and_uppercases_the_asked_share_of_sentences_each_epoch():

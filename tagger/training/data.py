@@ -70,6 +70,7 @@ class DevSet:
     sentences: list[Sentence]
     ignored: tuple[str, ...] = ()
     head: str = ""  # the head it scores (a model with several)
+    weight: float = 1.0  # its share of the dev mean
 
 
 def _reading(corpus: TrainingCorpus) -> dict:
@@ -196,7 +197,7 @@ def read_dev_set(spec: TrainingCorpus, format_name: str, column: str, spans: boo
         dataclasses.replace(s, labels={column: _mapped(s.labels[file.label_column], spec.label_map, spans)})
         for s in file.sentences
     ]
-    return DevSet(spec.path, sentences, tuple(spec.unannotated), spec.head)
+    return DevSet(spec.path, sentences, tuple(spec.unannotated), spec.head, spec.weight)
 
 
 def _check_unannotated(specs: list[tuple[int, TrainingCorpus]], trained: Counter, spans: bool) -> None:
@@ -346,6 +347,7 @@ class DevData:
     gold: list[list[str]]
     ignored: tuple[str, ...] = ()
     head: str = ""  # the head it scores (a model with several)
+    weight: float = 1.0  # its share of the dev mean
 
 
 @dataclass
@@ -380,7 +382,8 @@ def case_variants(corpus: Corpus, vocab: Vocab) -> CaseVariants:
 def encoded_dev(dev: DevSet, vocab: Vocab, task: Task) -> DevData:
     column = task.head(dev.head).label_column
     gold = [sentence.labels[column] for sentence in dev.sentences]
-    return DevData(dev.path, [encode(sentence.tokens, vocab) for sentence in dev.sentences], gold, dev.ignored, dev.head)
+    items = [encode(sentence.tokens, vocab) for sentence in dev.sentences]
+    return DevData(dev.path, items, gold, dev.ignored, dev.head, dev.weight)
 
 
 def _partially_labelled(items: list[Encoded], unannotated: list[tuple[str, ...]], vocab: Vocab) -> list[Encoded]:

@@ -43,7 +43,8 @@ def _step_schedule(config: Config) -> StepSchedule | None:
 
 
 def evaluate_dev(predictor: Predictor, dev_sets: list[DevData], config: Config) -> tuple[dict[str, float], dict[str, dict]]:
-    """The mean of the dev files' scores (what early stopping follows), and each file's scores."""
+    """The mean of the dev files' scores, weighted by each file's weight (what early stopping follows), and each
+    file's scores."""
     per_file = {}
     for dev in dev_sets:
         head = predictor.head(dev.head) if predictor.task.heads else predictor
@@ -51,10 +52,11 @@ def evaluate_dev(predictor: Predictor, dev_sets: list[DevData], config: Config) 
         if dev.ignored:
             predicted = [without_types(tags, dev.ignored) for tags in predicted]
         per_file[dev.name] = dev_score(dev.gold, predicted, spans=head.task.spans)
-    first = next(iter(per_file.values()))
-    if any(main_metric(scores) != main_metric(first) for scores in per_file.values()):  # heads of both kinds
-        return {"score": sum(map(main_score, per_file.values())) / len(per_file)}, per_file
-    mean = {key: sum(scores[key] for scores in per_file.values()) / len(per_file) for key in first}
+    weights = [dev.weight / sum(dev.weight for dev in dev_sets) for dev in dev_sets]
+    scores = list(per_file.values())
+    if any(main_metric(each) != main_metric(scores[0]) for each in scores):  # heads of both kinds
+        return {"score": sum(weight * main_score(each) for weight, each in zip(weights, scores))}, per_file
+    mean = {key: sum(weight * each[key] for weight, each in zip(weights, scores)) for key in scores[0]}
     return mean, per_file
 
 

@@ -17,7 +17,8 @@ from tagger.training.data import DevData
 def describe_run(train_items: list[Encoded], dev_sets: list[DevData], task: Task, config: Config, device: torch.device) -> str:
     scheme = task.corpus_scheme or "none (token labels)"
     head = "CRF" if config.model.crf else "softmax"
-    dev = " + ".join(f"{len(dev.items):,}" for dev in dev_sets) or "0"
+    dev = " + ".join(f"{len(dev.items):,}" + (f" (weight {dev.weight:g})" if dev.weight != 1 else "") for dev in dev_sets)
+    dev = dev or "0"
     return (
         f"training on {len(train_items):,} sentences ({sum(map(len, train_items)):,} tokens), dev {dev}; "
         f"{_labelled(task, scheme)}; {config.model.cell.upper()} {head}, hidden "
