@@ -82,14 +82,14 @@ def throughput(threads: int | None) -> dict:
     return results
 
 
-def big_text(megabytes: int) -> dict:
+def big_text(megabytes: int, runtimes: tuple[str, ...] = ("numpy", "torch")) -> dict:
     sample = (ROOT / "README.md").read_text()
     paragraph = " ".join(line for line in sample.splitlines() if line and not line.startswith(("|", "`", "#")))[:4000]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
         for _ in range(megabytes * 1_000_000 // (len(paragraph) + 2) + 1):
             handle.write(paragraph + "\n\n")
     results = {}
-    for runtime in ("numpy", "torch"):
+    for runtime in runtimes:
         command = [*TAG, "en-ner", handle.name, "--output-format", "inline", "--runtime", runtime]
         seconds, peak = measured(command)
         results[runtime] = {"seconds": seconds, "peak_rss_mib": peak}
@@ -138,10 +138,15 @@ def main() -> None:
     parser.add_argument("--text-mb", type=int, default=20)
     parser.add_argument("--agreement", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument(
+        "--text-only", choices=["numpy", "torch"], help="only tag the --text-mb text, with this runtime (an hour at 200 MB)"
+    )
     args = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     result = {"date": date.today().isoformat(), "commit": commit, "machine": platform.platform(), "cpu_count": os.cpu_count()}
-    if not args.skip_speed:
+    if args.text_only:
+        result["big_text"] = big_text(args.text_mb, (args.text_only,))
+    elif not args.skip_speed:
         result["startup"] = startup(args.runs)
         result["throughput_one_thread"] = throughput(1)
         result["throughput_default_threads"] = throughput(None)
