@@ -82,7 +82,7 @@ def throughput(threads: int | None) -> dict:
     return results
 
 
-def big_text(megabytes: int, runtimes: tuple[str, ...] = ("numpy", "torch")) -> dict:
+def big_text(megabytes: int, runtimes: tuple[str, ...] = ("numpy", "torch"), threads: int | None = None) -> dict:
     sample = (ROOT / "README.md").read_text()
     paragraph = " ".join(line for line in sample.splitlines() if line and not line.startswith(("|", "`", "#")))[:4000]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
@@ -91,6 +91,7 @@ def big_text(megabytes: int, runtimes: tuple[str, ...] = ("numpy", "torch")) -> 
     results = {}
     for runtime in runtimes:
         command = [*TAG, "en-ner", handle.name, "--output-format", "inline", "--runtime", runtime]
+        command += ["--threads", str(threads)] if threads else []
         seconds, peak = measured(command)
         results[runtime] = {"seconds": seconds, "peak_rss_mib": peak}
     os.unlink(handle.name)
@@ -141,11 +142,12 @@ def main() -> None:
     parser.add_argument(
         "--text-only", choices=["numpy", "torch"], help="only tag the --text-mb text, with this runtime (an hour at 200 MB)"
     )
+    parser.add_argument("--text-threads", type=int, help="tag the big text with this many threads (default: tag's)")
     args = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     result = {"date": date.today().isoformat(), "commit": commit, "machine": platform.platform(), "cpu_count": os.cpu_count()}
     if args.text_only:
-        result["big_text"] = big_text(args.text_mb, (args.text_only,))
+        result["big_text"] = {**big_text(args.text_mb, (args.text_only,), args.text_threads), "threads": args.text_threads}
     elif not args.skip_speed:
         result["startup"] = startup(args.runs)
         result["throughput_one_thread"] = throughput(1)
