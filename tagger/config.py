@@ -307,12 +307,37 @@ def from_dict(data: dict, source: str = "config", overridden: set[str] = frozens
     for key in data:
         if key not in (*sections, "out"):
             raise origin.error(key, "unknown key; expected [data], [model], [train] and out")
+    if isinstance(data.get("data"), dict) and "label_maps" in data["data"]:
+        data = {**data, "data": _with_named_maps(data["data"], origin)}
     parts = {name: _section(cls, data.get(name, {}), name, origin) for name, cls in sections.items()}
     if not isinstance(data.get("out", ""), str):
         raise origin.error("out", f"expected str, got {type(data['out']).__name__}")
     config = Config(**parts, out=data.get("out", "runs/model"))
     _validate(config, origin)
     return config
+
+
+def _with_named_maps(data: dict, origin: _Origin) -> dict:
+    """[data] with each entry's `label_map = "NAME"` replaced by the map of that name in `[data.label_maps]` (a
+    map written once for the several files that share it); the names go, so config.json holds the maps."""
+    data = dict(data)
+    maps = data.pop("label_maps")
+    if not isinstance(maps, dict) or not all(isinstance(value, dict) for value in maps.values()):
+        raise origin.error("data.label_maps", "expected tables of label maps: [data.label_maps.NAME]")
+    for key in ("train", "dev"):
+        if not isinstance(data.get(key), list):
+            continue
+        entries = []
+        for index, entry in enumerate(data[key]):
+            named = entry.get("label_map") if isinstance(entry, dict) else None
+            if isinstance(named, str):
+                if named not in maps:
+                    known = ", ".join(sorted(maps)) or "none"
+                    raise origin.error(f"data.{key}[{index}].label_map", f"no map {named!r} in [data.label_maps] ({known})")
+                entry = {**entry, "label_map": maps[named]}
+            entries.append(entry)
+        data[key] = entries
+    return data
 
 
 def _validate(config: Config, origin: _Origin) -> None:

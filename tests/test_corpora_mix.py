@@ -225,3 +225,25 @@ def test_io_file_reads_bare_types_as_spans_and_its_outside_tag_as_o(tmp_path):
 def test_scheme_other_than_io_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"data.train\[1\].scheme"):
         mixed_config(tmp_path, scheme="bio")
+
+
+def test_a_label_map_written_once_under_a_name_serves_every_file_that_names_it(tmp_path):
+    crossner = {"politician": "PER", "band": "ORG", "country": "LOC", "misc": "O"}
+    entries = [{"path": "a.conll", "label_column": "2"}, {"path": "b.conll", "label_column": "2"}]
+    inline = {"train": [{**entry, "label_map": crossner} for entry in entries], "dev": [{"path": "c", "label_map": crossner}]}
+    named = {
+        "label_maps": {"crossner": crossner},
+        "train": [{**entry, "label_map": "crossner"} for entry in entries],
+        "dev": [{"path": "c", "label_map": "crossner"}],
+    }
+    expected = config_module.from_dict({"data": inline}, "test")
+    assert config_module.from_dict({"data": named}, "test") == expected
+    recipe = write(tmp_path / "mix.toml", 'out = "x"\n[data.label_maps.crossner]\npolitician = "PER"\n')
+    write(tmp_path / "mine.toml", f'base = "{recipe.name}"\n[[data.train]]\npath = "a"\nlabel_map = "crossner"\n')
+    assert config_module.load(tmp_path / "mine.toml").data.train[0]["label_map"] == {"politician": "PER"}
+
+
+def test_a_label_map_name_with_no_map_is_refused_with_the_names_there_are():
+    data = {"label_maps": {"crossner": {"band": "ORG"}}, "train": [{"path": "a", "label_map": "crosner"}]}
+    with pytest.raises(ConfigError, match=r"data.train\[0\].label_map: no map 'crosner' in \[data.label_maps\] \(crossner\)"):
+        config_module.from_dict({"data": data}, "test")
