@@ -44,8 +44,9 @@ class Recurrent:
     """Both directions of one bidirectional layer, stacked (forward first), ready to step through time.
 
     input (2, features, gates), recurrent (2, hidden, gates), input_bias (2, 1, 1, gates),
-    recurrent_bias (2, 1, gates): torch's weights transposed, with the rows of the sigmoid
-    gates halved, so that one tanh serves every gate: sigmoid(x) = (tanh(x / 2) + 1) / 2.
+    recurrent_bias (2, 1, gates): torch's weights transposed and scaled so that exp serves every gate (NumPy's
+    float32 exp is vectorised, its tanh is not): each sigmoid gate's rows negated, sigmoid(x) = 1 / (1 + exp(-x)),
+    and each tanh gate's times -2, tanh(x) = 2 / (1 + exp(-2x)) - 1.
     """
 
     cell: str  # lstm or gru
@@ -62,16 +63,14 @@ class Recurrent:
     def of(cls, arrays: dict[str, np.ndarray], prefix: str, depth: int, cell: str) -> Recurrent:
         """Layer `depth` of the recurrent parameters under `prefix` (`rnn`, `chars.lstm`)."""
         hidden = arrays[f"{prefix}.weight_hh_l{depth}"].shape[1]
-        halved = np.ones(GATES[cell] * hidden, np.float32)
-        halved[: 2 * hidden] = 0.5  # input and forget gates; reset and update gates
-        if cell == "lstm":
-            halved[3 * hidden :] = 0.5  # output gate
+        scale = np.full(GATES[cell] * hidden, -1.0, np.float32)  # LSTM: input, forget, output; GRU: reset, update
+        scale[2 * hidden : 3 * hidden] = -2.0  # the tanh gate: the cell gate (LSTM), the new gate (GRU)
         parts = {
-            name: [arrays[f"{prefix}.{name}_l{depth}{suffix}"] * halved[:, None] for suffix in DIRECTIONS]
+            name: [arrays[f"{prefix}.{name}_l{depth}{suffix}"] * scale[:, None] for suffix in DIRECTIONS]
             for name in ("weight_ih", "weight_hh")
         }
         biases = {
-            name: [arrays[f"{prefix}.{name}_l{depth}{suffix}"] * halved for suffix in DIRECTIONS]
+            name: [arrays[f"{prefix}.{name}_l{depth}{suffix}"] * scale for suffix in DIRECTIONS]
             for name in ("bias_ih", "bias_hh")
         }
         input_bias, recurrent_bias = np.stack(biases["bias_ih"]), np.stack(biases["bias_hh"])
@@ -92,37 +91,53 @@ class Recurrent:
         _, batch, steps, features = both.shape
         projected = np.matmul(both.reshape(2, batch * steps, features), self.input).reshape(2, batch, steps, -1)
         projected += self.input_bias
-        return _lstm_steps(self, projected) if self.cell == "lstm" else _gru_steps(self, projected)
+        with np.errstate(over="ignore"):  # exp overflows to inf for a saturated gate, which then reads 0 or -1
+            return _lstm_steps(self, projected) if self.cell == "lstm" else _gru_steps(self, projected)
+
+
+def _sigmoid_of_negated(values: np.ndarray) -> np.ndarray:
+    """values holding -x -> sigmoid(x), in place."""
+    np.exp(values, out=values)
+    values += 1.0
+    return np.reciprocal(values, out=values)
+
+
+def _tanh_of_minus_twice(values: np.ndarray) -> np.ndarray:
+    """values holding -2x -> tanh(x), in place."""
+    np.exp(values, out=values)
+    values += 1.0
+    np.divide(2.0, values, out=values)
+    values -= 1.0
+    return values
 
 
 def _lstm_steps(layer: Recurrent, projected: np.ndarray) -> np.ndarray:
-    """projected inputs (2, batch, time, 4 hidden) -> states (2, batch, time, hidden); gates in torch's order:
-    input, forget, cell, output."""
+    """projected inputs (2, batch, time, 4 hidden), scaled as Recurrent says -> states (2, batch, time, hidden);
+    gates in torch's order: input, forget, cell, output."""
     _, batch, steps, width = projected.shape
     hidden = layer.hidden
-    scale = np.full(width, 0.5, np.float32)
-    scale[2 * hidden : 3 * hidden] = 1.0
-    shift = 0.5 * (scale == 0.5).astype(np.float32)
     state, cell, squashed = (np.zeros((2, batch, hidden), np.float32) for _ in range(3))
     gates = np.empty((2, batch, width), np.float32)
     states = np.empty((2, batch, steps, hidden), np.float32)
     for t in range(steps):
         np.matmul(state, layer.recurrent, out=gates)
         gates += projected[:, :, t]
-        np.tanh(gates, out=gates)
-        gates *= scale
-        gates += shift
+        _sigmoid_of_negated(gates)  # the cell gate's 1 / (1 + exp(-2x)) becomes its tanh below
+        new = gates[..., 2 * hidden : 3 * hidden]
+        new *= 2.0
+        new -= 1.0
         cell *= gates[..., hidden : 2 * hidden]
-        cell += gates[..., :hidden] * gates[..., 2 * hidden : 3 * hidden]
-        np.tanh(cell, out=squashed)
+        cell += gates[..., :hidden] * new
+        np.multiply(cell, -2.0, out=squashed)
+        _tanh_of_minus_twice(squashed)
         np.multiply(gates[..., 3 * hidden :], squashed, out=state)
         states[:, :, t] = state
     return states
 
 
 def _gru_steps(layer: Recurrent, projected: np.ndarray) -> np.ndarray:
-    """projected inputs (2, batch, time, 3 hidden) -> states (2, batch, time, hidden); gates in torch's order:
-    reset, update, new."""
+    """projected inputs (2, batch, time, 3 hidden), scaled as Recurrent says -> states (2, batch, time, hidden);
+    gates in torch's order: reset, update, new."""
     _, batch, steps, width = projected.shape
     hidden = layer.hidden
     state = np.zeros((2, batch, hidden), np.float32)
@@ -131,12 +146,9 @@ def _gru_steps(layer: Recurrent, projected: np.ndarray) -> np.ndarray:
     for t in range(steps):
         np.matmul(state, layer.recurrent, out=from_state)
         from_state += layer.recurrent_bias
-        gates = projected[:, :, t, : 2 * hidden] + from_state[..., : 2 * hidden]
-        np.tanh(gates, out=gates)
-        gates *= 0.5
-        gates += 0.5
+        gates = _sigmoid_of_negated(projected[:, :, t, : 2 * hidden] + from_state[..., : 2 * hidden])
         new = projected[:, :, t, 2 * hidden :] + gates[..., :hidden] * from_state[..., 2 * hidden :]
-        np.tanh(new, out=new)
+        _tanh_of_minus_twice(new)
         state = new + gates[..., hidden:] * (state - new)
         states[:, :, t] = state
     return states
