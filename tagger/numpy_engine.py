@@ -43,21 +43,31 @@ def gather_time(values: np.ndarray, index: np.ndarray) -> np.ndarray:
 class Recurrent:
     """Both directions of one bidirectional layer, stacked (forward first), ready to step through time.
 
-    input (2, features, gates), recurrent (2, hidden, gates), input_bias (2, 1, 1, gates),
-    recurrent_bias (2, 1, gates): torch's weights transposed and scaled so that exp serves every gate (NumPy's
-    float32 exp is vectorised, its tanh is not): each sigmoid gate's rows negated, sigmoid(x) = 1 / (1 + exp(-x)),
-    and each tanh gate's times -2, tanh(x) = 2 / (1 + exp(-2x)) - 1.
+    weights (2, features + hidden, gates): the input weights above the recurrent ones, torch's transposed, so that
+    one product of [input, state] gives a step's gates; input_bias and recurrent_bias (2, 1, gates). They are
+    scaled so that exp serves every gate (NumPy's float32 exp is vectorised, its tanh is not): each sigmoid
+    gate's rows negated, sigmoid(x) = 1 / (1 + exp(-x)), and each tanh gate's times -2, tanh(x) = 2 / (1 +
+    exp(-2x)) - 1.
     """
 
     cell: str  # lstm or gru
-    input: np.ndarray
-    recurrent: np.ndarray
+    weights: np.ndarray
     input_bias: np.ndarray
     recurrent_bias: np.ndarray
 
     @property
     def hidden(self) -> int:
-        return self.recurrent.shape[1]
+        return self.weights.shape[2] // GATES[self.cell]
+
+    @property
+    def input(self) -> np.ndarray:
+        """(2, features, gates)"""
+        return self.weights[:, : -self.hidden]
+
+    @property
+    def recurrent(self) -> np.ndarray:
+        """(2, hidden, gates)"""
+        return self.weights[:, -self.hidden :]
 
     @classmethod
     def of(cls, arrays: dict[str, np.ndarray], prefix: str, depth: int, cell: str) -> Recurrent:
@@ -65,34 +75,29 @@ class Recurrent:
         hidden = arrays[f"{prefix}.weight_hh_l{depth}"].shape[1]
         scale = np.full(GATES[cell] * hidden, -1.0, np.float32)  # LSTM: input, forget, output; GRU: reset, update
         scale[2 * hidden : 3 * hidden] = -2.0  # the tanh gate: the cell gate (LSTM), the new gate (GRU)
-        parts = {
-            name: [arrays[f"{prefix}.{name}_l{depth}{suffix}"] * scale[:, None] for suffix in DIRECTIONS]
-            for name in ("weight_ih", "weight_hh")
-        }
-        biases = {
-            name: [arrays[f"{prefix}.{name}_l{depth}{suffix}"] * scale for suffix in DIRECTIONS]
-            for name in ("bias_ih", "bias_hh")
-        }
-        input_bias, recurrent_bias = np.stack(biases["bias_ih"]), np.stack(biases["bias_hh"])
+
+        def scaled(name: str) -> np.ndarray:
+            """(2, ...) both directions of one parameter, scaled by gate."""
+            stacked = np.stack([arrays[f"{prefix}.{name}_l{depth}{suffix}"] for suffix in DIRECTIONS])
+            return stacked * (scale[:, None] if stacked.ndim == 3 else scale)
+
+        weights = np.concatenate([scaled("weight_ih"), scaled("weight_hh")], axis=2).transpose(0, 2, 1)
+        input_bias, recurrent_bias = scaled("bias_ih"), scaled("bias_hh")
         if cell == "lstm":  # both biases are added before the gates: one sum
             input_bias, recurrent_bias = input_bias + recurrent_bias, np.zeros_like(recurrent_bias)
-        return cls(
-            cell,
-            np.ascontiguousarray(np.stack([weight.T for weight in parts["weight_ih"]])),
-            np.ascontiguousarray(np.stack([weight.T for weight in parts["weight_hh"]])),
-            input_bias[:, None, None, :],
-            recurrent_bias[:, None, :],
-        )
+        return cls(cell, np.ascontiguousarray(weights), input_bias[:, None, :], recurrent_bias[:, None, :])
 
     def run(self, forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
         """forward and backward inputs (batch, time, features), the backward one already reversed -> states
         (2, batch, time, hidden) of the two directions, each in its own input's order."""
-        both = np.stack([forward, backward])
-        _, batch, steps, features = both.shape
-        projected = np.matmul(both.reshape(2, batch * steps, features), self.input).reshape(2, batch, steps, -1)
-        projected += self.input_bias
         with np.errstate(over="ignore"):  # exp overflows to inf for a saturated gate, which then reads 0 or -1
-            return _lstm_steps(self, projected) if self.cell == "lstm" else _gru_steps(self, projected)
+            if self.cell == "lstm":
+                return _lstm_steps(self, forward, backward)
+            both = np.stack([forward, backward])
+            _, batch, steps, features = both.shape
+            projected = np.matmul(both.reshape(2, batch * steps, features), self.input).reshape(2, batch, steps, -1)
+            projected += self.input_bias[:, :, None]
+            return _gru_steps(self, projected)
 
 
 def _sigmoid_of_negated(values: np.ndarray) -> np.ndarray:
@@ -111,17 +116,22 @@ def _tanh_of_minus_twice(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _lstm_steps(layer: Recurrent, projected: np.ndarray) -> np.ndarray:
-    """projected inputs (2, batch, time, 4 hidden), scaled as Recurrent says -> states (2, batch, time, hidden);
-    gates in torch's order: input, forget, cell, output."""
-    _, batch, steps, width = projected.shape
+def _lstm_steps(layer: Recurrent, forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """forward and backward inputs (batch, time, features) -> states (2, batch, time, hidden); gates in torch's
+    order: input, forget, cell, output. Each step is one product of [input, state] with the joined weights (the
+    inputs are not projected for all steps at once: that array would be larger than the caches)."""
+    batch, steps, features = forward.shape
     hidden = layer.hidden
-    state, cell, squashed = (np.zeros((2, batch, hidden), np.float32) for _ in range(3))
-    gates = np.empty((2, batch, width), np.float32)
+    joined = np.zeros((2, batch, features + hidden), np.float32)  # a step's inputs, then the state before it
+    state = joined[..., features:]
+    cell, squashed = (np.zeros((2, batch, hidden), np.float32) for _ in range(2))
+    gates = np.empty((2, batch, layer.weights.shape[2]), np.float32)
     states = np.empty((2, batch, steps, hidden), np.float32)
     for t in range(steps):
-        np.matmul(state, layer.recurrent, out=gates)
-        gates += projected[:, :, t]
+        joined[0, :, :features] = forward[:, t]
+        joined[1, :, :features] = backward[:, t]
+        np.matmul(joined, layer.weights, out=gates)
+        gates += layer.input_bias
         _sigmoid_of_negated(gates)  # the cell gate's 1 / (1 + exp(-2x)) becomes its tanh below
         new = gates[..., 2 * hidden : 3 * hidden]
         new *= 2.0
