@@ -87,17 +87,18 @@ class Recurrent:
             input_bias, recurrent_bias = input_bias + recurrent_bias, np.zeros_like(recurrent_bias)
         return cls(cell, np.ascontiguousarray(weights), input_bias[:, None, :], recurrent_bias[:, None, :])
 
-    def run(self, forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
-        """forward and backward inputs (batch, time, features), the backward one already reversed -> states
-        (2, batch, time, hidden) of the two directions, each in its own input's order."""
+    def run(self, inputs: np.ndarray, reverse: np.ndarray) -> np.ndarray:
+        """inputs (batch, time, features), reverse (batch, time) as reverse_index gives it -> states (batch, time,
+        2 hidden): the forward direction's, then the backward one's, which reads each sequence from its end."""
         with np.errstate(over="ignore"):  # exp overflows to inf for a saturated gate, which then reads 0 or -1
             if self.cell == "lstm":
-                return _lstm_steps(self, forward, backward)
-            both = np.stack([forward, backward])
+                return _lstm_steps(self, inputs, reverse)
+            both = np.stack([inputs, gather_time(inputs, reverse)])
             _, batch, steps, features = both.shape
             projected = np.matmul(both.reshape(2, batch * steps, features), self.input).reshape(2, batch, steps, -1)
             projected += self.input_bias[:, :, None]
-            return _gru_steps(self, projected)
+            states = _gru_steps(self, projected)
+            return np.concatenate([states[0], gather_time(states[1], reverse)], axis=2)
 
 
 def _sigmoid_of_negated(values: np.ndarray) -> np.ndarray:
@@ -116,20 +117,22 @@ def _tanh_of_minus_twice(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _lstm_steps(layer: Recurrent, forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
-    """forward and backward inputs (batch, time, features) -> states (2, batch, time, hidden); gates in torch's
+def _lstm_steps(layer: Recurrent, inputs: np.ndarray, reverse: np.ndarray) -> np.ndarray:
+    """inputs (batch, time, features), reverse (batch, time) -> states (batch, time, 2 hidden); gates in torch's
     order: input, forget, cell, output. Each step is one product of [input, state] with the joined weights (the
-    inputs are not projected for all steps at once: that array would be larger than the caches)."""
-    batch, steps, features = forward.shape
+    inputs are not projected for all steps at once: that array would be larger than the caches), and the
+    backward direction reads and writes its step's positions through `reverse` (no reversed copies)."""
+    batch, steps, features = inputs.shape
     hidden = layer.hidden
+    rows = np.arange(batch)
     joined = np.zeros((2, batch, features + hidden), np.float32)  # a step's inputs, then the state before it
     state = joined[..., features:]
     cell, squashed = (np.zeros((2, batch, hidden), np.float32) for _ in range(2))
     gates = np.empty((2, batch, layer.weights.shape[2]), np.float32)
-    states = np.empty((2, batch, steps, hidden), np.float32)
+    states = np.empty((batch, steps, 2 * hidden), np.float32)
     for t in range(steps):
-        joined[0, :, :features] = forward[:, t]
-        joined[1, :, :features] = backward[:, t]
+        joined[0, :, :features] = inputs[:, t]
+        joined[1, :, :features] = inputs[rows, reverse[:, t]]
         np.matmul(joined, layer.weights, out=gates)
         gates += layer.input_bias
         _sigmoid_of_negated(gates)  # the cell gate's 1 / (1 + exp(-2x)) becomes its tanh below
@@ -141,7 +144,8 @@ def _lstm_steps(layer: Recurrent, forward: np.ndarray, backward: np.ndarray) -> 
         np.multiply(cell, -2.0, out=squashed)
         _tanh_of_minus_twice(squashed)
         np.multiply(gates[..., 3 * hidden :], squashed, out=state)
-        states[:, :, t] = state
+        states[:, t, :hidden] = state[0]
+        states[rows, reverse[:, t], hidden:] = state[1]
     return states
 
 
@@ -169,8 +173,7 @@ def bidirectional(layers: list[Recurrent], inputs: np.ndarray, lengths: np.ndarr
     forward then backward states, 0 past each sequence's end."""
     reverse = reverse_index(lengths, inputs.shape[1])
     for layer in layers:
-        states = layer.run(inputs, gather_time(inputs, reverse))
-        inputs = np.concatenate([states[0], gather_time(states[1], reverse)], axis=2)
+        inputs = layer.run(inputs, reverse)
     real = np.arange(inputs.shape[1])[None] < lengths[:, None]
     return inputs * real[:, :, None]
 
@@ -201,11 +204,10 @@ def char_lstm(lstm: Recurrent, arrays: dict[str, np.ndarray], chars: np.ndarray)
     """Characters (words, max characters) -> (words, 2 hidden): a BiLSTM's final forward and backward states."""
     embedded = arrays["chars.embedding.weight"][chars]
     lengths = np.maximum((chars != 0).sum(axis=1), 1)
-    states = lstm.run(embedded, gather_time(embedded, reverse_index(lengths, chars.shape[1])))
-    last = (lengths - 1)[:, None, None]
-    return np.concatenate(
-        [np.take_along_axis(states[0], last, axis=1)[:, 0], np.take_along_axis(states[1], last, axis=1)[:, 0]], axis=1
-    )
+    states = lstm.run(embedded, reverse_index(lengths, chars.shape[1]))
+    hidden = lstm.hidden
+    # the forward direction ends at the last character, the backward one (reading from the end) at the first
+    return np.concatenate([states[np.arange(len(chars)), lengths - 1, :hidden], states[:, 0, hidden:]], axis=1)
 
 
 def char_lm_features(lstm: Recurrent, embedding: np.ndarray, batch: ArrayBatch) -> np.ndarray:
