@@ -87,12 +87,14 @@ class Recurrent:
             input_bias, recurrent_bias = input_bias + recurrent_bias, np.zeros_like(recurrent_bias)
         return cls(cell, np.ascontiguousarray(weights), input_bias[:, None, :], recurrent_bias[:, None, :])
 
-    def run(self, inputs: np.ndarray, reverse: np.ndarray) -> np.ndarray:
-        """inputs (batch, time, features), reverse (batch, time) as reverse_index gives it -> states (batch, time,
-        2 hidden): the forward direction's, then the backward one's, which reads each sequence from its end."""
+    def run(self, inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """inputs (batch, time, features), lengths (batch,) -> states (batch, time, 2 hidden): the forward
+        direction's, then the backward one's, which reads each sequence from its end; 0 past each sequence's end
+        where the rows are sorted by length (prediction's batches), else what the padding gives."""
+        reverse = reverse_index(lengths, inputs.shape[1])
         with np.errstate(over="ignore"):  # exp overflows to inf for a saturated gate, which then reads 0 or -1
             if self.cell == "lstm":
-                return _lstm_steps(self, inputs, reverse)
+                return _lstm_steps(self, inputs, reverse, lengths)
             both = np.stack([inputs, gather_time(inputs, reverse)])
             _, batch, steps, features = both.shape
             projected = np.matmul(both.reshape(2, batch * steps, features), self.input).reshape(2, batch, steps, -1)
@@ -117,35 +119,40 @@ def _tanh_of_minus_twice(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _lstm_steps(layer: Recurrent, inputs: np.ndarray, reverse: np.ndarray) -> np.ndarray:
-    """inputs (batch, time, features), reverse (batch, time) -> states (batch, time, 2 hidden); gates in torch's
-    order: input, forget, cell, output. Each step is one product of [input, state] with the joined weights (the
-    inputs are not projected for all steps at once: that array would be larger than the caches), and the
-    backward direction reads and writes its step's positions through `reverse` (no reversed copies)."""
+def _lstm_steps(layer: Recurrent, inputs: np.ndarray, reverse: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """inputs (batch, time, features), reverse (batch, time), lengths (batch,) -> states (batch, time, 2 hidden);
+    gates in torch's order: input, forget, cell, output. Each step is one product of [input, state] with the
+    joined weights (the inputs are not projected for all steps at once: that array would be larger than the
+    caches), and the backward direction reads and writes its step's positions through `reverse` (no reversed
+    copies). Rows sorted by length skip the steps past their end: a step runs the rows still inside."""
     batch, steps, features = inputs.shape
     hidden = layer.hidden
     rows = np.arange(batch)
+    ascending = bool(np.all(lengths[1:] >= lengths[:-1]))
+    firsts = np.searchsorted(lengths, np.arange(steps), side="right") if ascending else np.zeros(steps, np.int64)
     joined = np.zeros((2, batch, features + hidden), np.float32)  # a step's inputs, then the state before it
-    state = joined[..., features:]
     cell, squashed = (np.zeros((2, batch, hidden), np.float32) for _ in range(2))
     gates = np.empty((2, batch, layer.weights.shape[2]), np.float32)
-    states = np.empty((batch, steps, 2 * hidden), np.float32)
-    for t in range(steps):
-        joined[0, :, :features] = inputs[:, t]
-        joined[1, :, :features] = inputs[rows, reverse[:, t]]
-        np.matmul(joined, layer.weights, out=gates)
-        gates += layer.input_bias
-        _sigmoid_of_negated(gates)  # the cell gate's 1 / (1 + exp(-2x)) becomes its tanh below
-        new = gates[..., 2 * hidden : 3 * hidden]
+    states = np.zeros((batch, steps, 2 * hidden), np.float32)
+    for t, first in enumerate(firsts):
+        inside, step_joined = rows[first:], joined[:, first:]
+        step_gates, step_cell, step_squashed = gates[:, first:], cell[:, first:], squashed[:, first:]
+        step_joined[0, :, :features] = inputs[first:, t]
+        step_joined[1, :, :features] = inputs[inside, reverse[first:, t]]
+        np.matmul(step_joined, layer.weights, out=step_gates)
+        step_gates += layer.input_bias
+        _sigmoid_of_negated(step_gates)  # the cell gate's 1 / (1 + exp(-2x)) becomes its tanh below
+        new = step_gates[..., 2 * hidden : 3 * hidden]
         new *= 2.0
         new -= 1.0
-        cell *= gates[..., hidden : 2 * hidden]
-        cell += gates[..., :hidden] * new
-        np.multiply(cell, -2.0, out=squashed)
-        _tanh_of_minus_twice(squashed)
-        np.multiply(gates[..., 3 * hidden :], squashed, out=state)
-        states[:, t, :hidden] = state[0]
-        states[rows, reverse[:, t], hidden:] = state[1]
+        step_cell *= step_gates[..., hidden : 2 * hidden]
+        step_cell += step_gates[..., :hidden] * new
+        np.multiply(step_cell, -2.0, out=step_squashed)
+        _tanh_of_minus_twice(step_squashed)
+        state = step_joined[..., features:]
+        np.multiply(step_gates[..., 3 * hidden :], step_squashed, out=state)
+        states[first:, t, :hidden] = state[0]
+        states[inside, reverse[first:, t], hidden:] = state[1]
     return states
 
 
@@ -171,9 +178,8 @@ def _gru_steps(layer: Recurrent, projected: np.ndarray) -> np.ndarray:
 def bidirectional(layers: list[Recurrent], inputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """A bidirectional stack: inputs (batch, time, features), lengths (batch,) -> (batch, time, 2 hidden),
     forward then backward states, 0 past each sequence's end."""
-    reverse = reverse_index(lengths, inputs.shape[1])
     for layer in layers:
-        inputs = layer.run(inputs, reverse)
+        inputs = layer.run(inputs, lengths)
     real = np.arange(inputs.shape[1])[None] < lengths[:, None]
     return inputs * real[:, :, None]
 
@@ -204,7 +210,7 @@ def char_lstm(lstm: Recurrent, arrays: dict[str, np.ndarray], chars: np.ndarray)
     """Characters (words, max characters) -> (words, 2 hidden): a BiLSTM's final forward and backward states."""
     embedded = arrays["chars.embedding.weight"][chars]
     lengths = np.maximum((chars != 0).sum(axis=1), 1)
-    states = lstm.run(embedded, reverse_index(lengths, chars.shape[1]))
+    states = lstm.run(embedded, lengths)
     hidden = lstm.hidden
     # the forward direction ends at the last character, the backward one (reading from the end) at the first
     return np.concatenate([states[np.arange(len(chars)), lengths - 1, :hidden], states[:, 0, hidden:]], axis=1)
