@@ -208,12 +208,16 @@ def char_cnn(arrays: dict[str, np.ndarray], chars: np.ndarray) -> np.ndarray:
 
 def char_lstm(lstm: Recurrent, arrays: dict[str, np.ndarray], chars: np.ndarray) -> np.ndarray:
     """Characters (words, max characters) -> (words, 2 hidden): a BiLSTM's final forward and backward states."""
-    embedded = arrays["chars.embedding.weight"][chars]
     lengths = np.maximum((chars != 0).sum(axis=1), 1)
-    states = lstm.run(embedded, lengths)
+    order = np.argsort(lengths, kind="stable")  # sorted by length, each word's steps stop at its end
+    lengths = lengths[order]
+    states = lstm.run(arrays["chars.embedding.weight"][chars[order]], lengths)
     hidden = lstm.hidden
     # the forward direction ends at the last character, the backward one (reading from the end) at the first
-    return np.concatenate([states[np.arange(len(chars)), lengths - 1, :hidden], states[:, 0, hidden:]], axis=1)
+    sorted_words = np.concatenate([states[np.arange(len(chars)), lengths - 1, :hidden], states[:, 0, hidden:]], axis=1)
+    words = np.empty_like(sorted_words)
+    words[order] = sorted_words
+    return words
 
 
 def char_lm_features(lstm: Recurrent, embedding: np.ndarray, batch: ArrayBatch) -> np.ndarray:
