@@ -50,7 +50,7 @@ def _names_text() -> str:
 
 
 # Old names of bundled models that are now one head of a bundled model with several
-ALIASES = {"sk-upos": "sk-upos-ner:upos"}
+ALIASES = {"pt-upos": "pt-upos-ner:upos", "sk-upos": "sk-upos-ner:upos"}
 
 
 def aliased(name: str | Path) -> str | Path:

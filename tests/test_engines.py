@@ -115,7 +115,7 @@ def test_engines_agree_on_every_kind_of_trained_model(kind, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["en-ner", "en-upos", "pt-upos", "sk-upos-ner", "xx-ner", V1_MODELS / "ner-crf", V1_MODELS / "ner-softmax"]
+    "name", ["en-ner", "en-upos", "pt-upos-ner", "sk-upos-ner", "xx-ner", V1_MODELS / "ner-crf", V1_MODELS / "ner-softmax"]
 )
 def test_engines_agree_on_the_bundled_and_v1_models(name):
     assert_engines_agree(name)
