@@ -251,6 +251,7 @@ def _card(name: str, spec: dict, directory: Path, command: str, scores: dict, st
         "versions": metrics["versions"],
         "best_epoch": metrics["best_epoch"],
         "epochs_run": metrics["epochs_run"],
+        **({"kept_epoch": metrics["kept_epoch"]} if "kept_epoch" in metrics else {}),
         "scores": scores,
         "architecture": describe_network(settings),
         "conventions": spec["conventions"],
@@ -270,6 +271,14 @@ def _label_types(info: dict, directory: Path) -> list[str]:
     for head_labels in json.loads((directory / VOCAB).read_text(encoding="utf-8")).get("heads", {}).values():
         labels.update(head_labels)
     return sorted({label.split("-", 1)[-1] for label in labels if label != "O"})
+
+
+def _kept(card: dict) -> str:
+    """Which epoch's weights the model holds: the best dev epoch's, or the last one's (train.keep = "last")."""
+    best = f"best dev at epoch {card['best_epoch']} of {card['epochs_run']}"
+    kept = card.get("kept_epoch", card["best_epoch"])
+    last = f'the weights of epoch {kept} of {card["epochs_run"]} (train.keep = "last")'
+    return best if kept == card["best_epoch"] else f"{last}; {best}"
 
 
 def card_markdown(card: dict) -> str:
@@ -295,7 +304,7 @@ def card_markdown(card: dict) -> str:
             ],
             "",
             "## How it was made",
-            f"- {card['architecture']}; best dev at epoch {card['best_epoch']} of {card['epochs_run']}.",
+            f"- {card['architecture']}; {_kept(card)}.",
             f"- Command: `{card['command']}`",
             f"- Commit: {card['commit']} (torch {card['versions']['torch']}, Python {card['versions']['python']})",
             f"- Size: {card['size']['bytes'] / 2**20:.1f} MB, {card['size']['parameters']:,} parameters, "
