@@ -5,7 +5,9 @@ modules load, in float32: word embeddings (trained rows, then the frozen pretrai
 for ids beyond them), case embeddings, the character CNN or BiLSTM, the BiLSTM or BiGRU
 stack and the output layer. Inference only: no dropout. Each recurrent direction runs on
 the padded batch, the backward one over each sentence reversed within its length, so a
-sentence's states never see its padding (as tagger.recurrent does in torch).
+sentence's states never see its padding (as tagger.recurrent does in torch); where the rows
+are sorted by length (prediction's batches, and the character BiLSTM's words, sorted for
+it), a step runs only the rows not yet past their end.
 """
 
 from __future__ import annotations
