@@ -1,7 +1,7 @@
 """Tagging without torch (#43), not a test: start-up, throughput, memory and agreement, in one command.
 
     python tests/benchmarks/torch_free.py [--runs 7] [--text-mb 20] [--agreement] [--skip-speed]
-        [--throughput-only] [--text-only numpy|torch [--text-threads N]]
+        [--startup-only | --throughput-only | --text-only numpy|torch [--text-threads N]]
 
 1. start-up: `echo SENTENCE | tagger tag en-ner` (the NumPy engine), the same with
    `--runtime torch`, `tagger tag en-upos,en-ner`, and `python -c "import torch"`, run in
@@ -144,11 +144,14 @@ def main() -> None:
         "--text-only", choices=["numpy", "torch"], help="only tag the --text-mb text, with this runtime (an hour at 200 MB)"
     )
     parser.add_argument("--text-threads", type=int, help="tag the big text with this many threads (default: tag's)")
+    parser.add_argument("--startup-only", action="store_true", help="only the start-up part (1.)")
     parser.add_argument("--throughput-only", action="store_true", help="only the throughput part (2.)")
     args = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     result = {"date": date.today().isoformat(), "commit": commit, "machine": platform.platform(), "cpu_count": os.cpu_count()}
-    if args.throughput_only:
+    if args.startup_only:
+        result["startup"] = startup(args.runs)
+    elif args.throughput_only:
         result["throughput_one_thread"] = throughput(1)
         result["throughput_default_threads"] = throughput(None)
     elif args.text_only:
