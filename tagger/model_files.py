@@ -57,12 +57,15 @@ def read_json_object(path: Path, max_bytes: int | None = None) -> dict:
 
 def _depth(value: Any) -> int:
     """How deeply lists and objects nest in a parsed JSON value (iterative: no recursion limit)."""
+    if not isinstance(value, dict | list):
+        return 0
     deepest, pending = 0, [(value, 1)]
     while pending:
         item, level = pending.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level)
-            pending.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item
+        # only the containers are queued: a vocabulary's 100,000 strings are looked at once, not queued
+        pending.extend([(child, level + 1) for child in children if isinstance(child, dict | list)])
     return deepest
 
 
