@@ -59,7 +59,9 @@ def aliased(name: str | Path) -> str | Path:
 
 
 def split_head(name: str | Path) -> tuple[str | Path, str | None]:
-    """`runs/pt-upos-ner:ner` as the model and the head; a name without a head, or an existing directory, as it is."""
+    """`runs/pt-upos-ner:ner` as the model and the head, after an old name's alias (`pt-upos`: `pt-upos-ner`, head
+    `upos`); a name without a head, or an existing directory, as it is."""
+    name = aliased(name)
     model, _, head = str(name).rpartition(":")
     if not model or Path(name).is_dir() or not re.fullmatch(HEAD_NAME, head):
         return name, None
@@ -71,7 +73,7 @@ def resolve_model(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.is_dir():
         return path
-    name_or_path = split_head(aliased(name_or_path))[0]
+    name_or_path = split_head(name_or_path)[0]
     if str(name_or_path) in bundled_names():
         return BUNDLED_DIR / str(name_or_path)
     raise TaggerError(f"{name_or_path}: no such model directory and no bundled model of that name ({_names_text()})")

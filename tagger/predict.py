@@ -13,7 +13,7 @@ import numpy as np
 
 from tagger import schemes
 from tagger.batching import Encoded, bucketed_array_batches, encode
-from tagger.bundled import aliased, resolve_model, split_head
+from tagger.bundled import resolve_model, split_head
 from tagger.choices import default_runtime
 from tagger.confidence import Confidence
 from tagger.config import Config, training_corpora
@@ -120,7 +120,7 @@ class Predictor:
         default for --device cuda), or "onnx" / "onnx-int8" through ONNX Runtime.
         `MODEL:HEAD` (no directory of that name) is one head of a model with several.
         """
-        directory, head = split_head(aliased(directory))
+        directory, head = split_head(directory)
         if head is not None:
             return cls.load(directory, device, runtime).head(head)
         directory = Path(resolve_model(directory))

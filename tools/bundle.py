@@ -31,7 +31,7 @@ from tagger.contractions import CONTRACTIONS
 from tagger.evaluate import EvaluateOptions, evaluate_file
 from tagger.info import model_info
 from tagger.metrics import main_metric
-from tagger.model_files import CALIBRATION, describe_network
+from tagger.model_files import CALIBRATION, describe_network, read_json_object
 from tagger.predict import Predictor
 from tagger.store import CONFIG, METRICS, VOCAB, WEIGHTS, load_model, save_table, uses_table, write_json, write_weights
 from tagger.task import Task
@@ -268,7 +268,7 @@ def _card(name: str, spec: dict, directory: Path, command: str, scores: dict, st
 def _label_types(info: dict, directory: Path) -> list[str]:
     """The labels a model writes, span types without their prefixes; every head's, for a model with several."""
     labels = set(info["labels"])
-    for head_labels in json.loads((directory / VOCAB).read_text(encoding="utf-8")).get("heads", {}).values():
+    for head_labels in read_json_object(directory / VOCAB).get("heads", {}).values():
         labels.update(head_labels)
     return sorted({label.split("-", 1)[-1] for label in labels if label != "O"})
 

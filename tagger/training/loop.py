@@ -45,15 +45,16 @@ def _step_schedule(config: Config) -> StepSchedule | None:
 def evaluate_dev(predictor: Predictor, dev_sets: list[DevData], config: Config) -> tuple[dict[str, float], dict[str, dict]]:
     """The mean of the dev files' scores, weighted by each file's weight (what early stopping follows), and each
     file's scores."""
-    per_file = {}
+    per_file, scores = {}, []
     for dev in dev_sets:
         head = predictor.head(dev.head) if predictor.task.heads else predictor
         predicted = head.predict_encoded(dev.items, config.train.eval_batch_size).labels
         if dev.ignored:
             predicted = [without_types(tags, dev.ignored) for tags in predicted]
-        per_file[dev.name] = dev_score(dev.gold, predicted, spans=head.task.spans)
-    weights = [dev.weight / sum(dev.weight for dev in dev_sets) for dev in dev_sets]
-    scores = list(per_file.values())
+        scores.append(dev_score(dev.gold, predicted, spans=head.task.spans))
+        per_file[dev.name] = scores[-1]
+    total = sum(dev.weight for dev in dev_sets)
+    weights = [dev.weight / total for dev in dev_sets]
     if any(main_metric(each) != main_metric(scores[0]) for each in scores):  # heads of both kinds
         return {"score": sum(weight * main_score(each) for weight, each in zip(weights, scores))}, per_file
     mean = {key: sum(weight * each[key] for weight, each in zip(weights, scores)) for key in scores[0]}
