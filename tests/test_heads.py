@@ -210,11 +210,34 @@ def test_a_head_reads_files_in_its_own_training_columns(tmp_path):
     assert report["token_column"] == "2" and report["label_column"] == "3" and report["unknown_tokens"] < 0.2
 
 
-def test_calibrate_refuses_a_model_with_heads_in_one_line_and_keeps_its_calibration(joint_model):
+def test_calibrate_without_a_head_refuses_a_model_with_heads_in_one_line_and_keeps_its_calibration(joint_model):
     before = (joint_model / "calibration.json").read_bytes()
     result = cli("calibrate", joint_model, NER / "dev.conll")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "several heads" in result.stderr
+    assert f"{joint_model}:upos" in result.stderr
     assert (joint_model / "calibration.json").read_bytes() == before
+
+
+def test_calibrate_model_colon_head_refits_that_head_and_keeps_the_others(joint_model, tmp_path):
+    trained = json.loads((joint_model / "calibration.json").read_text())
+    result = cli("calibrate", f"{joint_model}:ner", NER / "test.conll", "--out", tmp_path / "ner-refit")
+    assert result.exit_code == 0, result.output
+    refit = json.loads((tmp_path / "ner-refit" / "calibration.json").read_text())
+    assert refit["heads"]["ner"] != pytest.approx(trained["heads"]["ner"], rel=1e-3)
+    assert {key: value for key, value in refit.items() if key != "heads"} == {
+        key: value for key, value in trained.items() if key != "heads"
+    }
+    assert Predictor.load(tmp_path / "ner-refit").head("ner").temperature == refit["heads"]["ner"]
+    # without files, the head's own dev files from the model's config: training's fit again
+    again = cli("calibrate", f"{joint_model}:ner", "--out", tmp_path / "ner-again")
+    assert again.exit_code == 0, again.output
+    refit_again = json.loads((tmp_path / "ner-again" / "calibration.json").read_text())
+    assert refit_again["heads"]["ner"] == pytest.approx(trained["heads"]["ner"], rel=1e-3)
+    upos = cli("calibrate", f"{joint_model}:upos", UPOS / "test.conllu", "--out", tmp_path / "upos-refit")
+    assert upos.exit_code == 0, upos.output
+    upos_refit = json.loads((tmp_path / "upos-refit" / "calibration.json").read_text())
+    assert upos_refit["heads"] == trained["heads"] and upos_refit["files"] == [str(UPOS / "test.conllu")]
+    assert upos_refit["temperature"] != pytest.approx(trained["temperature"], rel=1e-3)
 
 
 @pytest.mark.parametrize("launch", ["workers", "torchrun"])
@@ -254,5 +277,3 @@ def test_model_colon_head_names_one_head_for_tag_evaluate_and_the_api(joint_mode
     )
     unknown = cli("tag", f"{joint_model}:chunks", stdin="Maria flew.")
     assert unknown.exit_code == 2 and "its heads are upos, ner" in unknown.stderr
-    refused = cli("calibrate", f"{joint_model}:ner", NER / "dev.conll")
-    assert refused.exit_code == 2 and "several heads" in refused.stderr

@@ -155,7 +155,8 @@ def calibrate_command(
     Training does this on its dev files at the end; this command is for a model trained
     before, or for dev data of your own domain. Without FILES, the dev files named in
     the model's config are read as its training read them. Labels do not change, only
-    confidences.
+    confidences. A model with several heads is calibrated one head at a time, named as
+    MODEL:HEAD; its other heads keep their temperatures.
 
     \b
     Examples:
@@ -163,6 +164,7 @@ def calibrate_command(
       tagger calibrate runs/conll03-ner eng.testa
       tagger calibrate runs/everyday-ner eng.testa btc.dev --label-column 2 --ignore-type MISC
       tagger calibrate en-ner my-dev.conll --out runs/en-ner-mine    # a bundled model: a refitted copy
+      tagger calibrate pt-upos-ner:ner my-dev.conll --out runs/pt-mine    # the entity head of two
     """
     from tagger.files import expand_inputs
     from tagger.training.calibrate import calibrate

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from tagger.batching import Encoded, bucketed_array_batches
 from tagger.calibration import expected_calibration_error, judged_spans, judged_tokens, log_loss
 from tagger.files import atomic_output
-from tagger.model_files import CALIBRATION, HIGHEST_TEMPERATURE, LOWEST_TEMPERATURE
+from tagger.model_files import CALIBRATION, HIGHEST_TEMPERATURE, LOWEST_TEMPERATURE, read_calibration
 from tagger.posterior import Chain, batch_confidences
 
 if TYPE_CHECKING:
@@ -140,10 +140,15 @@ def _golden_section(objective, low: float, high: float, steps: int = SEARCH_STEP
 
 def save_calibration(directory: Path, fit: TemperatureFit, heads: dict[str, float] | None = None) -> None:
     """calibration.json: the fit of the first head; with `heads`, the temperatures of the heads after it."""
+    write_calibration(directory, {**asdict(fit), **({"heads": heads} if heads else {})})
+
+
+def write_calibration(directory: Path, calibration: dict) -> None:
+    """calibration.json written whole or not at all."""
     import json
 
     with atomic_output(directory / CALIBRATION) as stream:
-        json.dump({**asdict(fit), **({"heads": heads} if heads else {})}, stream, indent=2)
+        json.dump(calibration, stream, indent=2)
 
 
 def calibrate(
@@ -157,19 +162,18 @@ def calibrate(
     """What `tagger calibrate` does: fit the temperature on labelled dev files and store it in the model directory,
     or in a copy of it at `out` (which a bundled model, part of the installed package, needs).
 
-    Without `paths`, the dev files of the model's own config, read as its training read them.
+    `MODEL:HEAD` fits one head of a model with several (the other heads keep theirs). Without `paths`, the dev
+    files of the model's own config (of that head), read as its training read them.
     """
+    from tagger.bundled import split_head
     from tagger.errors import TaggerError
     from tagger.predict import Predictor
 
-    predictor = Predictor.load(model_dir, device)
-    if predictor.task.heads or predictor.head_name:
-        raise TaggerError(
-            f"{model_dir}: a model with several heads is calibrated by its "
-            "training, each head on its dev files; tagger calibrate takes models with one head"
-        )
-    _check_target(predictor.source, out)
-    dev_files = _given_files(predictor, paths, label_column, ignore_types) if paths else _config_dev_files(predictor)
+    directory, head = split_head(model_dir)
+    whole = Predictor.load(directory, device)
+    predictor = _chosen_head(whole, str(model_dir), head)
+    _check_target(whole.source, out)
+    dev_files = _given_files(predictor, paths, label_column, ignore_types) if paths else _config_dev_files(whole, head)
     if not dev_files:
         raise TaggerError(f"{model_dir}: its config names no dev files; give labelled FILES to calibrate on")
     fit = fit_temperature(predictor, dev_files)
@@ -177,11 +181,36 @@ def calibrate(
     if fit is None:
         raise TaggerError(f"{names}: the model predicts nothing there to fit a temperature on")
     _check_fit(fit, names)
+    calibration = with_fit(read_calibration(whole.source) or {}, fit, head, whole.task.head_names)
     if out is None:
-        save_calibration(predictor.source, fit)
+        write_calibration(whole.source, calibration)
     else:
-        _write_copy(predictor.source, Path(out), fit)
+        _write_copy(whole.source, Path(out), calibration)
     return fit
+
+
+def _chosen_head(whole: Predictor, name: str, head: str | None) -> Predictor:
+    """The predictor to fit: the model itself, or the head `MODEL:HEAD` names (which a model with several needs)."""
+    from tagger.errors import TaggerError
+
+    if head is not None:
+        return whole.head(head)
+    if whole.task.heads:
+        heads = whole.task.head_names
+        raise TaggerError(
+            f"{name}: a model with several heads ({', '.join(heads)}); calibrate one at a time, as {name}:{heads[0]}"
+        )
+    return whole
+
+
+def with_fit(calibration: dict, fit: TemperatureFit, head: str | None, head_names: Sequence[str]) -> dict:
+    """calibration.json's contents with `fit` for `head`: the first head's fit is the file's own, a later head's
+    temperature goes under "heads"; the other heads' temperatures are kept."""
+    heads = dict(calibration.get("heads", {}))
+    if head is None or head == head_names[0]:
+        return {**asdict(fit), **({"heads": heads} if heads else {})}
+    heads[head] = fit.temperature
+    return {**(calibration or {"temperature": 1.0}), "heads": heads}
 
 
 MIN_JUDGED = 50  # spans (or tokens) a temperature is fitted on, at least
@@ -213,14 +242,14 @@ def _check_target(source: Path, out: str | Path | None) -> None:
         raise TaggerError(f"{out}: already exists; --out names a new directory for the refitted copy")
 
 
-def _write_copy(source: Path, out: Path, fit: TemperatureFit) -> None:
+def _write_copy(source: Path, out: Path, calibration: dict) -> None:
     """The model directory copied to `out` with the new calibration.json, moved into place only when complete."""
     import shutil
 
     partial = out.with_name(f".{out.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     shutil.copytree(source, partial, ignore=shutil.ignore_patterns("checkpoint", ".*"))
-    save_calibration(partial, fit)
+    write_calibration(partial, calibration)
     os.replace(partial, out)
 
 
@@ -247,8 +276,10 @@ def _given_files(
     return dev_files
 
 
-def _config_dev_files(predictor: Predictor) -> list[DevData]:
+def _config_dev_files(whole: Predictor, head: str | None) -> list[DevData]:
+    """The dev files of the model's config (those of `head`, for one head of a model with several), encoded."""
     from tagger.training.data import encoded_dev, read_model_dev_sets
 
-    dev_sets = read_model_dev_sets(predictor.config, predictor.task, lambda message: None)
-    return [encoded_dev(dev, predictor.vocab, predictor.task) for dev in dev_sets]
+    dev_sets = read_model_dev_sets(whole.config, whole.task, lambda message: None)
+    own = [dev for dev in dev_sets if head is None or dev.head == head]
+    return [encoded_dev(dev, whole.vocab, whole.task) for dev in own]
