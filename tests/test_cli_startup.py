@@ -25,6 +25,7 @@ finally:
         ["--help"],
         ["--version"],
         ["tag", "--help"],
+        ["vectors", "--help"],
         ["corpora", "stats", NER_TEST],
         ["corpora", "convert", NER_TEST, "-", "--to", "iob2"],
         ["score", NER_TEST, NER_TEST, "--label-column", "4"],

@@ -110,11 +110,11 @@ def test_every_shipped_config_loads_and_names_files_that_exist(shared_corpora, c
         )
     else:
         assert not char_lm or Path(char_lm).is_dir()
-    # Word vectors under runs/ are ones tools/word_vectors.py makes from ../shared's text: the comment gives the command.
+    # Word vectors under runs/ are ones `tagger vectors` makes from ../shared's text: the comment gives the command.
     vectors = config_module.load(config_file).model.vectors
     if vectors.startswith("runs/"):
         text = config_file.read_text(encoding="utf-8")
-        assert "tools/word_vectors.py" in text and f"--out {vectors}" in text
+        assert "tagger vectors" in text and f"--out {vectors}" in text
 
 
 UNER = {"hr": "hr_set", "pt": "pt_bosque", "sk": "sk_snk", "sr": "sr_set", "sv": "sv_talbanken", "zh": "zh_gsdsimp"}

@@ -53,6 +53,7 @@ for command in (
     evaluate.evaluate_command,
     train.calibrate_command,
     pretrain.pretrain_command,
+    pretrain.vectors_command,
     evaluate.compare_command,
     evaluate.score_command,
     tag.tag_command,

@@ -1,4 +1,4 @@
-"""`tagger pretrain`: a character language model from plain text, for a tagger's `model.char_lm`."""
+"""`tagger pretrain` and `tagger vectors`: a character language model and word vectors from plain text."""
 
 from __future__ import annotations
 
@@ -81,4 +81,48 @@ def pretrain_command(
         f"held-out perplexity forward {perplexity['forward']:.3f} backward {perplexity['backward']:.3f} "
         f"after {record['steps']:,} steps; language model in {target}",
         err=True,
+    )
+
+
+@click.command("vectors")
+@click.argument("text_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", required=True, help="The word2vec text file to write (a config's model.vectors).")
+@click.option(
+    "--contractions-from",
+    "contractions_from",
+    multiple=True,
+    metavar="CONLLU",
+    help="A UD treebank's training file: split contractions as it does (repeatable).",
+)
+@click.option("--dim", type=click.IntRange(1, 4096), default=100, show_default=True, help="Vector size (the config's word_dim).")
+@click.option("--window", type=click.IntRange(1, 100), default=5, show_default=True, help="Context words on each side.")
+@click.option("--min-count", type=click.IntRange(1), default=3, show_default=True, help="Words seen fewer times get no vector.")
+@click.option("--epochs", type=click.IntRange(1, 1000), default=5, show_default=True, help="Passes over the text.")
+@click.option("--cased", is_flag=True, help="Keep case (for a config with model.lowercase = false).")
+@click.option("--seed", type=click.IntRange(0), default=1, show_default=True, help="Random seed.")
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Worker threads.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --out file.")
+def vectors_command(text_files: tuple[str, ...], out: str, contractions_from: tuple[str, ...], **settings) -> None:
+    """Train word vectors on plain TEXT_FILES for a tagger's `model.vectors`.
+
+    Unlabelled text of the language or domain you tag gives the words of your labelled data,
+    and the words it never saw, a start: a config names the file as `model.vectors` with
+    `model.word_dim` equal to --dim. Words are read as `tagger tag` reads raw text; with a UD
+    treebank's training file, contractions are split as the treebank splits them. Needs
+    gensim (pip install 'tagger[vectors]').
+
+    \b
+    Examples:
+      tagger vectors my-posts.txt --out runs/vectors-posts.txt
+      tagger vectors novels-pt.txt.xz --contractions-from pt_bosque-ud-train.conllu --out runs/vectors-pt.txt
+    """
+    from tagger.files import check_output
+    from tagger.vector_training import VectorOptions, train_vectors
+
+    check_output(out, list(text_files), settings.pop("force"))
+    lowercase = not settings.pop("cased")
+    options = VectorOptions(list(text_files), out, list(contractions_from), lowercase=lowercase, **settings)
+    record = train_vectors(options, lambda message: click.echo(message, err=True))
+    click.echo(
+        f"{record['words']:,} words x {record['dim']} from {record['tokens']:,} in {record['minutes']:.1f} min: {out}", err=True
     )
