@@ -33,6 +33,7 @@ class VectorOptions:
     dim: int = 100
     window: int = 5
     min_count: int = 3  # words seen fewer times get no vector
+    max_words: int = 0  # the most frequent words kept (a smaller model); 0: every word seen min_count times
     epochs: int = 5
     threads: int = 1
     lowercase: bool = True  # as a config's model.lowercase (the default) reads words
@@ -69,6 +70,7 @@ def train_vectors(options: VectorOptions, log: Callable[[str], None] = lambda me
             vector_size=options.dim,
             window=options.window,
             min_count=options.min_count,
+            max_final_vocab=options.max_words or None,
             sg=1,
             workers=options.threads,
             epochs=options.epochs,

@@ -99,3 +99,17 @@ def test_a_binary_file_is_refused_naming_the_file_and_line(tmp_path):
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "image.txt" in result.stderr and ":2" in result.stderr
     assert not (tmp_path / "vectors.txt").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_max_words_keeps_the_most_frequent_words(tmp_path):
+    pytest.importorskip("gensim")
+    from collections import Counter
+
+    text = tmp_path / "text.txt"
+    text.write_text("".join(f"common{i % 4} rare{i % 40} common{i % 4}\n" for i in range(400)), encoding="utf-8")
+    out = tmp_path / "vectors.txt"
+    result = cli("vectors", text, "--out", out, "--dim", 4, "--min-count", 1, "--max-words", 10)
+    assert result.exit_code == 0, result.output
+    words, _ = read_vectors(out, lowercase=True)
+    counts = Counter(text.read_text().split())
+    assert 4 <= len(words) <= 10 and min(counts[word] for word in words) > max(counts[w] for w in counts if w not in words)

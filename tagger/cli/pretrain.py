@@ -97,6 +97,7 @@ def pretrain_command(
 @click.option("--dim", type=click.IntRange(1, 4096), default=100, show_default=True, help="Vector size (the config's word_dim).")
 @click.option("--window", type=click.IntRange(1, 100), default=5, show_default=True, help="Context words on each side.")
 @click.option("--min-count", type=click.IntRange(1), default=3, show_default=True, help="Words seen fewer times get no vector.")
+@click.option("--max-words", type=click.IntRange(0), default=0, help="At most the N most frequent words (0: all).")
 @click.option("--epochs", type=click.IntRange(1, 1000), default=5, show_default=True, help="Passes over the text.")
 @click.option("--cased", is_flag=True, help="Keep case (for a config with model.lowercase = false).")
 @click.option("--seed", type=click.IntRange(0), default=1, show_default=True, help="Random seed.")
