@@ -92,7 +92,9 @@ def model_info(directory: str | Path) -> dict:
         "scripts": word_scripts(symbol for symbol in vocab.get("words", []) if isinstance(symbol, str)),
         "vectors": vectors_info(directory, config.get("model", {})),
         "training_data": {key: _paths(config.get("data", {}).get(key)) for key in ("train", "dev", "test")},
-        "best_dev": {key: metrics.get(key) for key in ("best_dev_metric", "best_dev_score", "best_epoch", "epochs_run")},
+        "best_dev": {
+            key: metrics.get(key) for key in ("best_dev_metric", "best_dev_score", "best_epoch", "epochs_run", "kept_epoch")
+        },
         "test": metrics.get("test"),
         "calibration": read_calibration(directory),
         "versions": metrics.get("versions"),
@@ -166,6 +168,7 @@ def format_info(info: dict) -> str:
         lines.append(
             f"best dev     {best['best_dev_metric']} {best['best_dev_score']:.2f} at epoch {best['best_epoch']} "
             f"of {best['epochs_run']}"
+            + (f'; the weights are epoch {best["kept_epoch"]}\'s (train.keep = "last")' if best.get("kept_epoch") else "")
         )
     if info["test"]:
         scores = "  ".join(f"{key} {value:.2f}" for key, value in info["test"].items() if key != "file")

@@ -20,6 +20,7 @@ from tagger.store import ModelDirError
 from tagger.vectors import read_vectors
 from tagger.vocab import UNKNOWN_ID
 from tests.conftest import ROOT, SAMPLES, run_tagger, write
+from tests.helpers import cli
 
 TINY = {
     "data": {
@@ -304,6 +305,8 @@ def test_keep_last_keeps_the_last_epochs_weights_and_says_which_epoch_the_dev_sc
     assert kept.keys() == last.keys() and all(torch.equal(kept[name], last[name]) for name in kept)
     assert metrics["kept_epoch"] == metrics["epochs_run"] == 4
     assert "kept the last epoch (4" in training.describe_best(metrics)
+    shown = cli("info", tmp_path / "run")
+    assert shown.exit_code == 0 and "the weights are epoch 4's" in shown.stdout
     best_config = tiny_config(train={"epochs": 4, "lr": 0.05})
     best = training.train(best_config, tmp_path / "best", show_progress=False, log=messages.append)
     assert "kept_epoch" not in best and best["best_epoch"] == metrics["best_epoch"]  # the same run, the same dev choice
