@@ -277,3 +277,24 @@ def test_model_colon_head_names_one_head_for_tag_evaluate_and_the_api(joint_mode
     )
     unknown = cli("tag", f"{joint_model}:chunks", stdin="Maria flew.")
     assert unknown.exit_code == 2 and "its heads are upos, ner" in unknown.stderr
+
+
+def test_one_file_listed_for_two_heads_counts_each_word_once():
+    """UPOS and XPOS heads from the same CoNLL-U file: the vocabulary (min_word_count) and the words read as seen
+    once (singleton dropout) are those of the file read once, not of every word seen twice."""
+    from tagger.training.data import build_vocab, read_corpus_for_training, singleton_ids
+
+    def words_and_singletons(train: list[dict]) -> tuple[list[str], set[str]]:
+        data = {"data": {"train": train, "dev": [{"path": str(UPOS / "dev.conllu"), "head": "upos"}]}}
+        found = []
+        for min_word_count in (2, 1):
+            config = config_module.from_dict({**data, "model": {**SMALL, "min_word_count": min_word_count}}, "test")
+            corpus = read_corpus_for_training(config, log=lambda message: None)
+            vocab, _ = build_vocab(config, corpus, log=lambda message: None)
+            found.append(vocab)
+        return found[0].words.symbols, {found[1].words.symbols[i] for i in singleton_ids(corpus, found[1])}
+
+    upos = {"path": str(UPOS / "train.conllu"), "label_column": "upos", "head": "upos"}
+    alone = words_and_singletons([upos])
+    both = words_and_singletons([upos, {"path": str(UPOS / "train.conllu"), "label_column": "xpos", "head": "xpos"}])
+    assert both == alone and alone[1]

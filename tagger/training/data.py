@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -48,6 +49,13 @@ class Corpus:
     unannotated: list[tuple[str, ...]] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
     heads: list[int] = field(default_factory=list)  # per training sentence, the position of the head it trains
+    # per training sentence, whether its words count for the vocabulary: not when its file is one an earlier
+    # entry already read (one file listed for two heads holds each word once, not twice)
+    counted: list[bool] = field(default_factory=list)
+
+    def counted_sentences(self) -> list[Sentence]:
+        """The training sentences whose words count (each file once)."""
+        return [sentence for sentence, counts in zip(self.train, self.counted or [True] * len(self.train)) if counts]
 
     def label_counts(self, head: str | None = None) -> Counter:
         """How often each label (as the files write it, mapped) occurs in the training sentences of a head (the first)."""
@@ -127,8 +135,11 @@ def read_corpus_for_training(config: Config, log: Log = log_to_stderr) -> Corpus
     first = tasks[names[0]]
     task = dataclasses.replace(first, heads=tuple(tasks.items())) if len(names) > 1 else first
     corpus = Corpus(task, [], [], [])
+    read_before: set[Path] = set()
     for spec, file in zip(specs, files):
         own = tasks[spec.head]
+        corpus.counted += [Path(spec.path).resolve() not in read_before] * len(file.sentences)
+        read_before.add(Path(spec.path).resolve())
         for sentence in file.sentences:
             tags = _mapped(sentence.labels[file.label_column], spec.label_map, own.spans)
             corpus.train.append(dataclasses.replace(sentence, labels={own.label_column: tags}))
@@ -239,7 +250,7 @@ def build_vocab(config: Config, corpus: Corpus, log: Log = log_to_stderr) -> tup
 
 def _words_and_labels(config: Config, corpus: Corpus, log: Log) -> tuple[Vocab, Pretrained | None]:
     model = config.model
-    token_lists = [s.tokens for s in corpus.train]
+    token_lists = [s.tokens for s in corpus.counted_sentences()]
     label_lists = [labels for labels, head in zip(corpus.train_labels, corpus.heads) if head == 0]
     if not model.vectors:
         return Vocab.build(token_lists, label_lists, model.lowercase, min_count=model.min_word_count), None
@@ -276,7 +287,7 @@ def table_rows(words: list[str], table: Index, lower: bool) -> torch.Tensor:
 
 def singleton_ids(corpus: Corpus, vocab: Vocab) -> list[int]:
     """Ids of the vocabulary words that occur exactly once in the training data."""
-    counts = Counter(vocab.word_id(token) for sentence in corpus.train for token in sentence.tokens)
+    counts = Counter(vocab.word_id(token) for sentence in corpus.counted_sentences() for token in sentence.tokens)
     unknown = vocab.words.get(UNK)
     return [word for word, count in counts.items() if count == 1 and word != unknown]
 
