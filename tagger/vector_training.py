@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tagger.contractions import Contractions, learn_contractions
 from tagger.errors import TaggerError
-from tagger.files import atomic_output, read_lines
+from tagger.files import WriteError, atomic_output, read_lines
 from tagger.formats.text import tokenize
 
 
@@ -58,7 +58,10 @@ def train_vectors(options: VectorOptions, log: Callable[[str], None] = lambda me
     contractions = learn_contractions(options.contractions_from) if options.contractions_from else Contractions({})
     began = time.monotonic()
     target = Path(options.out)
-    handle, tokens_path = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tokens", dir=target.parent or ".")
+    try:
+        handle, tokens_path = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tokens", dir=target.parent)
+    except OSError as error:
+        raise WriteError(f"{target}: cannot write here ({error.strerror})", error.errno) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             count = _write_tokens(token_lines(options.files, contractions, options.lowercase), stream)
