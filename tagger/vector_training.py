@@ -54,7 +54,7 @@ def token_lines(paths: Iterable[str], contractions: Contractions, lowercase: boo
 
 def train_vectors(options: VectorOptions, log: Callable[[str], None] = lambda message: None) -> dict:
     """Tokenize the files, train the vectors and write them to options.out; what was done, as a record."""
-    word2vec = _word2vec()
+    word2vec, callback = _word2vec()
     contractions = learn_contractions(options.contractions_from) if options.contractions_from else Contractions({})
     began = time.monotonic()
     target = Path(options.out)
@@ -78,6 +78,7 @@ def train_vectors(options: VectorOptions, log: Callable[[str], None] = lambda me
             workers=options.threads,
             epochs=options.epochs,
             seed=options.seed,
+            callbacks=[_epoch_log(callback, options.epochs, began, log)],
         )
     finally:
         os.unlink(tokens_path)
@@ -89,11 +90,27 @@ def train_vectors(options: VectorOptions, log: Callable[[str], None] = lambda me
 
 
 def _word2vec():
+    """gensim's Word2Vec and its callback class, or the one line saying what to install."""
     try:
         from gensim.models import Word2Vec
+        from gensim.models.callbacks import CallbackAny2Vec
     except ImportError:
         raise TaggerError("tagger vectors needs gensim, which is not installed: pip install 'tagger[vectors]'") from None
-    return Word2Vec
+    return Word2Vec, CallbackAny2Vec
+
+
+def _epoch_log(base: type, epochs: int, began: float, log: Callable[[str], None]):
+    """A gensim callback that says when each epoch ends (a pass over a large text takes minutes)."""
+
+    class EpochLog(base):
+        def __init__(self) -> None:
+            self.done = 0
+
+        def on_epoch_end(self, model) -> None:
+            self.done += 1
+            log(f"epoch {self.done} of {epochs} done, {(time.monotonic() - began) / 60:.1f} min")
+
+    return EpochLog()
 
 
 def _write_tokens(lines: Iterable[list[str]], stream) -> int:

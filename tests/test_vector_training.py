@@ -60,6 +60,7 @@ def test_vectors_hold_the_words_the_tagger_reads_and_train_a_tagger(text_file, t
     out = tmp_path / "vectors.txt"
     result = cli("vectors", text_file, "--contractions-from", treebank, "--out", out, "--dim", 8, "--min-count", 2)
     assert result.exit_code == 0, result.output
+    assert "epoch 5 of 5 done" in result.stderr  # a pass over a large text takes minutes: each is reported
     words, rows = read_vectors(out, lowercase=True)
     assert {"de", "o", "disse", "me", "porto", "ministro"} <= set(words)
     assert not {"do", "disse-me", "Porto"} & set(words) and all(len(row) == 8 for row in rows)
