@@ -280,6 +280,5 @@ def _config_dev_files(whole: Predictor, head: str | None) -> list[DevData]:
     """The dev files of the model's config (those of `head`, for one head of a model with several), encoded."""
     from tagger.training.data import encoded_dev, read_model_dev_sets
 
-    dev_sets = read_model_dev_sets(whole.config, whole.task, lambda message: None)
-    own = [dev for dev in dev_sets if head is None or dev.head == head]
-    return [encoded_dev(dev, whole.vocab, whole.task) for dev in own]
+    dev_sets = read_model_dev_sets(whole.config, whole.task, lambda message: None, head)
+    return [encoded_dev(dev, whole.vocab, whole.task) for dev in dev_sets]

@@ -292,11 +292,14 @@ def singleton_ids(corpus: Corpus, vocab: Vocab) -> list[int]:
     return [word for word, count in counts.items() if count == 1 and word != unknown]
 
 
-def read_model_dev_sets(config: Config, task: Task, log: Log = log_to_stderr) -> list[DevSet]:
-    """The dev files a model's config names, read as its training read them (paths as the config has them)."""
+def read_model_dev_sets(config: Config, task: Task, log: Log = log_to_stderr, head: str | None = None) -> list[DevSet]:
+    """The dev files a model's config names (those scoring `head` only, when given), read as its training read
+    them (paths as the config has them)."""
     train = training_corpora(config.data)
     dev_sets = []
     for spec in dev_corpora(config.data, train):
+        if head is not None and spec.head != head:
+            continue
         own = task.head(spec.head)
         dev_sets.append(read_dev_set(spec, own.format, own.label_column, own.spans, log))
     return dev_sets
